@@ -1,0 +1,161 @@
+"""The acquisition interface: one kind of evidence presented as one device path space.
+
+Parsers ask for ``/private/var/mobile/Library/SMS/sms.db``; the acquisition knows where that lives
+in the evidence (a backup file ID, a member of a tar file, a folder). It hashes what it hands out,
+never writes to the evidence, and knows which listed files are not stored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file or folder the acquisition lists, with whatever metadata the evidence records."""
+
+    device_path: str
+    kind: str = "file"  # file | dir | symlink
+    size: int | None = None
+    mode: int | None = None
+    birth: datetime | None = None
+    modified: datetime | None = None
+    changed: datetime | None = None
+    stored: bool = True
+    locator: str = ""  # where it lives in the evidence (backup file ID, archive member…)
+    domain: str = ""
+    relative_path: str = ""
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file on disk, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """A device-path glob as a regex: ``*`` and ``?`` stay inside one component, ``**/`` spans any."""
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:[^/]*/)*")
+            i += 3
+            continue
+        char = pattern[i]
+        if char == "*":
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        else:
+            parts.append(re.escape(char))
+        i += 1
+    return re.compile("".join(parts) + r"\Z")
+
+
+class Acquisition(ABC):
+    """Evidence presented as one device path space. Read-only by construction."""
+
+    kind: str = "acquisition"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._hashes: dict[str, str] = {}
+        self._by_name: dict[str, list[str]] | None = None
+
+    # -- what subclasses provide ----------------------------------------------------------------
+
+    @abstractmethod
+    def entries(self) -> Iterator[FileEntry]:
+        """Every file and folder the evidence lists, stored or not."""
+
+    @abstractmethod
+    def entry(self, device_path: str) -> FileEntry | None:
+        """The entry at a device path, or ``None``."""
+
+    @abstractmethod
+    def local_path(self, device_path: str) -> Path | None:
+        """The file on disk holding the content at a device path (``None`` if not stored)."""
+
+    def metadata(self) -> dict[str, Any]:
+        """Facts about the acquisition itself (device, OS version, dates)."""
+        return {}
+
+    def host_file(self, name: str) -> Path | None:
+        """A file of the acquisition's own (a backup's Info.plist), not part of the device."""
+        path = self.root / name
+        return path if path.is_file() else None
+
+    def evidence_files(self) -> Iterator[Path]:
+        """Every file of the evidence on disk, for integrity hashing."""
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file():
+                yield path
+
+    # -- shared behaviour ------------------------------------------------------------------------
+
+    def exists(self, device_path: str) -> bool:
+        """Whether the evidence stores content at this device path."""
+        return self.local_path(device_path) is not None
+
+    def glob(self, pattern: str) -> list[str]:
+        """Device paths of stored files matching a glob (``*``, ``?``, ``**/``), sorted."""
+        if not any(c in pattern for c in "*?["):
+            return [pattern] if self.exists(pattern) else []
+        regex = compile_glob(pattern)
+        name = pattern.rsplit("/", 1)[-1]
+        if any(c in name for c in "*?["):
+            candidates: list[str] = [e.device_path for e in self.entries() if e.kind == "file"]
+        else:
+            candidates = self._names().get(name, [])
+        return sorted(p for p in candidates if regex.match(p) and self.exists(p))
+
+    def _names(self) -> dict[str, list[str]]:
+        if self._by_name is None:
+            index: dict[str, list[str]] = {}
+            for e in self.entries():
+                if e.kind == "file":
+                    index.setdefault(e.device_path.rsplit("/", 1)[-1], []).append(e.device_path)
+            self._by_name = index
+        return self._by_name
+
+    def read_bytes(self, device_path: str, limit: int | None = None) -> bytes:
+        """The content at a device path (up to ``limit`` bytes); raises FileNotFoundError if absent."""
+        path = self.local_path(device_path)
+        if path is None:
+            raise FileNotFoundError(device_path)
+        with path.open("rb") as handle:
+            return handle.read() if limit is None else handle.read(limit)
+
+    def sha256(self, device_path: str) -> str | None:
+        """SHA-256 of the content at a device path, computed once and remembered."""
+        if device_path in self._hashes:
+            return self._hashes[device_path]
+        path = self.local_path(device_path)
+        if path is None:
+            return None
+        digest = sha256_file(path)
+        self._hashes[device_path] = digest
+        return digest
+
+    def hashes_read(self) -> dict[str, str]:
+        """Device path → SHA-256 of every artefact handed to a parser so far."""
+        return dict(self._hashes)
+
+    @staticmethod
+    def match(pattern: str, device_path: str) -> bool:
+        """Whether one device path matches a glob pattern."""
+        return fnmatch.fnmatchcase(device_path, pattern)

@@ -1,0 +1,186 @@
+"""An unencrypted iOS backup (Finder/iTunes/libimobiledevice) as one device path space.
+
+A backup folder holds ``Info.plist``, ``Manifest.plist``, ``Manifest.db`` and the files themselves
+under ``<fileID[:2]>/<fileID>``, where ``fileID = SHA-1("<domain>-<relativePath>")``. Each backup
+domain maps to the device folder it was copied from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from unmask.acquisition.base import Acquisition, FileEntry
+from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
+from unmask.parsers import plist
+from unmask.parsers.sqlite import open_readonly
+
+# Domain → device folder. Container domains carry the bundle or group id after the dash; in a
+# backup the container's UUID is unknown, so the id stands in for it in the device path.
+_FIXED_DOMAINS = {
+    "HomeDomain": "/private/var/mobile",
+    "RootDomain": "/private/var/root",
+    "WirelessDomain": "/private/var/wireless",
+    "MediaDomain": "/private/var/mobile",
+    "CameraRollDomain": "/private/var/mobile",
+    "ManagedPreferencesDomain": "/private/var/Managed Preferences",
+    "SystemPreferencesDomain": "/private/var/preferences",
+    "KeychainDomain": "/private/var/Keychains",
+    "DatabaseDomain": "/private/var/db",
+    "MobileDeviceDomain": "/private/var/MobileDevice",
+    "InstallDomain": "/private/var/installd",
+    "HealthDomain": "/private/var/mobile",
+    "TonesDomain": "/private/var/mobile",
+    "ProtectedDomain": "/private/var/protected",
+    "NetworkDomain": "/private/var/networkd",
+    "BooksDomain": "/private/var/mobile/Media/Books",
+}
+_PREFIX_DOMAINS = (
+    ("AppDomainGroup-", "/private/var/mobile/Containers/Shared/AppGroup/"),
+    ("AppDomainPlugin-", "/private/var/mobile/Containers/Data/PluginKitPlugin/"),
+    ("AppDomain-", "/private/var/mobile/Containers/Data/Application/"),
+    ("SysSharedContainerDomain-", "/private/var/containers/Shared/SystemGroup/"),
+    ("SysContainerDomain-", "/private/var/containers/Data/System/"),
+)
+UNKNOWN_DOMAIN_ROOT = "/private/var/.unmask-backup-domain"
+
+
+def domain_root(domain: str) -> str:
+    """The device folder a backup domain was copied from."""
+    fixed = _FIXED_DOMAINS.get(domain)
+    if fixed is not None:
+        return fixed
+    for prefix, folder in _PREFIX_DOMAINS:
+        if domain.startswith(prefix) and len(domain) > len(prefix):
+            return folder + domain[len(prefix) :]
+    return f"{UNKNOWN_DOMAIN_ROOT}/{domain}"
+
+
+def device_path(domain: str, relative_path: str) -> str:
+    """The device path of one Manifest.db row."""
+    root = domain_root(domain)
+    rel = relative_path.strip("/")
+    return f"{root}/{rel}" if rel else root
+
+
+def file_id(domain: str, relative_path: str) -> str:
+    """The backup file ID of a domain and relative path: SHA-1 of ``domain-relativePath``."""
+    return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()  # noqa: S324 - Apple's scheme
+
+
+_KINDS = {1: "file", 2: "dir", 4: "symlink"}
+
+
+class IOSBackup(Acquisition):
+    """An unencrypted iOS backup folder (iOS 10+, Manifest.db layout)."""
+
+    kind = "ios-backup"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        if not root.is_dir():
+            raise AcquisitionError(f"{root} is not a folder")
+        manifest_db = root / "Manifest.db"
+        manifest_plist = root / "Manifest.plist"
+        if not manifest_db.is_file() or not (root / "Info.plist").is_file() and not manifest_plist.is_file():
+            if (root / "Manifest.mbdb").is_file():
+                raise AcquisitionError(f"{root} is an iOS 9 or older backup (Manifest.mbdb), not supported")
+            raise AcquisitionError(f"{root} is not an iOS backup (no Manifest.db with Info.plist/Manifest.plist)")
+        self.manifest: dict[str, Any] = {}
+        if manifest_plist.is_file():
+            try:
+                self.manifest = plist.load_dict(manifest_plist.read_bytes())
+            except ArtefactError as exc:
+                raise AcquisitionError(f"{manifest_plist}: {exc}") from None
+        if self.manifest.get("IsEncrypted") is True:
+            raise EncryptedBackupError(
+                f"{root} is an encrypted iOS backup; decrypt it first (encrypted backups are not supported yet)"
+            )
+        self._entries: dict[str, FileEntry] = {}
+        self._rows: list[tuple[str, str, str, int, bytes | None]] = []
+        self._load_manifest(manifest_db)
+
+    def _load_manifest(self, path: Path) -> None:
+        try:
+            with open_readonly(path) as db:
+                rows = db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files").fetchall()
+        except Exception as exc:
+            header = path.read_bytes()[:16]
+            if header != b"SQLite format 3\x00":
+                raise EncryptedBackupError(
+                    f"{path} is not readable SQLite: the backup is probably encrypted (not supported yet)"
+                ) from None
+            raise AcquisitionError(f"{path}: cannot read the Files table ({exc})") from None
+        stored = self._stored_ids()
+        entries = self._entries
+        for fid, domain, rel, flags, blob in rows:
+            if not isinstance(fid, str) or not isinstance(domain, str):
+                continue
+            rel = rel if isinstance(rel, str) else ""
+            kind = _KINDS.get(flags if isinstance(flags, int) else 0, "file")
+            dpath = device_path(domain, rel)
+            entries[dpath] = FileEntry(
+                device_path=dpath,
+                kind=kind,
+                stored=kind != "file" or fid in stored,
+                locator=fid,
+                domain=domain,
+                relative_path=rel,
+            )
+            self._rows.append((dpath, fid, domain, flags if isinstance(flags, int) else 0, blob))
+
+    def _stored_ids(self) -> set[str]:
+        stored: set[str] = set()
+        for bucket in self.root.iterdir():
+            if len(bucket.name) == 2 and bucket.is_dir():
+                stored.update(p.name for p in bucket.iterdir())
+        return stored
+
+    def entries(self) -> Iterator[FileEntry]:
+        """Every Manifest.db row as a device-path entry (metadata blob not decoded)."""
+        return iter(self._entries.values())
+
+    def manifest_rows(self) -> Iterator[tuple[FileEntry, bytes | None]]:
+        """Entries with their raw MBFile metadata blob, for the Manifest parser to decode."""
+        for dpath, _fid, _domain, _flags, blob in self._rows:
+            yield self._entries[dpath], blob
+
+    def entry(self, device_path: str) -> FileEntry | None:
+        """The Manifest.db entry at a device path."""
+        from unmask.observables import normalize_path
+
+        found = self._entries.get(device_path)
+        if found is None:
+            norm = normalize_path(device_path)
+            found = self._entries.get(norm) if norm else None
+        return found
+
+    def local_path(self, device_path: str) -> Path | None:
+        """``<root>/<fileID[:2]>/<fileID>`` for a stored file."""
+        entry = self.entry(device_path)
+        if entry is None or entry.kind != "file" or not entry.stored:
+            return None
+        return self.root / entry.locator[:2] / entry.locator
+
+    def metadata(self) -> dict[str, Any]:
+        """Info.plist and Manifest.plist facts about the device and the backup."""
+        info: dict[str, Any] = {}
+        path = self.root / "Info.plist"
+        if path.is_file():
+            try:
+                info = plist.load_dict(path.read_bytes())
+            except ArtefactError:
+                info = {}
+        lockdown = self.manifest.get("Lockdown") if isinstance(self.manifest.get("Lockdown"), dict) else {}
+        return {
+            "device_name": info.get("Device Name") or lockdown.get("DeviceName"),
+            "product_type": info.get("Product Type") or lockdown.get("ProductType"),
+            "ios_version": info.get("Product Version") or lockdown.get("ProductVersion"),
+            "build": info.get("Build Version") or lockdown.get("BuildVersion"),
+            "udid": info.get("Unique Identifier") or lockdown.get("UniqueDeviceID"),
+            "backup_date": str(info.get("Last Backup Date") or self.manifest.get("Date") or "") or None,
+            "files_listed": len(self._entries),
+            "files_missing": sum(1 for e in self._entries.values() if not e.stored),
+        }

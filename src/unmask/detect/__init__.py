@@ -1,0 +1,1 @@
+"""Detectors: consume records, emit findings."""

@@ -1,0 +1,1 @@
+"""Heuristic rules, one per file (see base.py)."""

@@ -1,0 +1,410 @@
+"""Records, observables, findings, coverage and provenance: the typed facts every stage exchanges.
+
+A record's fields that hold something an indicator can name are *declared* observables through
+``Annotated[..., Obs.X]``. :meth:`Record.observables` and :meth:`Record.timestamps` derive from those
+declarations, so a new parser is covered by matching, the timeline and every writer the moment it
+declares its fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+
+
+class Severity(enum.StrEnum):
+    """How much a finding matters, from informational to critical."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Order for comparisons: info=0 … critical=4."""
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read a severity name case-insensitively (``High``, ``HIGH``, ``high``)."""
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+class Obs(enum.StrEnum):
+    """Observable types, named as the STIX 2 object path an indicator pattern uses for them.
+
+    ``HOST`` (a domain name or an IP address, decided by its form) and ``PHONE_OR_EMAIL`` (a message
+    handle) are declaration helpers: :func:`unmask.observables.expand` turns them into concrete
+    STIX types before matching.
+    """
+
+    DOMAIN = "domain-name:value"
+    IPV4 = "ipv4-addr:value"
+    IPV6 = "ipv6-addr:value"
+    URL = "url:value"
+    EMAIL = "email-addr:value"
+    PHONE = "phone-number:value"
+    PROCESS = "process:name"
+    FILE_NAME = "file:name"
+    FILE_PATH = "file:path"
+    MD5 = "file:hashes.md5"
+    SHA1 = "file:hashes.sha1"
+    SHA256 = "file:hashes.sha256"
+    APP_ID = "app:id"
+    CERT_MD5 = "app:cert.md5"
+    CERT_SHA1 = "app:cert.sha1"
+    CERT_SHA256 = "app:cert.sha256"
+    PROFILE_ID = "configuration-profile:id"
+    ANDROID_PROPERTY = "android-property:name"
+    # Declaration helpers, expanded before matching.
+    HOST = "host"
+    PHONE_OR_EMAIL = "phone-or-email"
+
+
+@dataclass(frozen=True, slots=True)
+class Observable:
+    """One value of one observable type, as found in a record (already normalised for matching)."""
+
+    type: Obs
+    value: str
+    field: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The ``{type, value}`` object of the alerts.json contract."""
+        return {"type": self.type.value, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator value from a STIX bundle, with the collection (malware/report) it belongs to."""
+
+    type: str
+    value: str
+    collection: str
+    stix_id: str
+    file: str
+
+    def to_json(self) -> dict[str, str]:
+        """The ``indicator`` object of the alerts.json contract."""
+        return {
+            "type": self.type,
+            "value": self.value,
+            "collection": self.collection,
+            "stix_id": self.stix_id,
+            "file": self.file,
+        }
+
+
+# --- records -----------------------------------------------------------------------------------
+
+Timestamp = datetime
+"""An aware datetime in UTC. Only :mod:`unmask.timeutil` builds them from raw numbers."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    name: str
+    obs: Obs | None
+    is_seq: bool
+    is_time: bool
+
+
+_SPECS: dict[type[Any], tuple[_FieldSpec, ...]] = {}
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _specs(cls: type[Any]) -> tuple[_FieldSpec, ...]:
+    cached = _SPECS.get(cls)
+    if cached is not None:
+        return cached
+    hints = typing.get_type_hints(cls, include_extras=True)
+    specs: list[_FieldSpec] = []
+    for f in dataclasses.fields(cls):
+        tp = _unwrap_optional(hints[f.name])
+        obs: Obs | None = None
+        if get_origin(tp) is Annotated:
+            base, *meta = get_args(tp)
+            obs = next((m for m in meta if isinstance(m, Obs)), None)
+            tp = _unwrap_optional(base)
+        is_seq = get_origin(tp) is tuple
+        is_time = tp is datetime
+        specs.append(_FieldSpec(f.name, obs, is_seq, is_time))
+    result = tuple(specs)
+    _SPECS[cls] = result
+    return result
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Base of every parsed fact.
+
+    Subclasses set ``kind`` (a stable id such as ``ios/sms/message``) and ``summary`` (a format string
+    over the fields, for the timeline) and declare typed fields. ``device_path`` and ``locator`` (the
+    row or key inside the artefact) say where the fact came from.
+    """
+
+    kind: ClassVar[str] = "record"
+    summary: ClassVar[str] = "{kind}"
+
+    device_path: str
+    locator: str = ""
+
+    def __post_init__(self) -> None:
+        for spec in _specs(type(self)):
+            if spec.is_time:
+                value = getattr(self, spec.name)
+                if value is not None and (value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None)):
+                    raise ValueError(f"{type(self).__name__}.{spec.name} must be an aware UTC datetime")
+
+    @classmethod
+    def field_specs(cls) -> tuple[_FieldSpec, ...]:
+        """The declared fields of this record type (name, observable type, sequence, timestamp)."""
+        return _specs(cls)
+
+    def raw_observables(self) -> Iterator[Observable]:
+        """The declared observable values as stored, before expansion and normalisation."""
+        for spec in _specs(type(self)):
+            if spec.obs is None:
+                continue
+            value = getattr(self, spec.name)
+            if not value:
+                continue
+            if spec.is_seq:
+                for item in value:
+                    if item:
+                        yield Observable(spec.obs, str(item), spec.name)
+            else:
+                yield Observable(spec.obs, str(value), spec.name)
+
+    def observables(self) -> Iterator[Observable]:
+        """Every matchable observable of this record: declared values, expanded and normalised."""
+        from unmask.observables import expand
+
+        for raw in self.raw_observables():
+            yield from expand(raw)
+
+    def timestamps(self) -> Iterator[tuple[str, datetime]]:
+        """``(field name, UTC datetime)`` for every non-empty timestamp field, in declaration order."""
+        for spec in _specs(type(self)):
+            if spec.is_time:
+                value = getattr(self, spec.name)
+                if value is not None:
+                    yield spec.name, value
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """The record's primary time: its first declared non-empty timestamp."""
+        return next((ts for _, ts in self.timestamps()), None)
+
+    def describe(self) -> str:
+        """A one-line human description from the class's ``summary`` template."""
+        values = {spec.name: _fmt(getattr(self, spec.name)) for spec in _specs(type(self))}
+        values["kind"] = self.kind
+        try:
+            return self.summary.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return self.kind
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field; datetimes in ISO 8601 UTC, bytes as hex."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for spec in _specs(type(self)):
+            out[spec.name] = _jsonable(getattr(self, spec.name))
+        return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, tuple):
+        return " ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``-free ``+00:00`` offset, to the microsecond when present."""
+    return value.isoformat()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """Something worth an investigator's attention, explained and traced to its evidence."""
+
+    rule: str
+    severity: Severity
+    message: str
+    source: str
+    device_path: str | None = None
+    locator: str = ""
+    timestamp: datetime | None = None
+    observable: Observable | None = None
+    indicator: Indicator | None = None
+    explanation: str = ""
+    benign: str = ""
+    reference: str = ""
+    sha256: str | None = None
+    record: Record | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """One object of the alerts.json contract (see docs/alerts.md)."""
+        return {
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "message": self.message,
+            "timestamp": iso(self.timestamp) if self.timestamp else None,
+            "source": self.source,
+            "device_path": self.device_path,
+            "observable": self.observable.to_json() if self.observable else None,
+            "indicator": self.indicator.to_json() if self.indicator else None,
+            "locator": self.locator,
+            "sha256": self.sha256,
+            "explanation": self.explanation,
+            "benign": self.benign,
+            "reference": self.reference,
+            "record": self.record.to_json() if self.record is not None else None,
+        }
+
+
+# --- coverage and provenance --------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    """What happened when a parser looked for its artefacts."""
+
+    PARSED = "parsed"
+    ABSENT = "absent"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class ArtefactRun:
+    """One artefact (file) a parser read, with its outcome."""
+
+    device_path: str
+    status: Status
+    records: int = 0
+    reason: str | None = None
+    sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for info.json."""
+        return {
+            "device_path": self.device_path,
+            "status": self.status.value,
+            "records": self.records,
+            "reason": self.reason,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(slots=True)
+class Coverage:
+    """One parser's coverage: its overall status and each artefact it read."""
+
+    parser: str
+    description: str
+    artefacts: list[ArtefactRun] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    absent_reason: str | None = None
+
+    @property
+    def records(self) -> int:
+        """Records yielded across all artefacts."""
+        return sum(a.records for a in self.artefacts)
+
+    @property
+    def status(self) -> Status:
+        """parsed if any artefact parsed; else failed/unsupported if any; else absent."""
+        statuses = {a.status for a in self.artefacts}
+        for s in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED):
+            if s in statuses:
+                return s
+        return Status.ABSENT
+
+    @property
+    def reason(self) -> str | None:
+        """The reasons of failed/unsupported artefacts, or why nothing was found."""
+        reasons = [f"{a.device_path}: {a.reason}" for a in self.artefacts if a.reason]
+        if reasons:
+            return "; ".join(reasons)
+        return self.absent_reason if not self.artefacts else None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for info.json."""
+        return {
+            "parser": self.parser,
+            "description": self.description,
+            "status": self.status.value,
+            "records": self.records,
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+            "artefacts": [a.to_json() for a in self.artefacts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSetInfo:
+    """Provenance of one loaded indicator file."""
+
+    name: str
+    path: str
+    sha256: str
+    indicators: int
+    collections: tuple[str, ...]
+    by_type: tuple[tuple[str, int], ...]
+    unsupported: int
+    unsupported_examples: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for info.json."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "sha256": self.sha256,
+            "indicators": self.indicators,
+            "collections": list(self.collections),
+            "by_type": dict(self.by_type),
+            "unsupported_patterns": self.unsupported,
+            "unsupported_examples": list(self.unsupported_examples),
+        }

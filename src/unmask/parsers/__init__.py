@@ -1,0 +1,1 @@
+"""Parsers: one file per artefact (see base.py)."""

@@ -1,0 +1,1 @@
+"""Parsers of iOS artefacts (backups and full-filesystem dumps share device paths)."""

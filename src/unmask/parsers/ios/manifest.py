@@ -1,0 +1,93 @@
+"""Manifest: every file and folder an iOS backup lists, with its metadata and web origins."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from unmask.errors import SchemaUnsupported
+from unmask.model import Obs, Record
+from unmask.parsers.base import ParseContext, Parser, Source
+from unmask.parsers.plist import mbfile_metadata
+
+# WebKit names website-data folders and files after the origin: https_example.com_0,
+# http_sub.example.org_8080.localstorage. Those hosts are facts about visited sites.
+_WEBKIT_ORIGIN = re.compile(r"^(?:https?|wss?)_([A-Za-z0-9.-]+\.[A-Za-z0-9-]+)_\d+(?:\.localstorage(?:-shm|-wal)?)?$")
+
+
+def web_origin_hosts(path: str) -> tuple[str, ...]:
+    """Hosts named by WebKit origin folders or files in a path (``https_evil.com_0`` → ``evil.com``)."""
+    hosts: list[str] = []
+    for part in path.split("/"):
+        if "_" in part:
+            match = _WEBKIT_ORIGIN.match(part)
+            if match and match.group(1) not in hosts:
+                hosts.append(match.group(1))
+    return tuple(hosts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestFile(Record):
+    """One row of Manifest.db: a file, folder or link the backup lists."""
+
+    kind: ClassVar[str] = "ios/manifest/file"
+    summary: ClassVar[str] = "{file_kind} {path} ({size} bytes){missing}"
+
+    modified: datetime | None = None
+    created: datetime | None = None
+    changed: datetime | None = None
+    path: Annotated[str, Obs.FILE_PATH]
+    domain: str
+    relative_path: str
+    file_kind: str
+    file_id: str
+    size: int | None = None
+    mode: int | None = None
+    stored: bool = True
+    web_hosts: Annotated[tuple[str, ...], Obs.HOST] = ()
+
+    @property
+    def missing(self) -> str:
+        """Marker for files listed but not stored."""
+        return "" if self.stored else " [listed, not stored]"
+
+
+class ManifestParser(Parser):
+    """Files and folders listed in an iOS backup's Manifest.db, with sizes, modes and times."""
+
+    name = "manifest"
+    sources = (Source("Manifest.db", host=True),)
+    records = (ManifestFile,)
+    acquisitions = ("ios-backup",)
+
+    def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
+        """Yield one record per Manifest.db row; the MBFile blob is decoded by the plist owner."""
+        rows = getattr(ctx.acq, "manifest_rows", None)
+        if rows is None:
+            raise SchemaUnsupported("acquisition has no Manifest.db rows")
+        undecodable = 0
+        for entry, blob in rows():
+            meta = mbfile_metadata(blob)
+            if meta is None and blob:
+                undecodable += 1
+            yield ManifestFile(
+                device_path=entry.device_path,
+                locator=f"Files.fileID={entry.locator}",
+                path=entry.device_path,
+                domain=entry.domain,
+                relative_path=entry.relative_path,
+                file_kind=entry.kind,
+                file_id=entry.locator,
+                size=meta.size if meta else None,
+                mode=meta.mode if meta else None,
+                created=meta.birth if meta else None,
+                modified=meta.modified if meta else None,
+                changed=meta.changed if meta else None,
+                stored=entry.stored,
+                web_hosts=web_origin_hosts(entry.relative_path) if "_" in entry.relative_path else (),
+            )
+        if undecodable:
+            ctx.warn(f"{undecodable} Manifest.db rows have metadata that is not an MBFile archive")

@@ -1,0 +1,201 @@
+"""Opening SQLite evidence: the one owner of ``sqlite3.connect`` on anything from a device.
+
+Evidence is opened read-only and ``immutable`` so SQLite never creates a journal or ``-shm`` file
+beside it. When the artefact has a ``-wal`` (uncheckpointed writes, often the newest messages), the
+database and its WAL are copied to a private temporary folder and the copy is opened, so the WAL is
+applied without touching the evidence. A malformed database is recovered into a temporary copy with
+the ``sqlite3`` shell's ``.recover`` when that shell is installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from unmask.errors import ArtefactError
+
+if TYPE_CHECKING:
+    from unmask.acquisition.base import Acquisition
+
+_RECOVER_TIMEOUT = 120
+
+
+def _text(raw: bytes) -> str:
+    # Device databases hold invalid UTF-8 (truncated multibyte sequences, binary in TEXT columns).
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _connect(path: Path, *, immutable: bool) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    if immutable:
+        uri += "&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn.text_factory = _text
+    return conn
+
+
+@contextmanager
+def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only, immutable connection to a SQLite file that is not part of a WAL set."""
+    conn = _connect(path, immutable=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+class Database:
+    """A read-only view of one SQLite artefact with schema helpers for column-adaptive queries."""
+
+    def __init__(self, conn: sqlite3.Connection, device_path: str, notes: Sequence[str] = ()) -> None:
+        self.conn = conn
+        self.device_path = device_path
+        self.notes = list(notes)
+        self._columns: dict[str, set[str]] = {}
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ArtefactError(f"not a readable SQLite database ({exc})") from None
+        self.tables = {str(r[0]) for r in rows}
+
+    def columns(self, table: str) -> set[str]:
+        """Column names of a table (empty when the table does not exist)."""
+        if table not in self._columns:
+            if table not in self.tables:
+                self._columns[table] = set()
+            else:
+                quoted = table.replace('"', '""')
+                rows = self.conn.execute(f'PRAGMA table_info("{quoted}")').fetchall()
+                self._columns[table] = {str(r[1]) for r in rows}
+        return self._columns[table]
+
+    def has(self, table: str, *columns: str) -> bool:
+        """Whether a table exists with all the given columns."""
+        cols = self.columns(table)
+        return bool(cols) and all(c in cols for c in columns)
+
+    def missing(self, required: dict[str, set[str]]) -> list[str]:
+        """``table.column`` names (or ``table``) that a parser requires and this database lacks."""
+        out: list[str] = []
+        for table, cols in required.items():
+            have = self.columns(table)
+            if not have:
+                out.append(table)
+            else:
+                out.extend(f"{table}.{c}" for c in sorted(cols - have))
+        return out
+
+    def col(self, table: str, column: str, alias: str | None = None, default: str = "NULL") -> str:
+        """A select expression for a column that may not exist in every schema version."""
+        name = alias or column
+        if column in self.columns(table):
+            return f'"{table}"."{column}" AS "{name}"'
+        return f'{default} AS "{name}"'
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        """Rows as :class:`sqlite3.Row` (access by column name)."""
+        self.conn.row_factory = sqlite3.Row
+        cursor = self.conn.execute(sql, params)
+        while True:
+            batch = cursor.fetchmany(2048)
+            if not batch:
+                return
+            yield from batch
+
+    def user_version(self) -> int:
+        """``PRAGMA user_version`` (parsers sometimes branch on it)."""
+        row = self.conn.execute("PRAGMA user_version").fetchone()
+        return int(row[0]) if row else 0
+
+
+def _copy_set(acq: Acquisition, device_path: str, folder: Path) -> Path:
+    target = folder / "db.sqlite"
+    source = acq.local_path(device_path)
+    if source is None:
+        raise ArtefactError("not stored in the evidence")
+    shutil.copyfile(source, target)
+    for suffix in ("-wal", "-shm"):
+        side = acq.local_path(device_path + suffix)
+        if side is not None:
+            shutil.copyfile(side, folder / f"db.sqlite{suffix}")
+    return target
+
+
+def _recover(source: Path, folder: Path) -> Path | None:
+    shell = shutil.which("sqlite3")
+    if shell is None:
+        return None
+    target = folder / "recovered.sqlite"
+    try:
+        dump = subprocess.run(
+            [shell, f"file:{source}?mode=ro", ".recover"],
+            capture_output=True,
+            timeout=_RECOVER_TIMEOUT,
+            check=False,
+        )
+        if dump.returncode != 0 or not dump.stdout:
+            return None
+        load = subprocess.run(
+            [shell, str(target)], input=dump.stdout, capture_output=True, timeout=_RECOVER_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return target if load.returncode == 0 and target.exists() else None
+
+
+def _healthy(conn: sqlite3.Connection) -> str | None:
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        row = conn.execute("PRAGMA quick_check(1)").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if row and row[0] != "ok":
+        return str(row[0])
+    return None
+
+
+@contextmanager
+def open_database(acq: Acquisition, device_path: str) -> Iterator[Database]:
+    """Open the SQLite artefact at a device path safely; raise :class:`ArtefactError` if unusable."""
+    source = acq.local_path(device_path)
+    if source is None:
+        raise ArtefactError("not stored in the evidence")
+    with source.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise ArtefactError("not a SQLite database (bad header)")
+    has_wal = acq.local_path(device_path + "-wal") is not None
+    with tempfile.TemporaryDirectory(prefix="unmask-sqlite-") as tmp:
+        folder = Path(tmp)
+        notes: list[str] = []
+        if has_wal:
+            path = _copy_set(acq, device_path, folder)
+            conn = _connect(path, immutable=False)
+            notes.append("write-ahead log applied on a private copy")
+        else:
+            path = source
+            conn = _connect(path, immutable=True)
+        problem = _healthy(conn)
+        if problem is not None:
+            conn.close()
+            recovered = _recover(path, folder)
+            if recovered is None:
+                raise ArtefactError(f"corrupt SQLite database ({problem}); recovery not possible")
+            conn = _connect(recovered, immutable=True)
+            if _healthy(conn) is not None:
+                conn.close()
+                raise ArtefactError(f"corrupt SQLite database ({problem}); recovery failed")
+            notes.append(f"database was corrupt ({problem}); rows recovered with sqlite3 .recover")
+        try:
+            yield Database(conn, device_path, notes)
+        except sqlite3.DatabaseError as exc:
+            raise ArtefactError(f"SQLite error while reading ({exc})") from None
+        finally:
+            conn.close()
