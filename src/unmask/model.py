@@ -391,6 +391,7 @@ class IndicatorSetInfo:
     path: str
     sha256: str
     indicators: int
+    unique: int
     collections: tuple[str, ...]
     by_type: tuple[tuple[str, int], ...]
     unsupported: int
@@ -403,6 +404,7 @@ class IndicatorSetInfo:
             "path": self.path,
             "sha256": self.sha256,
             "indicators": self.indicators,
+            "unique_values": self.unique,
             "collections": list(self.collections),
             "by_type": dict(self.by_type),
             "unsupported_patterns": self.unsupported,

@@ -51,6 +51,10 @@ class _Truncated(Exception):
     pass
 
 
+class _Stop(Exception):
+    """The walk cannot continue; the reason was already reported."""
+
+
 def _header(ctx: Ctx, buf: bytes, pos: int, where: str) -> tuple[Segment, int]:
     """Parse one segment header at ``pos``; returns the segment and the offset after the header."""
     start = pos
@@ -88,7 +92,7 @@ def _header(ctx: Ctx, buf: bytes, pos: int, where: str) -> tuple[Segment, int]:
             reason="invalid count field",
             count_field=n,
         )
-        raise _Truncated
+        raise _Stop
     size = 1 if number <= 256 else 2 if number <= 65536 else 4
     if n > (len(buf) - pos) // size:
         raise _Truncated
@@ -247,6 +251,8 @@ def walk_embedded(ctx: Ctx, walk: _Walk, buf: bytes, where: str) -> None:
         except _Truncated:
             _truncated(ctx, where, pos)
             return
+        except _Stop:
+            return
         _parse_data(seg, buf)
         _check(ctx, walk, seg, where)
         walk.segments[seg.number] = seg
@@ -304,6 +310,8 @@ def scan_file(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
             seg, pos = _header(ctx, data, pos, where)
         except _Truncated:
             _truncated(ctx, where, pos)
+            break
+        except _Stop:
             break
         headers.append(seg)
         if not _account(ctx, walk, seg, where) or seg.type == 51:

@@ -1,0 +1,60 @@
+# unmask: the one entry point. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := sqlite3
+PYTEST_ARGS ?= -n auto
+
+.PHONY: all setup sysdeps demo test lint bench bench-smoke clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "unmask needs Python 3.11 or newer ($(PYTHON))"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) sysdeps
+
+# System tools the tests use: the sqlite3 shell (recovery of corrupt databases).
+sysdeps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; the tests that need them will be skipped"; \
+	  else \
+	    echo "note: not root, so not installing:$$missing (sudo apt-get install$$missing); tests that need them are skipped"; \
+	  fi; \
+	fi
+
+demo: setup
+	@rm -rf demo
+	$(PY) -m tests.builders.demo demo/backup
+	@echo
+	@echo '$$ unmask check-backup demo/backup --output demo/results'
+	@$(VENV)/bin/unmask check-backup demo/backup --output demo/results; rc=$$?; \
+	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+	  echo; echo "exit code $$rc (1 = traces found, as planted in the demo backup)"; \
+	  echo "results: $$(pwd)/demo/results (alerts.json, timeline.csv, info.json, …)"
+
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench.run
+
+bench-smoke: setup
+	$(PY) -m bench.run --smoke
+
+clean:
+	rm -rf $(VENV) demo bench/out .pytest_cache .mypy_cache .ruff_cache

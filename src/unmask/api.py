@@ -1,0 +1,212 @@
+"""The library behind the CLI: everything the command line does is a function here."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from unmask import __version__, timeutil
+from unmask.acquisition import open_ios_backup
+from unmask.acquisition.base import Acquisition, sha256_file
+from unmask.detect.heuristics.base import HeuristicContext, run_heuristics
+from unmask.detect.indicators.index import IndicatorIndex
+from unmask.detect.indicators.match import RULE as INDICATOR_RULE
+from unmask.detect.indicators.match import match_records
+from unmask.detect.indicators.sets import IndicatorSets, load_sets, resolve
+from unmask.model import Coverage, Finding, Record, Severity, Status
+from unmask.parsers.base import parsers_for, run_parser
+
+ProgressFn = Callable[[str, int, int], None]
+"""``(label, done, total)`` — called as work advances."""
+
+
+@dataclass
+class Verdict:
+    """The plain answer to "was this phone hit?", derived from the findings and coverage."""
+
+    level: str  # "detected" | "suspicious" | "clean"
+    headline: str
+    families: list[str]
+    detail: str
+
+
+@dataclass
+class ScanResult:
+    """Everything one scan produced: records, findings, coverage and provenance."""
+
+    command: str
+    evidence_path: str
+    acquisition_kind: str
+    metadata: dict[str, Any]
+    records: dict[str, list[Record]]
+    coverage: list[Coverage]
+    findings: list[Finding]
+    indicator_sets: IndicatorSets
+    evidence_hashes: dict[str, str]
+    artefact_hashes: dict[str, str]
+    started: datetime
+    finished: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity, every level present."""
+        counter = Counter(f.severity.value for f in self.findings)
+        return {s.value: counter.get(s.value, 0) for s in Severity}
+
+    def worst(self) -> Severity | None:
+        """The highest severity among the findings."""
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def at_or_above(self, level: Severity) -> list[Finding]:
+        """Findings at or above a severity."""
+        return [f for f in self.findings if f.severity.rank >= level.rank]
+
+    def verdict(self) -> Verdict:
+        """The plain-language verdict shown first in every output."""
+        return verdict(self.findings, self.coverage)
+
+
+def verdict(findings: Sequence[Finding], coverage: Sequence[Coverage]) -> Verdict:
+    """Summarise findings into one of three answers, naming the spyware families matched."""
+    parsed = sum(1 for c in coverage if c.status is Status.PARSED)
+    failed = [c.parser for c in coverage if c.status in (Status.FAILED, Status.UNSUPPORTED)]
+    examined = f"{parsed} of {len(coverage)} artefact types were examined"
+    if failed:
+        examined += f"; {len(failed)} could not be read ({', '.join(failed)})"
+    matched = [f for f in findings if f.rule == INDICATOR_RULE and f.indicator is not None]
+    families = sorted({f.indicator.collection for f in matched if f.indicator is not None})
+    if matched:
+        return Verdict(
+            "detected",
+            f"Known spyware traces found: {', '.join(families)}",
+            families,
+            f"{len(matched)} trace(s) match published indicators of compromise. A match is strong evidence, "
+            f"but confirm it with an expert before acting. {examined}.",
+        )
+    serious = [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
+    if serious:
+        return Verdict(
+            "suspicious",
+            "No known spyware indicators matched, but suspicious signs need review",
+            [],
+            f"{len(serious)} finding(s) from published heuristics are not proof of infection; "
+            f"an expert should review them. {examined}.",
+        )
+    return Verdict(
+        "clean",
+        "No known spyware indicators found",
+        [],
+        f"Nothing in the evidence matched the indicator sets used. This is not proof that the phone is "
+        f"clean: new spyware has no published indicators yet. {examined}.",
+    )
+
+
+def load_indicators(iocs: Sequence[str | Path] = ()) -> tuple[IndicatorSets, IndicatorIndex]:
+    """Load the indicator sets for a scan (explicit, ``UNMASK_IOCS``, or the default sets) and index them."""
+    sets = load_sets(resolve(iocs))
+    return sets, IndicatorIndex.build(sets.indicators)
+
+
+def _hash_host_files(acq: Acquisition, hash_all: bool) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    if hash_all:
+        for path in acq.evidence_files():
+            hashes[str(path.relative_to(acq.root))] = sha256_file(path)
+        return hashes
+    for name in ("Info.plist", "Manifest.plist", "Manifest.db", "Status.plist"):
+        host = acq.host_file(name)
+        if host is not None:
+            hashes[name] = sha256_file(host)
+    return hashes
+
+
+def scan_acquisition(
+    acq: Acquisition,
+    *,
+    command: str,
+    iocs: Sequence[str | Path] = (),
+    progress: ProgressFn | None = None,
+    hash_all: bool = False,
+    indicators: tuple[IndicatorSets, IndicatorIndex] | None = None,
+) -> ScanResult:
+    """Parse every artefact of an acquisition, match indicators, run heuristics."""
+    started = timeutil.now()
+    sets, index = indicators or load_indicators(iocs)
+    evidence_hashes = _hash_host_files(acq, hash_all)
+    parsers = parsers_for(acq.kind)
+    records: dict[str, list[Record]] = {}
+    coverage: list[Coverage] = []
+    for i, cls in enumerate(parsers):
+        if progress:
+            progress(cls.name, i, len(parsers))
+        recs, cov = run_parser(cls(), acq)
+        records[cls.name] = recs
+        coverage.append(cov)
+    if progress:
+        progress("matching indicators", len(parsers), len(parsers))
+    hashes = acq.hashes_read()
+    findings: list[Finding] = []
+    for recs in records.values():
+        findings.extend(match_records(recs, index, hashes))
+    by_kind: dict[str, list[Record]] = {}
+    for recs in records.values():
+        for rec in recs:
+            by_kind.setdefault(rec.kind, []).append(rec)
+    metadata = acq.metadata()
+    findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
+    findings = [
+        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
+        for f in findings
+    ]
+    findings.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or started, f.rule))
+    return ScanResult(
+        command=command,
+        evidence_path=str(acq.root),
+        acquisition_kind=acq.kind,
+        metadata=metadata,
+        records=records,
+        coverage=coverage,
+        findings=findings,
+        indicator_sets=sets,
+        evidence_hashes=evidence_hashes,
+        artefact_hashes=hashes,
+        started=started,
+        finished=timeutil.now(),
+    )
+
+
+def check_backup(
+    path: str | Path,
+    *,
+    iocs: Sequence[str | Path] = (),
+    output: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    hash_all: bool = False,
+) -> ScanResult:
+    """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given."""
+    t0 = time.perf_counter()
+    acq = open_ios_backup(Path(path))
+    result = scan_acquisition(acq, command="check-backup", iocs=iocs, progress=progress, hash_all=hash_all)
+    result.extra["seconds"] = round(time.perf_counter() - t0, 3)
+    if output is not None:
+        from unmask.report.writers import write_all
+
+        write_all(result, Path(output))
+    return result
+
+
+def tool_info() -> dict[str, str]:
+    """Tool provenance for info.json."""
+    return {
+        "name": "unmask",
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }

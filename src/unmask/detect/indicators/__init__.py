@@ -1,0 +1,1 @@
+"""Indicators: STIX 2 loading, the per-type index and the generic matching loop."""

@@ -1,0 +1,1 @@
+"""Writers: JSON, CSV timelines, HTML. They read results and compute nothing new."""

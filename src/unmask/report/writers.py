@@ -1,0 +1,136 @@
+"""The output folder: records per parser, alerts.json, timeline.csv, alerts_timeline.csv, info.json.
+
+``alerts.json`` is a contract other tools parse; see docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from unmask.model import Finding, Record
+
+if TYPE_CHECKING:
+    from unmask.api import ScanResult
+
+TIMELINE_HEADER = ("UTC Timestamp", "Plugin", "Event", "Description")
+ALERTS_TIMELINE_HEADER = ("Event Time", "Module", "Severity", "Rule", "Message", "Event")
+
+
+def csv_time(value: datetime) -> str:
+    """Timestamps in the CSV timelines: UTC, sortable, MVT's ``YYYY-MM-DD HH:MM:SS.ffffff`` form."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _dump(path: Path, value: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=1, default=str)
+        handle.write("\n")
+    tmp.replace(path)
+
+
+def write_records(result: ScanResult, folder: Path) -> list[str]:
+    """One ``<parser>.json`` per parser that yielded records; returns the file names."""
+    written: list[str] = []
+    for parser, records in result.records.items():
+        if not records:
+            continue
+        name = f"{parser}.json"
+        tmp = folder / (name + ".part")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write("[\n")
+            for i, record in enumerate(records):
+                if i:
+                    handle.write(",\n")
+                handle.write(json.dumps(record.to_json(), ensure_ascii=False, default=str))
+            handle.write("\n]\n")
+        tmp.replace(folder / name)
+        written.append(name)
+    return written
+
+
+def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    """The alerts.json array."""
+    return [f.to_json() for f in findings]
+
+
+def timeline_rows(records: dict[str, list[Record]]) -> Iterator[tuple[str, str, str, str]]:
+    """Every record timestamp as a timeline row; identical times of one record appear once."""
+    for parser, recs in records.items():
+        for record in recs:
+            seen: set[datetime] = set()
+            description: str | None = None
+            for name, ts in record.timestamps():
+                if ts in seen:
+                    continue
+                seen.add(ts)
+                if description is None:
+                    description = record.describe()
+                yield csv_time(ts), parser, f"{record.kind} {name}", description
+
+
+def write_timeline(result: ScanResult, folder: Path) -> None:
+    """timeline.csv (all records) and alerts_timeline.csv (findings with a time), sorted by time."""
+    rows = sorted(timeline_rows(result.records))
+    with (folder / "timeline.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerow(TIMELINE_HEADER)
+        writer.writerows(rows)
+    parser_of = {id(r): p for p, recs in result.records.items() for r in recs} if result.findings else {}
+    alert_rows = sorted(
+        (
+            csv_time(f.timestamp),
+            parser_of.get(id(f.record), f.source),
+            f.severity.value,
+            f.rule,
+            f.message,
+            json.dumps(f.record.to_json() if f.record is not None else {}, ensure_ascii=False, default=str),
+        )
+        for f in result.findings
+        if f.timestamp is not None
+    )
+    with (folder / "alerts_timeline.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerow(ALERTS_TIMELINE_HEADER)
+        writer.writerows(alert_rows)
+
+
+def info_json(result: ScanResult) -> dict[str, Any]:
+    """info.json: tool, evidence with hashes, indicator sets with hashes and counts, coverage, verdict."""
+    from unmask.api import tool_info
+
+    v = result.verdict()
+    return {
+        "tool": tool_info(),
+        "command": result.command,
+        "started": result.started.isoformat(),
+        "finished": result.finished.isoformat(),
+        "verdict": {"level": v.level, "headline": v.headline, "families": v.families, "detail": v.detail},
+        "alerts_by_severity": result.counts(),
+        "evidence": {
+            "path": result.evidence_path,
+            "kind": result.acquisition_kind,
+            "metadata": result.metadata,
+            "hashes": result.evidence_hashes,
+            "artefacts_read": result.artefact_hashes,
+        },
+        "indicator_sets": [s.to_json() for s in result.indicator_sets.sets],
+        "indicators_loaded": len(result.indicator_sets.indicators),
+        "coverage": [c.to_json() for c in result.coverage],
+        "extra": result.extra,
+    }
+
+
+def write_all(result: ScanResult, folder: Path) -> list[str]:
+    """Write every output file into ``folder`` (created if needed); returns the names written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = write_records(result, folder)
+    _dump(folder / "alerts.json", alerts_json(result.findings))
+    write_timeline(result, folder)
+    _dump(folder / "info.json", info_json(result))
+    return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json"]
