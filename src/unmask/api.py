@@ -16,7 +16,7 @@ from unmask import __version__, timeutil
 from unmask.acquisition import open_ios_backup
 from unmask.acquisition.base import Acquisition, sha256_file
 from unmask.detect.heuristics.base import HeuristicContext, run_heuristics
-from unmask.detect.indicators.index import IndicatorIndex
+from unmask.detect.indicators.index import IndicatorIndex, Matcher
 from unmask.detect.indicators.match import RULE as INDICATOR_RULE
 from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets, load_sets, resolve
@@ -134,11 +134,15 @@ def scan_acquisition(
     iocs: Sequence[str | Path] = (),
     progress: ProgressFn | None = None,
     hash_all: bool = False,
-    indicators: tuple[IndicatorSets, IndicatorIndex] | None = None,
+    indicators: tuple[IndicatorSets, Matcher] | None = None,
 ) -> ScanResult:
     """Parse every artefact of an acquisition, match indicators, run heuristics."""
     started = timeutil.now()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     sets, index = indicators or load_indicators(iocs)
+    timings["indicators"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     evidence_hashes = _hash_host_files(acq, hash_all)
     parsers = parsers_for(acq.kind)
     records: dict[str, list[Record]] = {}
@@ -146,21 +150,27 @@ def scan_acquisition(
     for i, cls in enumerate(parsers):
         if progress:
             progress(cls.name, i, len(parsers))
+        t = time.perf_counter()
         recs, cov = run_parser(cls(), acq)
+        timings[f"parse:{cls.name}"] = time.perf_counter() - t
         records[cls.name] = recs
         coverage.append(cov)
+    timings["parse"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     if progress:
         progress("matching indicators", len(parsers), len(parsers))
     hashes = acq.hashes_read()
-    findings: list[Finding] = []
-    for recs in records.values():
-        findings.extend(match_records(recs, index, hashes))
+    all_records = [rec for recs in records.values() for rec in recs]
+    findings: list[Finding] = match_records(all_records, index, hashes)
     by_kind: dict[str, list[Record]] = {}
     for recs in records.values():
         for rec in recs:
             by_kind.setdefault(rec.kind, []).append(rec)
+    timings["match"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     metadata = acq.metadata()
     findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
+    timings["heuristics"] = time.perf_counter() - clock
     findings = [
         replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
         for f in findings
@@ -179,6 +189,7 @@ def scan_acquisition(
         artefact_hashes=hashes,
         started=started,
         finished=timeutil.now(),
+        extra={"timings": {k: round(v, 3) for k, v in timings.items()}},
     )
 
 
@@ -189,16 +200,29 @@ def check_backup(
     output: str | Path | None = None,
     progress: ProgressFn | None = None,
     hash_all: bool = False,
+    indicators: tuple[IndicatorSets, Matcher] | None = None,
 ) -> ScanResult:
-    """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given."""
+    """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given.
+
+    ``indicators`` replaces the plaintext sets with another matching backend (confidential
+    matching supplies its own).
+    """
     t0 = time.perf_counter()
     acq = open_ios_backup(Path(path))
-    result = scan_acquisition(acq, command="check-backup", iocs=iocs, progress=progress, hash_all=hash_all)
-    result.extra["seconds"] = round(time.perf_counter() - t0, 3)
+    opened = time.perf_counter() - t0
+    result = scan_acquisition(
+        acq, command="check-backup", iocs=iocs, progress=progress, hash_all=hash_all, indicators=indicators
+    )
+    result.extra["timings"]["open"] = round(opened, 3)
     if output is not None:
         from unmask.report.writers import write_all
 
+        t1 = time.perf_counter()
+        if progress:
+            progress("writing results", 1, 1)
         write_all(result, Path(output))
+        result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
+    result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 
 

@@ -192,12 +192,18 @@ def iocs_group() -> None:
 
 @iocs_group.command("list")
 @iocs_option
+@click.option("--json", "as_json", is_flag=True, help="Print the sets as JSON.")
 @handled
-def iocs_list(iocs: Sequence[Path]) -> None:
+def iocs_list(iocs: Sequence[Path], as_json: bool) -> None:
     """Show the indicator sets a scan would use, with counts per type."""
+    import json
+
     from unmask.detect.indicators.sets import load_sets, resolve
 
     sets = load_sets(resolve(iocs))
+    if as_json:
+        click.echo(json.dumps([s.to_json() for s in sets.sets], indent=1))
+        return
     table = Table(title=f"{len(sets.indicators)} unique indicators in {len(sets.sets)} file(s)")
     for col in ("file", "collections", "patterns", "by type", "unusable", "sha256"):
         table.add_column(col, overflow="fold")

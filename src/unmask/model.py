@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import string
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
@@ -122,6 +124,7 @@ class _FieldSpec:
     obs: Obs | None
     is_seq: bool
     is_time: bool
+    is_bytes: bool = False
 
 
 _SPECS: dict[type[Any], tuple[_FieldSpec, ...]] = {}
@@ -151,7 +154,7 @@ def _specs(cls: type[Any]) -> tuple[_FieldSpec, ...]:
             tp = _unwrap_optional(base)
         is_seq = get_origin(tp) is tuple
         is_time = tp is datetime
-        specs.append(_FieldSpec(f.name, obs, is_seq, is_time))
+        specs.append(_FieldSpec(f.name, obs, is_seq, is_time, tp is bytes))
     result = tuple(specs)
     _SPECS[cls] = result
     return result
@@ -201,8 +204,7 @@ class Record:
 
     def observables(self) -> Iterator[Observable]:
         """Every matchable observable of this record: declared values, expanded and normalised."""
-        from unmask.observables import expand
-
+        expand = _expander()
         for raw in self.raw_observables():
             yield from expand(raw)
 
@@ -221,19 +223,75 @@ class Record:
 
     def describe(self) -> str:
         """A one-line human description from the class's ``summary`` template."""
-        values = {spec.name: _fmt(getattr(self, spec.name)) for spec in _specs(type(self))}
-        values["kind"] = self.kind
+        cls = type(self)
+        names = _TEMPLATE_FIELDS.get(cls)
+        if names is None:
+            names = _TEMPLATE_FIELDS[cls] = tuple(
+                {f for _, f, _, _ in string.Formatter().parse(cls.summary) if f}
+            )
+        values: dict[str, str] = {}
+        for name in names:
+            values[name] = self.kind if name == "kind" else _fmt(getattr(self, name, None))
         try:
             return self.summary.format(**values)
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, AttributeError):
             return self.kind
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Record:
+        """Rebuild a record from :meth:`to_json` output (``recheck`` re-matches saved records).
+
+        Raises ``KeyError`` for an unknown kind and ``ValueError``/``TypeError`` for bad values.
+        """
+        cls = record_types()[data["kind"]]
+        values: dict[str, Any] = {}
+        for spec in _specs(cls):
+            if spec.name not in data:
+                continue
+            value = data[spec.name]
+            if value is not None:
+                if spec.is_time:
+                    value = datetime.fromisoformat(value)
+                elif spec.is_seq:
+                    value = tuple(value)
+                elif spec.is_bytes and isinstance(value, str):
+                    value = bytes.fromhex(value)
+            values[spec.name] = value
+        return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field; datetimes in ISO 8601 UTC, bytes as hex."""
         out: dict[str, Any] = {"kind": self.kind}
         for spec in _specs(type(self)):
-            out[spec.name] = _jsonable(getattr(self, spec.name))
+            value = getattr(self, spec.name)
+            if value is None or type(value) in _PLAIN:
+                out[spec.name] = value
+            else:
+                out[spec.name] = _jsonable(value)
         return out
+
+
+_PLAIN = frozenset({str, int, float, bool})
+
+
+def record_types() -> dict[str, type[Record]]:
+    """Every record class by kind, from every registered parser."""
+    from unmask.parsers.base import registry
+
+    kinds: dict[str, type[Record]] = {}
+    for parser in registry():
+        for cls in parser.records:
+            kinds.setdefault(cls.kind, cls)
+    return kinds
+_TEMPLATE_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+@functools.cache
+def _expander() -> Callable[[Observable], Iterator[Observable]]:
+    # observables.py imports this module, so the normaliser is looked up once, lazily.
+    from unmask.observables import expand
+
+    return expand
 
 
 def _fmt(value: Any) -> str:

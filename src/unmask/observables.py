@@ -105,7 +105,7 @@ def url_parts(url: str) -> tuple[str, str] | None:
     return f"{scheme}://{netloc}{path}{query}", bare_host
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalize_path(value: str) -> str | None:
     """A device path in one form: ``/private/var/…`` for ``/var/…``, no repeated or trailing ``/``."""
     path = value.strip().strip("\x00")
@@ -113,7 +113,8 @@ def normalize_path(value: str) -> str | None:
         return None
     if path.startswith("file://"):
         path = path[7:]
-    path = re.sub(r"/{2,}", "/", path)
+    if "//" in path:
+        path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")
     if path.startswith(_PRIVATE_PREFIXES) or path in ("/var", "/etc", "/tmp"):

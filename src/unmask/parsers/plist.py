@@ -143,90 +143,90 @@ _INT_KEYS = {
 }
 
 
-class _BPlist:
-    """Minimal bplist00 object reader: only what the MBFile archive uses (dict, array, str, int, UID)."""
+# Key objects as they are encoded in a bplist (ASCII string marker + text), mapped to our fields.
+def _encoded_key(key: str) -> bytes:
+    raw = key.encode("ascii")
+    if len(raw) < 15:
+        return bytes([0x50 | len(raw)]) + raw
+    return bytes([0x5F, 0x10, len(raw)]) + raw
 
-    __slots__ = ("data", "objects_count", "offsets_at", "offset_size", "ref_size", "top")
 
-    def __init__(self, data: bytes) -> None:
-        if len(data) < 40 or data[:8] != b"bplist00":
-            raise ValueError("not bplist00")
-        self.data = data
-        (self.offset_size, self.ref_size, self.objects_count, self.top, self.offsets_at) = struct.unpack(
-            ">6xBBQQQ", data[-32:]
-        )
-
-    def _offset(self, ref: int) -> int:
-        if ref >= self.objects_count:
-            raise ValueError("object reference out of range")
-        at = self.offsets_at + ref * self.offset_size
-        return int.from_bytes(self.data[at : at + self.offset_size], "big")
-
-    def _length(self, pos: int, low: int) -> tuple[int, int]:
-        if low != 0xF:
-            return low, pos + 1
-        marker = self.data[pos + 1]
-        if marker >> 4 != 0x1:
-            raise ValueError("bad length")
-        width = 1 << (marker & 0xF)
-        return int.from_bytes(self.data[pos + 2 : pos + 2 + width], "big"), pos + 2 + width
-
-    def _refs(self, pos: int, count: int) -> list[int]:
-        size = self.ref_size
-        data = self.data
-        return [int.from_bytes(data[pos + i * size : pos + (i + 1) * size], "big") for i in range(count)]
-
-    def obj(self, ref: int) -> Any:
-        pos = self._offset(ref)
-        marker = self.data[pos]
-        high, low = marker >> 4, marker & 0xF
-        if high == 0x1:
-            width = 1 << low
-            return int.from_bytes(self.data[pos + 1 : pos + 1 + width], "big", signed=width >= 8)
-        if high == 0x5:
-            n, start = self._length(pos, low)
-            return self.data[start : start + n].decode("ascii")
-        if high == 0x6:
-            n, start = self._length(pos, low)
-            return self.data[start : start + 2 * n].decode("utf-16-be")
-        if high == 0x8:
-            return plistlib.UID(int.from_bytes(self.data[pos + 1 : pos + 2 + low], "big"))
-        if high == 0xD:
-            n, start = self._length(pos, low)
-            return ("dict", self._refs(start, n), self._refs(start + n * self.ref_size, n))
-        if high == 0xA:
-            n, start = self._length(pos, low)
-            return ("array", self._refs(start, n))
-        raise ValueError(f"marker {marker:#x} not handled by the fast path")
+_ENCODED_KEYS = {_encoded_key(k): v for k, v in _INT_KEYS.items()}
+_KEY_OBJECTS = _encoded_key("$objects")
+_KEY_TOP = _encoded_key("$top")
+_KEY_ROOT = _encoded_key("root")
+_WIDTH_FORMAT = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 def _fast_mbfile(blob: bytes) -> MBFileMeta:
-    plist = _BPlist(blob)
-    top = plist.obj(plist.top)
-    if not (isinstance(top, tuple) and top[0] == "dict"):
-        raise ValueError("top is not a dict")
-    top_keys = [plist.obj(k) for k in top[1]]
-    objects = plist.obj(top[2][top_keys.index("$objects")])
-    toplevel = plist.obj(top[2][top_keys.index("$top")])
-    if not (isinstance(objects, tuple) and objects[0] == "array" and toplevel[0] == "dict"):
-        raise ValueError("unexpected archive layout")
-    root_keys = [plist.obj(k) for k in toplevel[1]]
-    root_uid = plist.obj(toplevel[2][root_keys.index("root")])
-    if not isinstance(root_uid, plistlib.UID):
-        raise ValueError("root is not a UID")
-    root = plist.obj(objects[1][root_uid.data])
-    if not (isinstance(root, tuple) and root[0] == "dict"):
-        raise ValueError("root object is not a dict")
-    values: dict[str, int] = {}
-    for key_ref, value_ref in zip(root[1], root[2], strict=True):
-        key = plist.obj(key_ref)
-        target = _INT_KEYS.get(key)
+    """Decode only the integer fields of the root MBFile object, straight from the bplist bytes.
+
+    Object references are resolved through the offset table read in one ``struct`` call; keys are
+    recognised by their encoded bytes, so no intermediate objects are built for other fields.
+    """
+    if blob[:8] != b"bplist00":
+        raise ValueError("not bplist00")
+    offset_size, ref_size, count, top, table = struct.unpack_from(">6xBBQQQ", blob, len(blob) - 32)
+    offsets = struct.unpack_from(f">{count}{_WIDTH_FORMAT[offset_size]}", blob, table)
+    ref_format = _WIDTH_FORMAT[ref_size]
+
+    def dict_refs(ref: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        pos = offsets[ref]
+        marker = blob[pos]
+        if marker >> 4 != 0xD:
+            raise ValueError("not a dict")
+        n = marker & 0xF
+        if n == 0xF:
+            raise ValueError("long dict")
+        refs = struct.unpack_from(f">{2 * n}{ref_format}", blob, pos + 1)
+        return refs[:n], refs[n:]
+
+    def key_is(ref: int, encoded: bytes) -> bool:
+        pos = offsets[ref]
+        return blob[pos : pos + len(encoded)] == encoded
+
+    keys, values = dict_refs(top)
+    objects_ref = top_ref = -1
+    for k, v in zip(keys, values, strict=True):
+        if key_is(k, _KEY_OBJECTS):
+            objects_ref = v
+        elif key_is(k, _KEY_TOP):
+            top_ref = v
+    if objects_ref < 0 or top_ref < 0:
+        raise ValueError("not a keyed archive")
+    tkeys, tvalues = dict_refs(top_ref)
+    uid: int | None = None
+    for k, v in zip(tkeys, tvalues, strict=True):
+        if key_is(k, _KEY_ROOT):
+            pos = offsets[v]
+            marker = blob[pos]
+            if marker >> 4 != 0x8:
+                raise ValueError("root is not a UID")
+            uid = int.from_bytes(blob[pos + 1 : pos + 2 + (marker & 0xF)], "big")
+    if uid is None:
+        raise ValueError("no root")
+    pos = offsets[objects_ref]
+    marker = blob[pos]
+    if marker >> 4 != 0xA or marker & 0xF == 0xF or uid >= marker & 0xF:
+        raise ValueError("unexpected $objects")
+    root_ref = struct.unpack_from(f">{ref_format}", blob, pos + 1 + uid * ref_size)[0]
+    rkeys, rvalues = dict_refs(root_ref)
+    fields: dict[str, int] = {}
+    for k, v in zip(rkeys, rvalues, strict=True):
+        kpos = offsets[k]
+        kmarker = blob[kpos]
+        klen = kmarker & 0xF
+        encoded = blob[kpos : kpos + 3 + blob[kpos + 2]] if klen == 0xF else blob[kpos : kpos + 1 + klen]
+        target = _ENCODED_KEYS.get(encoded)
         if target is None:
             continue
-        value = plist.obj(value_ref)
-        if isinstance(value, int) and not isinstance(value, bool):
-            values[target] = value
-    return _meta(values)
+        vpos = offsets[v]
+        vmarker = blob[vpos]
+        if vmarker >> 4 != 0x1:
+            continue
+        width = 1 << (vmarker & 0xF)
+        fields[target] = int.from_bytes(blob[vpos + 1 : vpos + 1 + width], "big", signed=width >= 8)
+    return _meta(fields)
 
 
 def _meta(values: dict[str, int]) -> MBFileMeta:
@@ -266,5 +266,5 @@ def mbfile_metadata(blob: bytes | None) -> MBFileMeta | None:
         return None
     try:
         return _fast_mbfile(blob)
-    except (ValueError, IndexError, KeyError, struct.error, UnicodeDecodeError, TypeError):
+    except (ValueError, IndexError, KeyError, struct.error, TypeError):
         return _slow_mbfile(blob)

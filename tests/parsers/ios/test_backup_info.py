@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from unmask.detect.heuristics.base import HeuristicContext
-from unmask.detect.heuristics.ios_outdated import OutdatedIOS, version_tuple
 from unmask.model import Obs, Status
 from unmask.parsers.ios.backup_info import BackupInfo, BackupInfoParser
 
@@ -18,22 +16,8 @@ def test_device_and_apps(make_backup) -> None:  # type: ignore[no-untyped-def]
     assert (Obs.APP_ID, "net.whatsapp.whatsapp") in {(o.type, o.value) for o in info.observables()}
 
 
-def test_outdated_version_is_flagged_and_current_is_not(make_backup) -> None:  # type: ignore[no-untyped-def]
-    old, _ = run(BackupInfoParser, make_backup(ios_version="16.6").finish())
-    new, _ = run(BackupInfoParser, make_backup(ios_version="99.0").finish())
-    rule = OutdatedIOS()
-    assert [f.rule for f in rule.check(old, HeuristicContext())] == ["ios-outdated"]
-    assert list(rule.check(new, HeuristicContext())) == []
-
-
 def test_garbage_info_plist_is_failed_coverage(backup: BackupBuilder) -> None:
     root = backup.finish()
     (root / "Info.plist").write_bytes(b"<plist><dict><key>broken")
     records, cov = run(BackupInfoParser, root)
     assert records == [] and cov.status is Status.FAILED and "plist" in (cov.reason or "")
-
-
-def test_version_tuple() -> None:
-    assert version_tuple("17.4.1") == (17, 4, 1)
-    assert version_tuple("18") == (18,)
-    assert version_tuple("abc") == ()

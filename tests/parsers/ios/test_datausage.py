@@ -20,7 +20,11 @@ from unmask.timeutil import to_cocoa
 
 DOMAIN, REL = "WirelessDomain", "Library/Databases/DataUsage.sqlite"
 DEVICE_PATH = "/private/var/wireless/Library/Databases/DataUsage.sqlite"
-SCHEMAS = ["ios/DataUsage.sqlite/ios7.sql", "ios/DataUsage.sqlite/ios14.sql", "ios/DataUsage.sqlite/ios15.sql"]
+SCHEMAS = [
+    "ios/DataUsage.sqlite/ios7.sql",
+    "ios/DataUsage.sqlite/ios14.sql",
+    "ios/DataUsage.sqlite/ios15.sql",
+]
 FIRST = datetime(2021, 7, 1, 8, 30, tzinfo=UTC)
 LAST = datetime(2021, 7, 18, 22, 5, 1, tzinfo=UTC)
 
@@ -28,16 +32,45 @@ LAST = datetime(2021, 7, 18, 22, 5, 1, tzinfo=UTC)
 def _rows() -> dict[str, list[dict[str, Any]]]:
     return {
         "ZPROCESS": [
-            {"Z_PK": 1, "Z_ENT": 8, "Z_OPT": 1, "ZPROCNAME": "mDNSResponder", "ZBUNDLENAME": None,
-             "ZFIRSTTIMESTAMP": to_cocoa(FIRST), "ZTIMESTAMP": to_cocoa(LAST)},
-            {"Z_PK": 2, "Z_ENT": 8, "Z_OPT": 1, "ZPROCNAME": "com.apple.WebKit.Networking/com.apple.mobilesafari",
-             "ZBUNDLENAME": "com.apple.mobilesafari", "ZFIRSTTIMESTAMP": to_cocoa(FIRST), "ZTIMESTAMP": None},
-            {"Z_PK": 5, "Z_ENT": 8, "Z_OPT": 1, "ZPROCNAME": "bh", "ZBUNDLENAME": None,
-             "ZFIRSTTIMESTAMP": 0, "ZTIMESTAMP": to_cocoa(LAST)},
+            {
+                "Z_PK": 1,
+                "Z_ENT": 8,
+                "Z_OPT": 1,
+                "ZPROCNAME": "mDNSResponder",
+                "ZBUNDLENAME": None,
+                "ZFIRSTTIMESTAMP": to_cocoa(FIRST),
+                "ZTIMESTAMP": to_cocoa(LAST),
+            },
+            {
+                "Z_PK": 2,
+                "Z_ENT": 8,
+                "Z_OPT": 1,
+                "ZPROCNAME": "com.apple.WebKit.Networking/com.apple.mobilesafari",
+                "ZBUNDLENAME": "com.apple.mobilesafari",
+                "ZFIRSTTIMESTAMP": to_cocoa(FIRST),
+                "ZTIMESTAMP": None,
+            },
+            {
+                "Z_PK": 5,
+                "Z_ENT": 8,
+                "Z_OPT": 1,
+                "ZPROCNAME": "bh",
+                "ZBUNDLENAME": None,
+                "ZFIRSTTIMESTAMP": 0,
+                "ZTIMESTAMP": to_cocoa(LAST),
+            },
         ],
         "ZLIVEUSAGE": [
-            {"Z_PK": 10, "ZHASPROCESS": 2, "ZTIMESTAMP": to_cocoa(LAST), "ZWIFIIN": 1024.0, "ZWIFIOUT": 512.0,
-             "ZWWANIN": 0.0, "ZWWANOUT": 3.5, "ZKIND": 0},
+            {
+                "Z_PK": 10,
+                "ZHASPROCESS": 2,
+                "ZTIMESTAMP": to_cocoa(LAST),
+                "ZWIFIIN": 1024.0,
+                "ZWIFIOUT": 512.0,
+                "ZWWANIN": 0.0,
+                "ZWWANOUT": 3.5,
+                "ZKIND": 0,
+            },
             {"Z_PK": 11, "ZHASPROCESS": 3, "ZTIMESTAMP": to_cocoa(LAST), "ZWIFIIN": 9.0, "ZWIFIOUT": 1.0},
             {"Z_PK": 12, "ZHASPROCESS": None, "ZTIMESTAMP": None},
         ],
@@ -60,7 +93,12 @@ def test_processes_and_live_usage_on_every_schema(backup: BackupBuilder, schema:
     assert all(type(r).kind == "ios/datausage/process" for r in processes.values())
 
     mdns = processes[1]
-    assert (mdns.process, mdns.bundle_id, mdns.first_seen, mdns.last_seen) == ("mDNSResponder", None, FIRST, LAST)
+    assert (mdns.process, mdns.bundle_id, mdns.first_seen, mdns.last_seen) == (
+        "mDNSResponder",
+        None,
+        FIRST,
+        LAST,
+    )
     assert mdns.device_path == DEVICE_PATH and mdns.locator == "ZPROCESS.Z_PK=1"
     assert processes[5].first_seen is None  # 0 is "never", not 2001-01-01
     safari_obs = {(o.type, o.value) for o in processes[2].observables()}
@@ -69,8 +107,18 @@ def test_processes_and_live_usage_on_every_schema(backup: BackupBuilder, schema:
 
     used = live[10]
     assert (used.process_pk, used.process_exists, used.process, used.bundle_id) == (
-        2, True, "com.apple.WebKit.Networking/com.apple.mobilesafari", "com.apple.mobilesafari")
-    assert (used.wifi_in, used.wifi_out, used.wwan_in, used.wwan_out, used.usage_kind) == (1024.0, 512.0, 0.0, 3.5, 0)
+        2,
+        True,
+        "com.apple.WebKit.Networking/com.apple.mobilesafari",
+        "com.apple.mobilesafari",
+    )
+    assert (used.wifi_in, used.wifi_out, used.wwan_in, used.wwan_out, used.usage_kind) == (
+        1024.0,
+        512.0,
+        0.0,
+        3.5,
+        0,
+    )
     assert used.time == LAST and used.time.tzinfo is UTC
     assert used.wired_in is None  # DataUsage has no wired counters
     assert list(used.observables()) == []  # the process record carries the observables
@@ -85,8 +133,13 @@ def test_missing_process_table_is_unsupported(backup: BackupBuilder) -> None:
 
 
 def test_without_live_usage_table_processes_still_parse(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, None, rows={"ZPROCESS": [{"Z_PK": 4, "ZPROCNAME": "x"}]},
-                      extra_sql="CREATE TABLE ZPROCESS (Z_PK INTEGER PRIMARY KEY, ZPROCNAME VARCHAR);")
+    backup.add_sqlite(
+        DOMAIN,
+        REL,
+        None,
+        rows={"ZPROCESS": [{"Z_PK": 4, "ZPROCNAME": "x"}]},
+        extra_sql="CREATE TABLE ZPROCESS (Z_PK INTEGER PRIMARY KEY, ZPROCNAME VARCHAR);",
+    )
     records, cov = run(DataUsageParser, backup.finish())
     assert cov.status is Status.PARSED
     assert [(type(r), r.process) for r in records if isinstance(r, UsageProcess)] == [(UsageProcess, "x")]
@@ -118,7 +171,9 @@ def relaxed(schema: str) -> str:
     return re.sub(r"\bUNIQUE\b(\s+ON CONFLICT\s+\w+)?(?!\s*\()", "", ddl)
 
 
-def garbage_db(folder: Path, schema: str, rows: dict[str, list[dict[str, Any]]], bad_text: tuple[str, str]) -> bytes:
+def garbage_db(
+    folder: Path, schema: str, rows: dict[str, list[dict[str, Any]]], bad_text: tuple[str, str]
+) -> bytes:
     """A database with the device's columns, arbitrary rows, and invalid UTF-8 stored as TEXT."""
     path = create_db(folder / "garbage.sqlite", None, rows, relaxed(schema))
     conn = sqlite3.connect(path)
@@ -144,13 +199,18 @@ def assert_tolerated(records: list[Any], cov: Any) -> None:
     processes=st.lists(st.fixed_dictionaries({c: VALUES for c in PROCESS_COLS}), max_size=5),
     live=st.lists(st.fixed_dictionaries({c: VALUES for c in LIVE_COLS}), max_size=5),
     schema=st.sampled_from(SCHEMAS),
-    bad=st.sampled_from([("ZPROCESS", "ZPROCNAME"), ("ZPROCESS", "ZBUNDLENAME"), ("ZLIVEUSAGE", "ZTIMESTAMP")]),
+    bad=st.sampled_from(
+        [("ZPROCESS", "ZPROCNAME"), ("ZPROCESS", "ZBUNDLENAME"), ("ZLIVEUSAGE", "ZTIMESTAMP")]
+    ),
 )
-def test_garbage_rows_never_crash(processes: list[dict[str, Any]], live: list[dict[str, Any]], schema: str,
-                                  bad: tuple[str, str]) -> None:
+def test_garbage_rows_never_crash(
+    processes: list[dict[str, Any]], live: list[dict[str, Any]], schema: str, bad: tuple[str, str]
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file(DOMAIN, REL, garbage_db(Path(tmp), schema, {"ZPROCESS": processes, "ZLIVEUSAGE": live}, bad))
+        backup.add_file(
+            DOMAIN, REL, garbage_db(Path(tmp), schema, {"ZPROCESS": processes, "ZLIVEUSAGE": live}, bad)
+        )
         records, cov = run(DataUsageParser, backup.finish())
     assert_tolerated(records, cov)
     assert cov.status is Status.PARSED

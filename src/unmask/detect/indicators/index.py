@@ -17,9 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from unmask.model import Indicator, Obs, Observable
 from unmask.observables import basename, normalize, normalize_domain, normalize_ip, normalize_path, url_parts
+
+class Matcher(Protocol):
+    """What the matching loop needs from an indicator backend (plaintext index or confidential).
+
+    ``prefetch`` sees every observable before any ``match`` call, so a remote backend can
+    evaluate them in batches; a local index does nothing there.
+    """
+
+    def prefetch(self, observables: Iterable[Observable]) -> None:
+        """Prepare answers for these observables."""
+
+    def match(self, observable: Observable) -> list[Indicator]:
+        """Indicators matched by one normalised observable."""
+
 
 # Darwin keeps 16 characters of a process name (MAXCOMLEN), Linux/Android 15 (TASK_COMM_LEN - 1).
 TRUNCATION_LENGTHS = (15, 16)
@@ -44,6 +59,9 @@ class IndicatorIndex:
         for indicator in indicators:
             index.add(indicator)
         return index
+
+    def prefetch(self, observables: Iterable[Observable]) -> None:
+        """Nothing to prepare: every lookup is local."""
 
     def _put(self, kind: Obs, key: str, indicator: Indicator) -> None:
         bucket = self.exact.setdefault(kind, {}).setdefault(key, [])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
-from unmask.detect.indicators.index import IndicatorIndex
+from unmask.detect.indicators.index import Matcher
 from unmask.model import Finding, Indicator, Obs, Observable, Record, Severity
 
 RULE = "indicator"
@@ -61,10 +61,13 @@ def describe(observable: Observable, indicator: Indicator) -> str:
     return f"{label} {observable.value}{where} matches the {indicator.collection} indicator{target} ({indicator.type})"
 
 
-def match_records(records: Iterable[Record], index: IndicatorIndex, sha256_of: dict[str, str] | None = None) -> list[Finding]:
+def match_records(
+    records: Sequence[Record], index: Matcher, sha256_of: dict[str, str] | None = None
+) -> list[Finding]:
     """Findings for every record observable that matches an indicator; one per record and indicator."""
     findings: list[Finding] = []
     hashes = sha256_of or {}
+    index.prefetch(o for record in records for o in record.observables())
     for record in records:
         seen: set[tuple[str, str, str]] | None = None
         for observable in record.observables():

@@ -37,6 +37,8 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 _SEVERITIES = list(Severity)
+# Locator of findings about the file as a whole (its claim, its copies).
+ROOT = "file"
 
 
 def join(prefix: str, part: str) -> str:
@@ -55,7 +57,7 @@ def scan_content(ctx: Ctx, data: bytes, claims: list[tuple[str, str]], locator: 
     finally:
         # Claims are compared with the refined type (DNG rather than TIFF) even if a limit cut the
         # walk short: a disguise is worth reporting on a file we could not finish.
-        check_claims(ctx, refined, offset, claims, locator or (refined or "file"))
+        check_claims(ctx, refined, offset, claims, locator or ROOT)
     return refined
 
 
@@ -149,7 +151,7 @@ def escalate_within(findings: list[PayloadFinding]) -> list[PayloadFinding]:
     structural = [f for f in findings if not f.rule.startswith("DISGUISE") and f.severity.rank >= 2]
 
     def covers(d: PayloadFinding, f: PayloadFinding) -> bool:
-        return not d.locator or f.locator == d.locator or f.locator.startswith(d.locator + " > ")
+        return d.locator == ROOT or f.locator == d.locator or f.locator.startswith(d.locator + " > ")
 
     for f in findings:
         if f.rule == "DISGUISE":
@@ -202,7 +204,7 @@ def escalate(
                     sev,
                     f"{len(idxs)} identical copies of this file in {group}",
                     None,
-                    "file",
+                    ROOT,
                     {"copies": len(idxs), "group": group, "sha256": digest},
                 )
             )

@@ -41,7 +41,7 @@ class ChromeVisit(Record):
     """One Chrome history visit (or a URL whose visits are gone), with the visit that led to it."""
 
     kind: ClassVar[str] = "ios/chrome_history/visit"
-    summary: ClassVar[str] = "Chrome visit {url} ({title}) via {transition_core}{from_text}"
+    summary: ClassVar[str] = "Chrome visit {url} ({title}) {transition_core} {redirect} from: {from_url}"
 
     visit_time: datetime | None = None
     url: Annotated[str | None, Obs.URL] = None
@@ -55,11 +55,6 @@ class ChromeVisit(Record):
     from_visit: int | None = None
     from_url: str | None = None
     visit_duration_us: int | None = None
-
-    @property
-    def from_text(self) -> str:
-        """The referring URL for the summary line."""
-        return f" from {self.from_url}" if self.from_url else ""
 
 
 def transition_parts(value: int | None) -> tuple[int | None, str | None, str | None]:

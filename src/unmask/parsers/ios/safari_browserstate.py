@@ -29,10 +29,14 @@ _HEADER_SIZE = 4
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SafariTab(Record):
-    """One open Safari tab with the URLs of its back/forward session history."""
+    """One open Safari tab with the URLs of its back/forward session history.
+
+    A ``tab_sessions`` row whose tab row is gone is yielded too, with ``tab_exists=False``: its
+    back/forward list is what is left of a closed tab.
+    """
 
     kind: ClassVar[str] = "ios/safari_browserstate/tab"
-    summary: ClassVar[str] = "Safari tab {url} ({title}), {session_count} session entries"
+    summary: ClassVar[str] = "Safari tab {url} ({title}); session history: {session_urls}"
 
     last_viewed: datetime | None = None
     uuid: str | None = None
@@ -45,11 +49,7 @@ class SafariTab(Record):
     session_urls: Annotated[tuple[str, ...], Obs.URL] = ()
     session_titles: tuple[str, ...] = ()
     session_current_index: int | None = None
-
-    @property
-    def session_count(self) -> int:
-        """Number of distinct session-history URLs."""
-        return len(self.session_urls)
+    tab_exists: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,9 @@ def decode_session(data: bytes) -> Session:
     elif data[_HEADER_SIZE:].lstrip().startswith(_PLIST_MAGIC):
         body = data[_HEADER_SIZE:]
     else:
-        raise ArtefactError(f"session data is not a property list (starts with {data[:8].hex()})")
+        raise ArtefactError(
+            f"session data is not a property list, possibly compressed (starts with {data[:8].hex()})"
+        )
     value = plist.load(body)
     if not isinstance(value, dict):
         raise ArtefactError(f"session plist top level is {type(value).__name__}, expected a dictionary")
@@ -111,9 +113,14 @@ class SafariBrowserStateParser(SqliteParser):
     def rows(self, ctx: ParseContext, db: Database) -> Iterator[Record]:
         """One query: tabs ⟕ tab_sessions; session data decoded per tab, garbage → a warning."""
         t = "tabs"
-        has_sessions = db.has("tab_sessions", "tab_uuid", "session_data") and db.has(t, "uuid")
-        session = "tab_sessions.session_data AS session_data" if has_sessions else "NULL AS session_data"
-        join = "LEFT JOIN tab_sessions ON tab_sessions.tab_uuid = tabs.uuid" if has_sessions else ""
+        # Since BrowserState schema version 3 the session blob is in tab_sessions; before that it
+        # was a column of tabs itself (the migration copies tabs_old.session_data across).
+        join = ""
+        if db.has("tab_sessions", "tab_uuid", "session_data") and db.has(t, "uuid"):
+            session = "tab_sessions.session_data AS session_data"
+            join = "LEFT JOIN tab_sessions ON tab_sessions.tab_uuid = tabs.uuid"
+        else:
+            session = db.col(t, "session_data")
         sql = (
             f"SELECT tabs.rowid AS row_id, {db.col(t, 'uuid')}, {db.col(t, 'title')}, {db.col(t, 'url')}, "
             f"{db.col(t, 'user_visible_url')}, {db.col(t, 'last_viewed_time')}, "
@@ -138,6 +145,28 @@ class SafariBrowserStateParser(SqliteParser):
                 session_urls=decoded.urls if decoded else (),
                 session_titles=decoded.titles if decoded else (),
                 session_current_index=decoded.current_index if decoded else None,
+            )
+        if join:
+            yield from self._orphan_sessions(ctx, db)
+
+    def _orphan_sessions(self, ctx: ParseContext, db: Database) -> Iterator[Record]:
+        sql = (
+            "SELECT tab_sessions.rowid AS row_id, tab_sessions.tab_uuid AS uuid, tab_sessions.session_data "
+            "AS session_data FROM tab_sessions WHERE NOT EXISTS "
+            "(SELECT 1 FROM tabs WHERE tabs.uuid = tab_sessions.tab_uuid) ORDER BY tab_sessions.rowid"
+        )
+        for row in db.query(sql):
+            uuid = text(row["uuid"])
+            locator = f"tab_sessions.tab_uuid={uuid}" if uuid else f"tab_sessions.rowid={row['row_id']}"
+            decoded = self._session(ctx, db, locator, row["session_data"])
+            yield SafariTab(
+                device_path=db.device_path,
+                locator=locator,
+                uuid=uuid,
+                session_urls=decoded.urls if decoded else (),
+                session_titles=decoded.titles if decoded else (),
+                session_current_index=decoded.current_index if decoded else None,
+                tab_exists=False,
             )
 
     @staticmethod

@@ -41,7 +41,9 @@ class SafariVisit(Record):
     """
 
     kind: ClassVar[str] = "ios/safari_history/visit"
-    summary: ClassVar[str] = "Safari visit {url} ({title}){redirect}"
+    summary: ClassVar[str] = (
+        "Safari visit {url} ({title}) redirect from: {redirect_source_url} to: {redirect_destination_url}"
+    )
 
     visit_time: datetime | None = None
     url: Annotated[str | None, Obs.URL] = None
@@ -55,16 +57,6 @@ class SafariVisit(Record):
     redirect_source_url: str | None = None
     redirect_destination: int | None = None
     redirect_destination_url: str | None = None
-
-    @property
-    def redirect(self) -> str:
-        """A short description of the redirect links for the summary line."""
-        parts = []
-        if self.redirect_source_url:
-            parts.append(f" redirected from {self.redirect_source_url}")
-        if self.redirect_destination_url:
-            parts.append(f" redirected to {self.redirect_destination_url}")
-        return "".join(parts)
 
 
 def flag(value: object) -> bool | None:

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import plistlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.builders.ios_backup import BackupBuilder, file_id
+from unmask.acquisition import open_ios_backup
+from unmask.acquisition.ios_backup import device_path
+from unmask.errors import AcquisitionError, EncryptedBackupError
+
+
+@pytest.mark.parametrize(
+    ("domain", "rel", "expected"),
+    [
+        ("HomeDomain", "Library/SMS/sms.db", "/private/var/mobile/Library/SMS/sms.db"),
+        ("RootDomain", "Library/Caches/locationd/clients.plist", "/private/var/root/Library/Caches/locationd/clients.plist"),
+        ("WirelessDomain", "Library/Databases/DataUsage.sqlite", "/private/var/wireless/Library/Databases/DataUsage.sqlite"),
+        ("MediaDomain", "Library/SMS/Attachments/a/b.jpg", "/private/var/mobile/Library/SMS/Attachments/a/b.jpg"),
+        ("CameraRollDomain", "Media/DCIM/100APPLE/IMG_1.HEIC", "/private/var/mobile/Media/DCIM/100APPLE/IMG_1.HEIC"),
+        ("ManagedPreferencesDomain", "mobile/.GlobalPreferences.plist",
+         "/private/var/Managed Preferences/mobile/.GlobalPreferences.plist"),
+        ("SystemPreferencesDomain", "SystemConfiguration/preferences.plist",
+         "/private/var/preferences/SystemConfiguration/preferences.plist"),
+        ("KeychainDomain", "keychain-backup.plist", "/private/var/Keychains/keychain-backup.plist"),
+        ("AppDomain-com.google.chrome.ios", "Library/x", "/private/var/mobile/Containers/Data/Application/com.google.chrome.ios/Library/x"),
+        ("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite",
+         "/private/var/mobile/Containers/Shared/AppGroup/group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite"),
+        ("AppDomainPlugin-com.apple.share", "Library/y", "/private/var/mobile/Containers/Data/PluginKitPlugin/com.apple.share/Library/y"),
+        ("SysContainerDomain-com.apple.x", "Library/z", "/private/var/containers/Data/System/com.apple.x/Library/z"),
+        ("SysSharedContainerDomain-systemgroup.com.apple.configurationprofiles", "Library/p",
+         "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.configurationprofiles/Library/p"),
+        ("HomeDomain", "", "/private/var/mobile"),
+    ],
+)
+def test_domains_map_to_device_paths(domain: str, rel: str, expected: str) -> None:
+    assert device_path(domain, rel) == expected
+
+
+def test_file_ids_and_stored_content(backup: BackupBuilder) -> None:
+    backup.add_file("HomeDomain", "Library/SMS/sms.db", b"content")
+    backup.add_file("HomeDomain", "Library/notstored.db", b"", stored=False)
+    acq = open_ios_backup(backup.finish())
+    assert file_id("HomeDomain", "Library/SMS/sms.db") == "3d0d7e5fb2ce288813306e4d4636395e047a3d28"
+    assert acq.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"content"
+    assert acq.read_bytes("/var/mobile/Library/SMS/sms.db") == b"content"  # /var is /private/var
+    assert acq.entry("/private/var/mobile/Library/notstored.db") is not None
+    assert not acq.exists("/private/var/mobile/Library/notstored.db")
+    assert acq.metadata()["files_missing"] == 1
+
+
+def test_glob_within_and_across_components(backup: BackupBuilder) -> None:
+    backup.add_file("AppDomain-com.a", "Library/Safari/History.db", b"1")
+    backup.add_file("AppDomain-com.b", "Library/Deep/Er/Safari/History.db", b"2")
+    acq = open_ios_backup(backup.finish())
+    one = acq.glob("/private/var/mobile/Containers/Data/Application/*/Library/Safari/History.db")
+    assert one == ["/private/var/mobile/Containers/Data/Application/com.a/Library/Safari/History.db"]
+    assert len(acq.glob("/private/var/**/History.db")) == 2
+    assert len(acq.glob("/private/var/mobile/Containers/Data/Application/*/Library/**/*.db")) == 2
+
+
+def test_a_folder_holding_one_backup_is_accepted(tmp_path: Path) -> None:
+    BackupBuilder(tmp_path / "outer" / "00008110-XYZ").finish()
+    assert open_ios_backup(tmp_path / "outer").root.name == "00008110-XYZ"
+
+
+def test_not_a_backup(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(AcquisitionError, match="not an iOS backup"):
+        open_ios_backup(tmp_path / "empty")
+    with pytest.raises(AcquisitionError, match="does not exist"):
+        open_ios_backup(tmp_path / "nowhere")
+
+
+def test_encrypted_backup_is_refused_clearly(make_backup) -> None:  # type: ignore[no-untyped-def]
+    root = make_backup(encrypted=True).finish()
+    with pytest.raises(EncryptedBackupError, match="encrypted"):
+        open_ios_backup(root)
+    # Encrypted Manifest.db without the plist flag: the database itself is unreadable.
+    root2 = make_backup().finish()
+    (root2 / "Manifest.db").write_bytes(b"\x8a\x11" * 4096)
+    with pytest.raises(EncryptedBackupError):
+        open_ios_backup(root2)
+
+
+def test_garbage_manifest_plist_is_an_acquisition_error(backup: BackupBuilder) -> None:
+    root = backup.finish()
+    (root / "Manifest.plist").write_bytes(b"garbage")
+    with pytest.raises(AcquisitionError, match="Manifest.plist"):
+        open_ios_backup(root)
+
+
+def test_manifest_rows_with_nulls_are_tolerated(backup: BackupBuilder) -> None:
+    backup.add_file("HomeDomain", "Library/a", b"a")
+    root = backup.finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("INSERT INTO Files VALUES ('ffff', NULL, NULL, NULL, NULL)")
+    conn.execute("INSERT INTO Files VALUES ('eeee', 'HomeDomain', NULL, 99, x'00')")
+    conn.commit()
+    conn.close()
+    acq = open_ios_backup(root)
+    assert {e.device_path for e in acq.entries()} == {"/private/var/mobile/Library/a", "/private/var/mobile"}
+    info = plistlib.loads((root / "Info.plist").read_bytes())
+    assert info["Product Version"] == acq.metadata()["ios_version"]
