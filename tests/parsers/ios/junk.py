@@ -1,8 +1,8 @@
 """Hypothesis helpers for robustness tests: hostile cell values in databases built from real DDL.
 
 Values cover NULL (where the device schema allows it), huge and negative integers, floats, text,
-blobs, and invalid UTF-8 stored as TEXT. Rows that collide with a UNIQUE constraint (or that SQLite refuses) are skipped, as
-the device would never hold them.
+blobs, and invalid UTF-8 stored as TEXT. Rows that collide with a UNIQUE constraint (or that SQLite
+refuses) are skipped, as the device would never hold them.
 """
 
 from __future__ import annotations
@@ -104,6 +104,16 @@ def db_bytes(schema: str, tables: dict[str, list[dict[str, Any]]]) -> bytes:
         conn.close()
 
 
+def assert_truncated_handled(coverage: Coverage) -> None:
+    """A truncated database is either recovered (and says so) or failed as corrupt, with a reason."""
+    assert_handled(coverage)
+    if coverage.status is Status.PARSED:
+        assert any("recover" in w for w in coverage.warnings), coverage.warnings
+    else:
+        assert coverage.status is Status.FAILED
+        assert "corrupt" in (coverage.reason or "") or "SQLite" in (coverage.reason or ""), coverage.reason
+
+
 def assert_handled(coverage: Coverage) -> None:
     """Bad input must end as parsed/failed/unsupported with a reason, never a parser bug."""
     assert coverage.status in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED)
@@ -113,7 +123,9 @@ def assert_handled(coverage: Coverage) -> None:
             assert artefact.reason
 
 
-def run_file(parser: type[Parser], domain: str, relative_path: str, data: bytes) -> tuple[list[Record], Coverage]:
+def run_file(
+    parser: type[Parser], domain: str, relative_path: str, data: bytes
+) -> tuple[list[Record], Coverage]:
     """Run one parser on a fresh backup holding one file (usable inside hypothesis tests)."""
     with tempfile.TemporaryDirectory() as tmp:
         builder = BackupBuilder(Path(tmp) / "backup")
@@ -131,7 +143,9 @@ _LEAF = st.one_of(
 )
 _VALUE = st.recursive(
     _LEAF,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 

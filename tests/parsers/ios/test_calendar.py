@@ -21,9 +21,16 @@ T2 = datetime(2022, 11, 3, 17, 45, tzinfo=UTC)
 
 def calendar_rows(version: str) -> dict[str, list[dict[str, object]]]:
     item: dict[str, object] = {
-        "ROWID": 1, "summary": "Meeting", "description": "Notes https://invite.example.com/x",
-        "start_date": to_cocoa(T0), "end_date": to_cocoa(T1), "organizer_id": 11, "url": "https://ev.example.org/1",
-        "creation_date": to_cocoa(T2), "calendar_id": 1, "hidden": 1,
+        "ROWID": 1,
+        "summary": "Meeting",
+        "description": "Notes https://invite.example.com/x",
+        "start_date": to_cocoa(T0),
+        "end_date": to_cocoa(T1),
+        "organizer_id": 11,
+        "url": "https://ev.example.org/1",
+        "creation_date": to_cocoa(T2),
+        "calendar_id": 1,
+        "hidden": 1,
     }
     if version == "ios16":
         item["conference_url"] = "https://meet.example.net/abc"
@@ -56,7 +63,10 @@ def test_events_and_participants_across_schema_versions(make_backup) -> None:  #
         assert (event.start, event.end, event.created, event.hidden) == (T0, T1, T2, True), version
         assert event.organizer_email == "Organizer@Attacker.example"
         assert event.participant_emails == (
-            "Organizer@Attacker.example", "victim@example.com", "second@example.com"), version
+            "Organizer@Attacker.example",
+            "victim@example.com",
+            "second@example.com",
+        ), version
         assert event.url == "https://ev.example.org/1" and event.links == ("https://invite.example.com/x",)
         assert event.calendar == (None if version == "ios16" else "Home")
         assert event.locator == "CalendarItem.ROWID=1"
@@ -68,31 +78,44 @@ def test_events_and_participants_across_schema_versions(make_backup) -> None:  #
             assert event.participant_phones == ("+41790000001",)
             assert (Obs.PHONE, "+41790000001") in obs
         assert (lunch.title, lunch.start, lunch.organizer_email, lunch.participant_emails) == (
-            "Lunch", None, None, ())
+            "Lunch",
+            None,
+            None,
+            ("other@example.com",),
+        )
 
 
 def test_identity_address_used_when_participant_email_is_empty(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, "ios/Calendar.sqlitedb/ios7.sql", rows={
-        "Identity": [{"display_name": "X", "address": "mailto:idaddr@example.com"}],
-        "CalendarItem": [{"ROWID": 5, "summary": "s", "organizer_id": 1}],
-        "Participant": [{"ROWID": 1, "owner_id": 5, "identity_id": 1, "email": None}],
-    })
+    backup.add_sqlite(
+        DOMAIN,
+        REL,
+        "ios/Calendar.sqlitedb/ios7.sql",
+        rows={
+            "Identity": [{"display_name": "X", "address": "mailto:idaddr@example.com"}],
+            "CalendarItem": [{"ROWID": 5, "summary": "s", "organizer_id": 1}],
+            "Participant": [{"ROWID": 1, "owner_id": 5, "identity_id": 1, "email": None}],
+        },
+    )
     records, _ = run(CalendarParser, backup.finish())
     (event,) = records
     assert isinstance(event, CalendarEvent) and event.organizer_email == "idaddr@example.com"
 
 
 def test_without_calendar_item_is_unsupported(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, None, extra_sql="CREATE TABLE Participant (ROWID INTEGER PRIMARY KEY, email TEXT);")
+    backup.add_sqlite(
+        DOMAIN, REL, None, extra_sql="CREATE TABLE Participant (ROWID INTEGER PRIMARY KEY, email TEXT);"
+    )
     records, cov = run(CalendarParser, backup.finish())
     assert records == [] and cov.status is Status.UNSUPPORTED and "CalendarItem" in (cov.reason or "")
 
 
 def test_truncated_database() -> None:
-    data = junk.db_bytes("ios/Calendar.sqlitedb/ios7.sql", {"CalendarItem": [
-        {"ROWID": i, "summary": "x" * 300} for i in range(1, 60)]})
+    data = junk.db_bytes(
+        "ios/Calendar.sqlitedb/ios7.sql",
+        {"CalendarItem": [{"ROWID": i, "summary": "x" * 300} for i in range(1, 60)]},
+    )
     _, cov = junk.run_file(CalendarParser, DOMAIN, REL, data[: len(data) // 3])
-    junk.assert_handled(cov)
+    junk.assert_truncated_handled(cov)
 
 
 @settings(max_examples=30, deadline=None)

@@ -23,8 +23,15 @@ def prefs(backup: BackupBuilder, value: dict[str, object]) -> GlobalPreferences:
 
 
 def test_lockdown_on_with_locale(backup: BackupBuilder) -> None:
-    record = prefs(backup, {"LDMGlobalEnabled": True, "AppleLocale": "de_CH", "AppleLanguages": ["de-CH", "en"],
-                            "AppleKeyboards": ["de_CH@sw=QWERTZ"]})
+    record = prefs(
+        backup,
+        {
+            "LDMGlobalEnabled": True,
+            "AppleLocale": "de_CH",
+            "AppleLanguages": ["de-CH", "en"],
+            "AppleKeyboards": ["de_CH@sw=QWERTZ"],
+        },
+    )
     assert (record.lockdown_mode, record.locale, record.languages) == (True, "de_CH", ("de-CH", "en"))
     assert record.keyboards == ("de_CH@sw=QWERTZ",)
     assert record.device_path == "/private/var/mobile/Library/Preferences/.GlobalPreferences.plist"
@@ -36,7 +43,9 @@ def test_lockdown_explicitly_off(backup: BackupBuilder) -> None:
 
 def test_lockdown_key_absent_is_unknown(backup: BackupBuilder) -> None:
     # iOS 7 preferences: no Lockdown Mode at all.
-    record = prefs(backup, {"AppleLocale": "en_US", "AppleLanguages": ["en"], "AppleICUForce24HourTime": True})
+    record = prefs(
+        backup, {"AppleLocale": "en_US", "AppleLanguages": ["en"], "AppleICUForce24HourTime": True}
+    )
     assert (record.lockdown_mode, record.locale) == (None, "en_US")
 
 

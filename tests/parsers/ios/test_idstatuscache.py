@@ -49,8 +49,16 @@ def test_entries_per_service_and_handle(backup: BackupBuilder) -> None:
     by_key = entries(records)
     mail = by_key[("com.apple.madrid", "mailto:BadGuy@Example.com")]
     assert (mail.lookup, mail.valid_expiry, mail.status, mail.scheme, mail.handle) == (
-        T0, T1, 1, "mailto", "BadGuy@Example.com")
-    assert mail.device_path == "/private/var/mobile/Library/Preferences/com.apple.identityservices.idstatuscache.plist"
+        T0,
+        T1,
+        1,
+        "mailto",
+        "BadGuy@Example.com",
+    )
+    assert (
+        mail.device_path
+        == "/private/var/mobile/Library/Preferences/com.apple.identityservices.idstatuscache.plist"
+    )
     assert (Obs.EMAIL, "badguy@example.com") in {(o.type, o.value) for o in mail.observables()}
     tel = by_key[("com.apple.madrid", "tel:+41791234567")]
     assert (Obs.PHONE, "+41791234567") in {(o.type, o.value) for o in tel.observables()}
@@ -67,6 +75,7 @@ def test_both_paths_are_read(backup: BackupBuilder) -> None:
     backup.add_plist(*OLD, {"com.apple.madrid": {"mailto:a@b.c": {"LookupDate": to_cocoa(T0)}}})
     backup.add_plist(*NEW, {"com.apple.madrid": {"mailto:d@e.f": {"LookupDate": to_cocoa(T1)}}}, binary=False)
     records, cov = run(IdStatusCacheParser, backup.finish())
+    assert cov.status is Status.PARSED and len(cov.artefacts) == 2
     assert sorted((r.device_path, r.handle) for r in records if isinstance(r, IdStatusEntry)) == [
         ("/private/var/mobile/Library/IdentityServices/idstatuscache.plist", "d@e.f"),
         ("/private/var/mobile/Library/Preferences/com.apple.identityservices.idstatuscache.plist", "a@b.c"),

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
@@ -16,14 +15,17 @@ T0 = datetime(2021, 7, 10, 3, 4, 5, tzinfo=UTC)
 
 
 def test_processes_with_first_seen_and_counters(backup: BackupBuilder) -> None:
-    backup.add_plist(*FILE, {
-        "netUsageBaseline": {
-            "roleaboutd": [T0.replace(tzinfo=None), 1024, 2048, 0, 12.5],
-            "com.apple.WebKit.WebContent": [T0.replace(tzinfo=None), 1, 2],
-            "weird": "not an array",
+    backup.add_plist(
+        *FILE,
+        {
+            "netUsageBaseline": {
+                "roleaboutd": [T0.replace(tzinfo=None), 1024, 2048, 0, 12.5],
+                "com.apple.WebKit.WebContent": [T0.replace(tzinfo=None), 1, 2],
+                "weird": "not an array",
+            },
+            "otherKey": 1,
         },
-        "otherKey": 1,
-    })
+    )
     records, cov = run(OSAnalyticsADDailyParser, backup.finish())
     assert cov.status is Status.PARSED
     by_name = {r.process: r for r in records if isinstance(r, NetUsageBaseline)}
@@ -58,7 +60,9 @@ def test_wrong_shapes_fail_with_reason() -> None:
 @settings(max_examples=30, deadline=None)
 @given(baseline=junk.plist_dicts(), other=junk.plist_dicts())
 def test_hostile_plists_never_break_the_parser(baseline: dict[str, object], other: dict[str, object]) -> None:
-    records, cov = junk.run_file(OSAnalyticsADDailyParser, *FILE, junk.plist_bytes({**other, "netUsageBaseline": baseline}))
+    records, cov = junk.run_file(
+        OSAnalyticsADDailyParser, *FILE, junk.plist_bytes({**other, "netUsageBaseline": baseline})
+    )
     junk.assert_handled(cov)
     assert cov.status is Status.PARSED
     assert sorted(r.process for r in records if isinstance(r, NetUsageBaseline)) == sorted(baseline)

@@ -30,13 +30,14 @@ def nanos(when: datetime) -> int:
 def typedstream(body: str) -> bytes:
     """An attributedBody as Messages writes it: typedstream header, class chain, then the NSString."""
     raw = body.encode()
-    if len(raw) < 0x80:
-        length = bytes([len(raw)])
-    else:
-        length = b"\x81" + len(raw).to_bytes(2, "little")
+    # typedstream integers: one byte below 0x80, else 0x81 and a 16-bit little-endian value.
+    length = bytes([len(raw)]) if len(raw) < 0x80 else b"\x81" + len(raw).to_bytes(2, "little")
     return (
         b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject"
-        b"\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+" + length + raw + b"\x86\x84\x02iI\x01\x05\x92"
+        b"\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+"
+        + length
+        + raw
+        + b"\x86\x84\x02iI\x01\x05\x92"
     )
 
 
@@ -91,11 +92,21 @@ def test_ios7_seconds_chat_identifier_and_sent_direction(backup: BackupBuilder) 
         rows={
             "handle": [{"ROWID": 3, "id": "someone@icloud.com", "service": "iMessage"}],
             "message": [
-                {"ROWID": 1, "guid": "A", "text": "hi", "handle_id": 3, "service": "iMessage",
-                 "date": secs(T0), "date_delivered": secs(T2), "is_from_me": 1},
+                {
+                    "ROWID": 1,
+                    "guid": "A",
+                    "text": "hi",
+                    "handle_id": 3,
+                    "service": "iMessage",
+                    "date": secs(T0),
+                    "date_delivered": secs(T2),
+                    "is_from_me": 1,
+                },
                 {"ROWID": 2, "guid": "B", "text": None, "handle_id": 0, "date": secs(T1), "is_from_me": 0},
             ],
-            "chat": [{"ROWID": 9, "guid": "iMessage;-;someone@icloud.com", "chat_identifier": "someone@icloud.com"}],
+            "chat": [
+                {"ROWID": 9, "guid": "iMessage;-;someone@icloud.com", "chat_identifier": "someone@icloud.com"}
+            ],
             "chat_message_join": [{"chat_id": 9, "message_id": 1}],
         },
     )
@@ -119,8 +130,15 @@ def test_ios12_attributed_body_when_text_is_null(backup: BackupBuilder) -> None:
         rows={
             "handle": [{"ROWID": 1, "id": "+15551230000", "service": "iMessage"}],
             "message": [
-                {"ROWID": 1, "guid": "X", "text": None, "attributedBody": typedstream("see https://evil.example/x"),
-                 "handle_id": 1, "date": nanos(T0), "is_from_me": 0},
+                {
+                    "ROWID": 1,
+                    "guid": "X",
+                    "text": None,
+                    "attributedBody": typedstream("see https://evil.example/x"),
+                    "handle_id": 1,
+                    "date": nanos(T0),
+                    "is_from_me": 0,
+                },
             ],
         },
     )
@@ -133,10 +151,17 @@ def test_ios12_attributed_body_when_text_is_null(backup: BackupBuilder) -> None:
 def test_ios6_and_ios9_schemas_parse(make_backup) -> None:  # type: ignore[no-untyped-def]
     for schema in ("ios/sms.db/ios6.sql", "ios/sms.db/ios9-plaso.sql", "ios/sms.db/ios11.sql"):
         builder = make_backup()
-        builder.add_sqlite(DOMAIN, REL, schema, rows={
-            "handle": [{"ROWID": 1, "id": "+33600000000", "service": "SMS"}],
-            "message": [{"ROWID": 1, "guid": "g", "text": "x.example.net", "handle_id": 1, "date": secs(T0)}],
-        })
+        builder.add_sqlite(
+            DOMAIN,
+            REL,
+            schema,
+            rows={
+                "handle": [{"ROWID": 1, "id": "+33600000000", "service": "SMS"}],
+                "message": [
+                    {"ROWID": 1, "guid": "g", "text": "x.example.net", "handle_id": 1, "date": secs(T0)}
+                ],
+            },
+        )
         records, cov = run(SmsParser, builder.finish())
         assert cov.status is Status.PARSED, (schema, cov.reason)
         (msg,) = records
@@ -146,8 +171,10 @@ def test_ios6_and_ios9_schemas_parse(make_backup) -> None:  # type: ignore[no-un
 
 def test_invalid_utf8_text_becomes_escaped_text(backup: BackupBuilder) -> None:
     backup.add_sqlite(
-        DOMAIN, REL, "ios/sms.db/ios14.sql",
-        extra_sql="INSERT INTO message (ROWID, guid, text, date) VALUES (1, 'g', CAST(X'61FF62' AS TEXT), 0);",
+        DOMAIN,
+        REL,
+        "ios/sms.db/ios14.sql",
+        extra_sql="INSERT INTO message (ROWID, guid, text, date) VALUES (1, 'g', CAST(X'61FF62' AS TEXT), 0)",
     )
     records, cov = run(SmsParser, backup.finish())
     assert cov.status is Status.PARSED
@@ -168,11 +195,12 @@ def test_truncated_and_garbage_files_are_failed_coverage(backup: BackupBuilder) 
 
 
 def test_truncated_real_database(backup: BackupBuilder) -> None:
-    data = junk.db_bytes("ios/sms.db/ios12.sql", {"message": [
-        {"ROWID": i, "guid": f"g{i}", "text": "x" * 500, "date": i} for i in range(1, 50)
-    ]})
-    records, cov = junk.run_file(SmsParser, DOMAIN, REL, data[: len(data) // 2])
-    junk.assert_handled(cov)
+    data = junk.db_bytes(
+        "ios/sms.db/ios12.sql",
+        {"message": [{"ROWID": i, "guid": f"g{i}", "text": "x" * 500, "date": i} for i in range(1, 50)]},
+    )
+    _, cov = junk.run_file(SmsParser, DOMAIN, REL, data[: len(data) // 2])
+    junk.assert_truncated_handled(cov)
 
 
 def test_attributed_text_rejects_garbage() -> None:
@@ -186,7 +214,9 @@ def test_attributed_text_rejects_garbage() -> None:
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
-    schema = data.draw(st.sampled_from(["ios/sms.db/ios7.sql", "ios/sms.db/ios12.sql", "ios/sms.db/ios14.sql"]))
+    schema = data.draw(
+        st.sampled_from(["ios/sms.db/ios7.sql", "ios/sms.db/ios12.sql", "ios/sms.db/ios14.sql"])
+    )
     tables = {
         "handle": data.draw(junk.rows(schema, "handle")),
         "message": data.draw(junk.rows(schema, "message")),

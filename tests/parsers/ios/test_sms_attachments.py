@@ -25,23 +25,47 @@ def attachment_rows(schema: str) -> dict[str, list[dict[str, object]]]:
     return {
         "handle": [{"ROWID": 4, "id": "attacker@example.com", "service": "iMessage"}],
         "message": [
-            {"ROWID": 10, "guid": "M-10", "text": "", "handle_id": 4, "service": "iMessage",
-             "date": base * 1_000_000_000 if ns else base, "is_from_me": 0},
+            {
+                "ROWID": 10,
+                "guid": "M-10",
+                "text": "",
+                "handle_id": 4,
+                "service": "iMessage",
+                "date": base * 1_000_000_000 if ns else base,
+                "is_from_me": 0,
+            },
         ],
         "attachment": [
-            {"ROWID": 1, "guid": "A-1", "created_date": int(to_cocoa(T1)),
-             "filename": "~/Library/SMS/Attachments/ab/11/GUID/photo.gif", "uti": "com.compuserve.gif",
-             "mime_type": "image/gif", "transfer_name": "photo.gif", "total_bytes": 1234, "is_outgoing": 0,
-             **extra},
+            {
+                "ROWID": 1,
+                "guid": "A-1",
+                "created_date": int(to_cocoa(T1)),
+                "filename": "~/Library/SMS/Attachments/ab/11/GUID/photo.gif",
+                "uti": "com.compuserve.gif",
+                "mime_type": "image/gif",
+                "transfer_name": "photo.gif",
+                "total_bytes": 1234,
+                "is_outgoing": 0,
+                **extra,
+            },
             # Not linked to any message (the join row is missing): still reported, direction from is_outgoing.
-            {"ROWID": 2, "guid": "A-2", "filename": "/var/tmp/com.apple.messages/x-1", "is_outgoing": 1, **extra2},
+            {
+                "ROWID": 2,
+                "guid": "A-2",
+                "filename": "/var/tmp/com.apple.messages/x-1",
+                "is_outgoing": 1,
+                **extra2,
+            },
         ],
         "message_attachment_join": [{"message_id": 10, "attachment_id": 1}],
     }
 
 
 def test_device_file_path() -> None:
-    assert device_file_path("~/Library/SMS/Attachments/a/b.jpg") == "/private/var/mobile/Library/SMS/Attachments/a/b.jpg"
+    assert (
+        device_file_path("~/Library/SMS/Attachments/a/b.jpg")
+        == "/private/var/mobile/Library/SMS/Attachments/a/b.jpg"
+    )
     assert device_file_path("/var/tmp/x") == "/var/tmp/x"
     assert device_file_path("~") == "/private/var/mobile"
     assert device_file_path(None) is None and device_file_path("") is None
@@ -58,7 +82,11 @@ def test_attachments_across_schema_versions(make_backup) -> None:  # type: ignor
         assert gif.path == "/private/var/mobile/Library/SMS/Attachments/ab/11/GUID/photo.gif", schema
         assert gif.filename == "~/Library/SMS/Attachments/ab/11/GUID/photo.gif"
         assert (gif.transfer_name, gif.mime_type, gif.uti, gif.total_bytes) == (
-            "photo.gif", "image/gif", "com.compuserve.gif", 1234)
+            "photo.gif",
+            "image/gif",
+            "com.compuserve.gif",
+            1234,
+        )
         assert (gif.created, gif.message_date) == (T1, T0), schema
         assert (gif.direction, gif.handle, gif.service) == ("received", "attacker@example.com", "iMessage")
         assert (gif.message_rowid, gif.message_guid) == (10, "M-10")
@@ -73,9 +101,16 @@ def test_attachments_across_schema_versions(make_backup) -> None:  # type: ignor
 
 
 def test_ios6_attachment_table_without_transfer_name(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, "ios/sms.db/ios6.sql", rows={
-        "attachment": [{"ROWID": 1, "guid": "g", "filename": "~/Library/SMS/Attachments/x.jpg", "is_outgoing": 0}],
-    })
+    backup.add_sqlite(
+        DOMAIN,
+        REL,
+        "ios/sms.db/ios6.sql",
+        rows={
+            "attachment": [
+                {"ROWID": 1, "guid": "g", "filename": "~/Library/SMS/Attachments/x.jpg", "is_outgoing": 0}
+            ],
+        },
+    )
     records, cov = run(SmsAttachmentsParser, backup.finish())
     assert cov.status is Status.PARSED
     (att,) = records

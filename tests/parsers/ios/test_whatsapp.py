@@ -40,25 +40,59 @@ def test_jid_phone() -> None:
 
 
 def test_ios15_messages_media_and_data_items(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, "ios/ChatStorage.sqlite/ios15.sql", rows={
-        "ZWAMESSAGE": [
-            {"Z_PK": 1, "ZISFROMME": 0, "ZFROMJID": PEER, "ZTOJID": None, "ZMESSAGEDATE": to_cocoa(T0),
-             "ZSENTDATE": to_cocoa(T1), "ZTEXT": "look https://news.example.org/story and shop.example.net",
-             "ZMESSAGETYPE": 0, "ZCHATSESSION": 3, "ZPUSHNAME": "Bob"},
-            {"Z_PK": 2, "ZISFROMME": 1, "ZFROMJID": None, "ZTOJID": PEER, "ZMESSAGEDATE": to_cocoa(T1),
-             "ZMESSAGETYPE": 1, "ZMEDIAITEM": 5},
-        ],
-        "ZWAMEDIAITEM": [
-            {"Z_PK": 5, "ZMESSAGE": 2, "ZMEDIAURL": "https://mmg.whatsapp.net/d/f/abc.enc",
-             "ZMEDIALOCALPATH": "Media/491701234567@s.whatsapp.net/a/b/photo.jpg", "ZTITLE": "see evil.example.com",
-             "ZFILESIZE": 2048, "ZAUTHORNAME": "Bob"},
-        ],
-        "ZWAMESSAGEDATAITEM": [
-            {"Z_PK": 8, "ZMESSAGE": 1, "ZMATCHEDTEXT": "https://news.example.org/story",
-             "ZCONTENT1": "https://cdn.example.org/img.png", "ZCONTENT2": None, "ZTITLE": "Story",
-             "ZDATE": to_cocoa(T0), "ZSENDERJID": PEER},
-        ],
-    })
+    backup.add_sqlite(
+        DOMAIN,
+        REL,
+        "ios/ChatStorage.sqlite/ios15.sql",
+        rows={
+            "ZWAMESSAGE": [
+                {
+                    "Z_PK": 1,
+                    "ZISFROMME": 0,
+                    "ZFROMJID": PEER,
+                    "ZTOJID": None,
+                    "ZMESSAGEDATE": to_cocoa(T0),
+                    "ZSENTDATE": to_cocoa(T1),
+                    "ZTEXT": "look https://news.example.org/story and shop.example.net",
+                    "ZMESSAGETYPE": 0,
+                    "ZCHATSESSION": 3,
+                    "ZPUSHNAME": "Bob",
+                },
+                {
+                    "Z_PK": 2,
+                    "ZISFROMME": 1,
+                    "ZFROMJID": None,
+                    "ZTOJID": PEER,
+                    "ZMESSAGEDATE": to_cocoa(T1),
+                    "ZMESSAGETYPE": 1,
+                    "ZMEDIAITEM": 5,
+                },
+            ],
+            "ZWAMEDIAITEM": [
+                {
+                    "Z_PK": 5,
+                    "ZMESSAGE": 2,
+                    "ZMEDIAURL": "https://mmg.whatsapp.net/d/f/abc.enc",
+                    "ZMEDIALOCALPATH": "Media/491701234567@s.whatsapp.net/a/b/photo.jpg",
+                    "ZTITLE": "see evil.example.com",
+                    "ZFILESIZE": 2048,
+                    "ZAUTHORNAME": "Bob",
+                },
+            ],
+            "ZWAMESSAGEDATAITEM": [
+                {
+                    "Z_PK": 8,
+                    "ZMESSAGE": 1,
+                    "ZMATCHEDTEXT": "https://news.example.org/story",
+                    "ZCONTENT1": "https://cdn.example.org/img.png",
+                    "ZCONTENT2": None,
+                    "ZTITLE": "Story",
+                    "ZDATE": to_cocoa(T0),
+                    "ZSENDERJID": PEER,
+                },
+            ],
+        },
+    )
     records, cov = run(WhatsAppParser, backup.finish())
     assert cov.status is Status.PARSED
     assert cov.artefacts[0].device_path == f"{CONTAINER}/ChatStorage.sqlite"
@@ -84,12 +118,24 @@ def test_ios15_messages_media_and_data_items(backup: BackupBuilder) -> None:
 
 
 def test_mvt_fixture_schema(backup: BackupBuilder) -> None:
-    backup.add_sqlite(DOMAIN, REL, "ios/ChatStorage.sqlite/mvt-fixture.sql", rows={
-        "ZWAMESSAGE": [{"Z_PK": 1, "ZFROMJID": PEER, "ZTEXT": "http://a.example/x", "ZMESSAGEDATE": to_cocoa(T0),
-                        "ZISFROMME": 0}],
-        "ZWAMEDIAITEM": [{"Z_PK": 1, "ZMESSAGE": 1, "ZMEDIAURL": "https://b.example/y"}],
-        "ZWAMESSAGEDATAITEM": [{"Z_PK": 1, "ZMESSAGE": 1, "ZCONTENT2": "see c.example/z"}],
-    })
+    backup.add_sqlite(
+        DOMAIN,
+        REL,
+        "ios/ChatStorage.sqlite/mvt-fixture.sql",
+        rows={
+            "ZWAMESSAGE": [
+                {
+                    "Z_PK": 1,
+                    "ZFROMJID": PEER,
+                    "ZTEXT": "http://a.example/x",
+                    "ZMESSAGEDATE": to_cocoa(T0),
+                    "ZISFROMME": 0,
+                }
+            ],
+            "ZWAMEDIAITEM": [{"Z_PK": 1, "ZMESSAGE": 1, "ZMEDIAURL": "https://b.example/y"}],
+            "ZWAMESSAGEDATAITEM": [{"Z_PK": 1, "ZMESSAGE": 1, "ZCONTENT2": "see c.example/z"}],
+        },
+    )
     records, cov = run(WhatsAppParser, backup.finish())
     assert cov.status is Status.PARSED
     messages, media, items = kinds(records)
@@ -105,18 +151,23 @@ def test_store_without_messages_table_is_unsupported(backup: BackupBuilder) -> N
 
 
 def test_truncated_database() -> None:
-    data = junk.db_bytes("ios/ChatStorage.sqlite/ios15.sql", {"ZWAMESSAGE": [
-        {"Z_PK": i, "ZTEXT": "t" * 400} for i in range(1, 40)
-    ]})
-    records, cov = junk.run_file(WhatsAppParser, DOMAIN, REL, data[:4096])
-    junk.assert_handled(cov)
+    data = junk.db_bytes(
+        "ios/ChatStorage.sqlite/ios15.sql",
+        {"ZWAMESSAGE": [{"Z_PK": i, "ZTEXT": "t" * 400} for i in range(1, 40)]},
+    )
+    _, cov = junk.run_file(WhatsAppParser, DOMAIN, REL, data[:4096])
+    junk.assert_truncated_handled(cov)
 
 
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
-    schema = data.draw(st.sampled_from(["ios/ChatStorage.sqlite/ios15.sql", "ios/ChatStorage.sqlite/mvt-fixture.sql"]))
-    tables = {t: data.draw(junk.rows(schema, t)) for t in ("ZWAMESSAGE", "ZWAMEDIAITEM", "ZWAMESSAGEDATAITEM")}
+    schema = data.draw(
+        st.sampled_from(["ios/ChatStorage.sqlite/ios15.sql", "ios/ChatStorage.sqlite/mvt-fixture.sql"])
+    )
+    tables = {
+        t: data.draw(junk.rows(schema, t)) for t in ("ZWAMESSAGE", "ZWAMEDIAITEM", "ZWAMESSAGEDATAITEM")
+    }
     records, cov = junk.run_file(WhatsAppParser, DOMAIN, REL, junk.db_bytes(schema, tables))
     junk.assert_handled(cov)
     assert cov.status is Status.PARSED

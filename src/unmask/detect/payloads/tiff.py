@@ -89,6 +89,8 @@ class Tiff:
                 return
             first = struct.unpack_from(f"{bo}Q", data, 8)[0]
         else:
+            if len(data) < 8:
+                return
             first = struct.unpack_from(f"{bo}I", data, 4)[0]
         queue: list[tuple[int, str, bool]] = [(first, "ifd0", True)]
         visited: set[int] = set()

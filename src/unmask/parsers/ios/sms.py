@@ -137,7 +137,7 @@ class SmsParser(SqliteParser):
         ]
         if joined:
             cols += [db.col("handle", "id", "handle"), db.col("handle", "service", "handle_service")]
-            source = 'message LEFT JOIN handle ON handle.ROWID = message.handle_id'
+            source = "message LEFT JOIN handle ON handle.ROWID = message.handle_id"
         else:
             cols += ['NULL AS "handle"', 'NULL AS "handle_service"']
             source = "message"
