@@ -32,6 +32,16 @@ sysdeps:
 	    echo "note: not root, so not installing:$$missing (sudo apt-get install$$missing); tests that need them are skipped"; \
 	  fi; \
 	fi
+	@# libsodium is a library, not a command: confidential matching (pysodium) loads it at run time.
+	@if ! ldconfig -p 2>/dev/null | grep -q libsodium; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system package: libsodium23"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsodium23 >/dev/null) \
+	      || echo "warning: could not install libsodium23; confidential matching will not work"; \
+	  else \
+	    echo "note: not root, so not installing libsodium23 (sudo apt-get install libsodium23, or brew install libsodium)"; \
+	  fi; \
+	fi
 
 demo: setup
 	@rm -rf demo

@@ -28,8 +28,11 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _tree_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_planted_traces_are_all_found_and_nothing_else(tmp_path: Path) -> None:
@@ -40,12 +43,15 @@ def test_planted_traces_are_all_found_and_nothing_else(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "Known spyware traces found" in result.output
     alerts = json.loads((out / "alerts.json").read_text())
-    matched = {(a["indicator"]["collection"], a["indicator"]["type"], a["indicator"]["value"])
-               for a in alerts if a["rule"] == "indicator"}
+    matched = {
+        (a["indicator"]["collection"], a["indicator"]["type"], a["indicator"]["value"])
+        for a in alerts
+        if a["rule"] == "indicator"
+    }
     planted = {(p.collection, p.indicator_type, p.indicator) for p in sample.planted}
     assert matched == planted
     for alert in alerts:
-        assert ALERT_KEYS <= set(alert)
+        assert set(alert) >= ALERT_KEYS
         assert alert["severity"] in {"info", "low", "medium", "high", "critical"}
     # The evidence is byte-identical after the scan: no journal, -shm or anything else written.
     assert _tree_hashes(sample.root) == before
@@ -56,7 +62,8 @@ def test_planted_values_are_in_the_public_sets() -> None:
     from tests.builders import sample as s
 
     expectations = [
-        ("2021-07-18_nso__pegasus.stix2", s.PEGASUS_DOMAIN), ("2021-07-18_nso__pegasus.stix2", s.PEGASUS_PROCESS),
+        ("2021-07-18_nso__pegasus.stix2", s.PEGASUS_DOMAIN),
+        ("2021-07-18_nso__pegasus.stix2", s.PEGASUS_PROCESS),
         ("intellexa_predator__predator.stix2", s.PREDATOR_DOMAIN),
         ("2023-06_01_operation_triangulation__operation_triangulation.stix2", s.TRIANGULATION_EMAIL),
         ("2023-04-11_quadream__kingspawn.stix2", s.QUADREAM_DOMAIN),
@@ -82,7 +89,10 @@ def test_outputs_follow_the_documented_layout(tmp_path: Path) -> None:
     assert info["tool"]["name"] == "unmask"
     assert {s["name"] for s in info["indicator_sets"]} == {p.name for p in sets.bundled_files()}
     assert all(len(s["sha256"]) == 64 for s in info["indicator_sets"])
-    assert info["evidence"]["hashes"]["Manifest.db"] == hashlib.sha256((sample.root / "Manifest.db").read_bytes()).hexdigest()
+    assert (
+        info["evidence"]["hashes"]["Manifest.db"]
+        == hashlib.sha256((sample.root / "Manifest.db").read_bytes()).hexdigest()
+    )
     assert "/private/var/mobile/Library/SMS/sms.db" in info["evidence"]["artefacts_read"]
     statuses = {c["parser"]: c["status"] for c in info["coverage"]}
     assert statuses["sms"] == "parsed" and statuses["manifest"] == "parsed"
@@ -100,7 +110,9 @@ def test_fail_on_threshold(tmp_path: Path) -> None:
     sample = build_sample(tmp_path / "backup", plant=False)
     low = CliRunner().invoke(main, ["check-backup", str(sample.root), "--fail-on", "low"])
     assert low.exit_code == 1  # outdated iOS and Lockdown Mode off are low findings
-    crit = CliRunner().invoke(main, ["check-backup", str(build_sample(tmp_path / "b2").root), "--fail-on", "CRITICAL"])
+    crit = CliRunner().invoke(
+        main, ["check-backup", str(build_sample(tmp_path / "b2").root), "--fail-on", "CRITICAL"]
+    )
     assert crit.exit_code == 1
     bad = CliRunner().invoke(main, ["check-backup", str(sample.root), "--fail-on", "severe"])
     assert bad.exit_code == 2 and "severe" in bad.output
@@ -117,7 +129,12 @@ def test_unusable_input_exits_two_with_one_line(tmp_path: Path, case: str) -> No
     elif case == "encrypted":
         args = ["check-backup", str(BackupBuilder(tmp_path / "enc", encrypted=True).finish())]
     elif case == "badiocs":
-        args = ["check-backup", str(BackupBuilder(tmp_path / "b").finish()), "--iocs", str(tmp_path / "none.stix2")]
+        args = [
+            "check-backup",
+            str(BackupBuilder(tmp_path / "b").finish()),
+            "--iocs",
+            str(tmp_path / "none.stix2"),
+        ]
     else:
         bad = tmp_path / "bad.stix2"
         bad.write_text("{not json")
@@ -131,14 +148,31 @@ def test_unusable_input_exits_two_with_one_line(tmp_path: Path, case: str) -> No
 def test_corrupt_artefacts_are_failed_coverage_and_the_scan_goes_on(tmp_path: Path) -> None:
     b = BackupBuilder(tmp_path / "b")
     b.add_file("HomeDomain", "Library/SMS/sms.db", b"SQLite format 3\x00" + b"\x00\xff" * 300)  # truncated
-    b.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite", None,
-                 extra_sql="CREATE TABLE ZSOMETHINGELSE (Z_PK INTEGER PRIMARY KEY, ZOTHER TEXT);")  # unexpected schema
+    b.add_sqlite(
+        "WirelessDomain",
+        "Library/Databases/DataUsage.sqlite",
+        None,
+        extra_sql="CREATE TABLE ZSOMETHINGELSE (Z_PK INTEGER PRIMARY KEY, ZOTHER TEXT);",
+    )  # unexpected schema
     b.add_file("HomeDomain", "Library/Preferences/.GlobalPreferences.plist", b"bplist00garbage")
-    b.add_sqlite("AppDomain-com.apple.mobilesafari", "Library/Safari/History.db", "ios/History.db/ios11.sql",
-                 rows={"history_items": [{"id": 1, "url": "https://weather4free.com/x", "visit_count": 1,
-                                          "daily_visit_counts": b"", "should_recompute_derived_visit_counts": 0,
-                                          "visit_count_score": 0}],
-                       "history_visits": [{"id": 1, "history_item": 1, "visit_time": 700000000.0}]})
+    b.add_sqlite(
+        "AppDomain-com.apple.mobilesafari",
+        "Library/Safari/History.db",
+        "ios/History.db/ios11.sql",
+        rows={
+            "history_items": [
+                {
+                    "id": 1,
+                    "url": "https://weather4free.com/x",
+                    "visit_count": 1,
+                    "daily_visit_counts": b"",
+                    "should_recompute_derived_visit_counts": 0,
+                    "visit_count_score": 0,
+                }
+            ],
+            "history_visits": [{"id": 1, "history_item": 1, "visit_time": 700000000.0}],
+        },
+    )
     root = b.finish()
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["check-backup", str(root), "-o", str(out)])
@@ -159,7 +193,9 @@ def test_wal_is_applied_without_touching_the_evidence(tmp_path: Path) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute("INSERT INTO handle (ROWID, id, service) VALUES (1, '+100', 'SMS')")
-    conn.execute("INSERT INTO message (ROWID, guid, text, handle_id, date) VALUES (1, 'g', 'see weather4free.com/a', 1, 1)")
+    conn.execute(
+        "INSERT INTO message (ROWID, guid, text, handle_id, date) VALUES (1, 'g', 'see weather4free.com/a', 1, 1)"
+    )
     conn.commit()
     wal = Path(str(db) + "-wal").read_bytes()
     main_bytes = db.read_bytes()

@@ -31,7 +31,9 @@ def test_every_parser_is_declared_documented_and_tested(parser: type[Parser]) ->
     test_module = TESTS / "parsers" / rel.parent / f"test_{module.stem}.py"
     assert test_module.is_file(), f"{parser.__name__} has no test module {test_module}"
     if issubclass(parser, SqliteParser):
-        assert re.search(r"\.sql[\"']", test_module.read_text()), f"{test_module} builds no fixture from a real schema"
+        assert re.search(r"\.sql[\"']", test_module.read_text()), (
+            f"{test_module} builds no fixture from a real schema"
+        )
 
 
 def test_parser_names_and_record_kinds_are_unique() -> None:

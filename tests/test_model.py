@@ -23,8 +23,14 @@ class Sample(Record):
 
 def test_observables_and_timestamps_derive_from_declarations() -> None:
     t = datetime(2024, 1, 1, tzinfo=UTC)
-    rec = Sample(device_path="/x", who="A@B.example", url="https://evil.example/p", hosts=("1.2.3.4", ""),
-                 when=t, note="https://not.declared.example")
+    rec = Sample(
+        device_path="/x",
+        who="A@B.example",
+        url="https://evil.example/p",
+        hosts=("1.2.3.4", ""),
+        when=t,
+        note="https://not.declared.example",
+    )
     obs = {(o.type, o.value, o.field) for o in rec.observables()}
     assert obs == {
         (Obs.EMAIL, "a@b.example", "who"),
@@ -38,7 +44,7 @@ def test_observables_and_timestamps_derive_from_declarations() -> None:
 
 def test_naive_or_non_utc_timestamps_are_refused() -> None:
     with pytest.raises(ValueError):
-        Sample(device_path="/x", who="a", when=datetime(2024, 1, 1))  # noqa: DTZ001
+        Sample(device_path="/x", who="a", when=datetime(2024, 1, 1))
     with pytest.raises(ValueError):
         Sample(device_path="/x", who="a", when=datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=2))))
 
@@ -52,6 +58,13 @@ def test_severity_order_and_parsing() -> None:
 
 def test_finding_json_has_the_contract_keys() -> None:
     f = Finding(rule="r", severity=Severity.LOW, message="m", source="test/sample")
-    assert {"severity", "rule", "message", "timestamp", "source", "device_path", "observable", "indicator"} <= set(
-        f.to_json()
-    )
+    assert {
+        "severity",
+        "rule",
+        "message",
+        "timestamp",
+        "source",
+        "device_path",
+        "observable",
+        "indicator",
+    } <= set(f.to_json())

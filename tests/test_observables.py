@@ -8,8 +8,10 @@ from unmask.observables import expand, find_urls, normalize_domain, normalize_pa
 
 
 def test_find_urls_with_and_without_scheme() -> None:
-    text = ("Hi! Track it at https://Evil.example/a?b=c, or www.bad.example/x. Mail me: a@b.example. "
-            "See photo.jpg and cdn.eagle.demo.tzsafe.com (now).")
+    text = (
+        "Hi! Track it at https://Evil.example/a?b=c, or www.bad.example/x. Mail me: a@b.example. "
+        "See photo.jpg and cdn.eagle.demo.tzsafe.com (now)."
+    )
     assert find_urls(text) == ("https://Evil.example/a?b=c", "www.bad.example/x", "cdn.eagle.demo.tzsafe.com")
     assert find_urls(None) == () and find_urls("no links here.") == ()
     assert find_urls("itms-services://?action=download-manifest&url=https://x.example/m.plist") == (

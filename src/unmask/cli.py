@@ -24,7 +24,13 @@ from unmask.errors import UnmaskError
 from unmask.model import Severity, Status
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console(stderr=True, highlight=False)
@@ -52,7 +58,10 @@ def handled(func: F) -> F:
         except Exception as exc:
             if os.environ.get("UNMASK_DEBUG"):
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (set UNMASK_DEBUG=1 for a traceback)", EXIT_INTERNAL)
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (set UNMASK_DEBUG=1 for a traceback)",
+                EXIT_INTERNAL,
+            )
         return None
 
     return wrapper  # type: ignore[return-value]
@@ -91,13 +100,18 @@ fail_on_option = click.option(
 @main.command("check-backup")
 @click.argument("path", type=click.Path(path_type=Path))
 @iocs_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Folder for the results (created if needed).")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Folder for the results (created if needed)."
+)
 @fail_on_option
-@click.option("--hash-all", is_flag=True, help="Hash every file of the evidence into info.json (slow on big backups).")
+@click.option(
+    "--hash-all", is_flag=True, help="Hash every file of the evidence into info.json (slow on big backups)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line.")
 @handled
-def check_backup(path: Path, iocs: Sequence[Path], output: Path | None, fail_on: Severity, hash_all: bool,
-                 quiet: bool) -> None:
+def check_backup(
+    path: Path, iocs: Sequence[Path], output: Path | None, fail_on: Severity, hash_all: bool, quiet: bool
+) -> None:
     """Check an unencrypted iPhone backup folder for spyware traces."""
     from unmask import api
 
@@ -111,7 +125,7 @@ class _progress:
     """A rich progress bar on stderr whose update function the library calls."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet or not console.is_terminal and not os.environ.get("UNMASK_PROGRESS")
+        self.quiet = quiet or (not console.is_terminal and not os.environ.get("UNMASK_PROGRESS"))
         self.bar: Progress | None = None
         self.task: Any = None
 
@@ -147,9 +161,19 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
         out.print(f"[{colour}]{verdict.headline}[/]")
         return
     meta = result.metadata
-    device = " ".join(str(x) for x in (meta.get("product_type"), meta.get("ios_version") and f"iOS {meta['ios_version']}") if x)
-    out.print(Panel(f"[bold {colour}]{verdict.headline}[/]\n{verdict.detail}", title=f"unmask {result.command}",
-                    subtitle=device or None, border_style=colour))
+    device = " ".join(
+        str(x)
+        for x in (meta.get("product_type"), meta.get("ios_version") and f"iOS {meta['ios_version']}")
+        if x
+    )
+    out.print(
+        Panel(
+            f"[bold {colour}]{verdict.headline}[/]\n{verdict.detail}",
+            title=f"unmask {result.command}",
+            subtitle=device or None,
+            border_style=colour,
+        )
+    )
     counts = result.counts()
     table = Table(title="Alerts by severity", show_header=False, box=None)
     for level in reversed(list(Severity)):
@@ -179,8 +203,10 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     for c in statuses[Status.FAILED] + statuses[Status.UNSUPPORTED]:
         out.print(f"  [yellow]{c.status.value}[/] {c.parser}: {c.reason}", soft_wrap=True)
     sets = result.indicator_sets
-    out.print(f"[bold]Indicators[/]: {len(sets.indicators)} from {len(sets.sets)} file(s)"
-              + (f", {sets.unsupported} pattern(s) not usable" if sets.unsupported else ""))
+    out.print(
+        f"[bold]Indicators[/]: {len(sets.indicators)} from {len(sets.sets)} file(s)"
+        + (f", {sets.unsupported} pattern(s) not usable" if sets.unsupported else "")
+    )
     if output is not None:
         out.print(f"[bold]Results[/]: {output}")
 
@@ -208,7 +234,9 @@ def iocs_list(iocs: Sequence[Path], as_json: bool) -> None:
     for col in ("file", "collections", "patterns", "by type", "unusable", "sha256"):
         table.add_column(col, overflow="fold")
     for s in sets.sets:
-        collections = ", ".join(s.collections[:3]) + (f" +{len(s.collections) - 3}" if len(s.collections) > 3 else "")
+        collections = ", ".join(s.collections[:3]) + (
+            f" +{len(s.collections) - 3}" if len(s.collections) > 3 else ""
+        )
         by_type = ", ".join(f"{n} {t}" for t, n in sorted(s.by_type, key=lambda x: -x[1]))
         table.add_row(s.name, collections, str(s.indicators), by_type, str(s.unsupported), s.sha256[:12])
     out.print(table)
@@ -222,7 +250,9 @@ def iocs_update(index_url: str | None, raw_base: str | None) -> None:
     """Download the indicator sets named in an indicators.yaml index into the user data folder."""
     from unmask.detect.indicators.update import DEFAULT_INDEX, update
 
-    report = update(index_url or DEFAULT_INDEX, raw_base=raw_base, log=lambda m: console.print(m, soft_wrap=True))
+    report = update(
+        index_url or DEFAULT_INDEX, raw_base=raw_base, log=lambda m: console.print(m, soft_wrap=True)
+    )
     out.print(f"{len(report.saved)} set(s) saved to {report.folder}, {len(report.failed)} failed")
     for name, reason in report.failed:
         console.print(f"  [yellow]failed[/] {name}: {reason}", soft_wrap=True)

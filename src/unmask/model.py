@@ -160,6 +160,46 @@ def _specs(cls: type[Any]) -> tuple[_FieldSpec, ...]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Per-class precomputed accessors: the hot paths touch only the fields that matter."""
+
+    times: tuple[str, ...]
+    observables: tuple[tuple[str, Obs, bool], ...]
+    to_json: Callable[[Any], dict[str, Any]]
+
+
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _plan(cls: type[Any]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is not None:
+        return plan
+    specs = _specs(cls)
+    # Generated like dataclasses' own __init__: one dict display per class instead of a loop per
+    # record, since writers serialise hundreds of thousands of records.
+    parts = [f"'kind': {cls.kind!r}"]
+    for spec in specs:
+        name = spec.name
+        if spec.is_time:
+            expr = f"(None if r.{name} is None else r.{name}.isoformat())"
+        elif spec.is_seq or spec.is_bytes:
+            expr = f"_jsonable(r.{name})"
+        else:
+            expr = f"(r.{name} if r.{name} is None or type(r.{name}) in _PLAIN else _jsonable(r.{name}))"
+        parts.append(f"{name!r}: {expr}")
+    namespace: dict[str, Any] = {"_jsonable": _jsonable, "_PLAIN": _PLAIN}
+    exec(f"def to_json(r):\n    return {{{', '.join(parts)}}}\n", namespace)
+    plan = _Plan(
+        times=tuple(s.name for s in specs if s.is_time),
+        observables=tuple((s.name, s.obs, s.is_seq) for s in specs if s.obs is not None),
+        to_json=namespace["to_json"],
+    )
+    _PLANS[cls] = plan
+    return plan
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
     """Base of every parsed fact.
@@ -176,11 +216,10 @@ class Record:
     locator: str = ""
 
     def __post_init__(self) -> None:
-        for spec in _specs(type(self)):
-            if spec.is_time:
-                value = getattr(self, spec.name)
-                if value is not None and (value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None)):
-                    raise ValueError(f"{type(self).__name__}.{spec.name} must be an aware UTC datetime")
+        for name in _plan(type(self)).times:
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is not UTC and value.utcoffset() != _ZERO:
+                raise ValueError(f"{type(self).__name__}.{name} must be an aware UTC datetime")
 
     @classmethod
     def field_specs(cls) -> tuple[_FieldSpec, ...]:
@@ -189,18 +228,16 @@ class Record:
 
     def raw_observables(self) -> Iterator[Observable]:
         """The declared observable values as stored, before expansion and normalisation."""
-        for spec in _specs(type(self)):
-            if spec.obs is None:
-                continue
-            value = getattr(self, spec.name)
+        for name, obs, is_seq in _plan(type(self)).observables:
+            value = getattr(self, name)
             if not value:
                 continue
-            if spec.is_seq:
+            if is_seq:
                 for item in value:
                     if item:
-                        yield Observable(spec.obs, str(item), spec.name)
+                        yield Observable(obs, str(item), name)
             else:
-                yield Observable(spec.obs, str(value), spec.name)
+                yield Observable(obs, str(value), name)
 
     def observables(self) -> Iterator[Observable]:
         """Every matchable observable of this record: declared values, expanded and normalised."""
@@ -210,11 +247,10 @@ class Record:
 
     def timestamps(self) -> Iterator[tuple[str, datetime]]:
         """``(field name, UTC datetime)`` for every non-empty timestamp field, in declaration order."""
-        for spec in _specs(type(self)):
-            if spec.is_time:
-                value = getattr(self, spec.name)
-                if value is not None:
-                    yield spec.name, value
+        for name in _plan(type(self)).times:
+            value = getattr(self, name)
+            if value is not None:
+                yield name, value
 
     @property
     def timestamp(self) -> datetime | None:
@@ -261,17 +297,11 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field; datetimes in ISO 8601 UTC, bytes as hex."""
-        out: dict[str, Any] = {"kind": self.kind}
-        for spec in _specs(type(self)):
-            value = getattr(self, spec.name)
-            if value is None or type(value) in _PLAIN:
-                out[spec.name] = value
-            else:
-                out[spec.name] = _jsonable(value)
-        return out
+        return _plan(type(self)).to_json(self)
 
 
 _PLAIN = frozenset({str, int, float, bool})
+_ZERO = UTC.utcoffset(None)
 
 
 def record_types() -> dict[str, type[Record]]:
@@ -283,6 +313,8 @@ def record_types() -> dict[str, type[Record]]:
         for cls in parser.records:
             kinds.setdefault(cls.kind, cls)
     return kinds
+
+
 _TEMPLATE_FIELDS: dict[type[Any], tuple[str, ...]] = {}
 
 

@@ -223,8 +223,7 @@ _TRAILING = ".,;:!?)]}'\"»”’>"
 # Common file extensions that look like TLDs in prose ("photo.jpg"); a bare token ending in one
 # of these is a file name, not a link.
 _FILE_SUFFIXES = frozenset(
-    "jpg jpeg png gif heic mov mp4 mp3 m4a pdf doc docx xls xlsx txt zip plist db sqlite json xml "
-    "html htm js css py sh exe apk ipa dmg pkg log csv vcf ics".split()
+    ["jpg", "jpeg", "png", "gif", "heic", "mov", "mp4", "mp3", "m4a", "pdf", "doc", "docx", "xls", "xlsx", "txt", "zip", "plist", "db", "sqlite", "json", "xml", "html", "htm", "js", "css", "py", "sh", "exe", "apk", "ipa", "dmg", "pkg", "log", "csv", "vcf", "ics"]
 )
 
 

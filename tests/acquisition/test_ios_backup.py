@@ -16,22 +16,62 @@ from unmask.errors import AcquisitionError, EncryptedBackupError
     ("domain", "rel", "expected"),
     [
         ("HomeDomain", "Library/SMS/sms.db", "/private/var/mobile/Library/SMS/sms.db"),
-        ("RootDomain", "Library/Caches/locationd/clients.plist", "/private/var/root/Library/Caches/locationd/clients.plist"),
-        ("WirelessDomain", "Library/Databases/DataUsage.sqlite", "/private/var/wireless/Library/Databases/DataUsage.sqlite"),
-        ("MediaDomain", "Library/SMS/Attachments/a/b.jpg", "/private/var/mobile/Library/SMS/Attachments/a/b.jpg"),
-        ("CameraRollDomain", "Media/DCIM/100APPLE/IMG_1.HEIC", "/private/var/mobile/Media/DCIM/100APPLE/IMG_1.HEIC"),
-        ("ManagedPreferencesDomain", "mobile/.GlobalPreferences.plist",
-         "/private/var/Managed Preferences/mobile/.GlobalPreferences.plist"),
-        ("SystemPreferencesDomain", "SystemConfiguration/preferences.plist",
-         "/private/var/preferences/SystemConfiguration/preferences.plist"),
+        (
+            "RootDomain",
+            "Library/Caches/locationd/clients.plist",
+            "/private/var/root/Library/Caches/locationd/clients.plist",
+        ),
+        (
+            "WirelessDomain",
+            "Library/Databases/DataUsage.sqlite",
+            "/private/var/wireless/Library/Databases/DataUsage.sqlite",
+        ),
+        (
+            "MediaDomain",
+            "Library/SMS/Attachments/a/b.jpg",
+            "/private/var/mobile/Library/SMS/Attachments/a/b.jpg",
+        ),
+        (
+            "CameraRollDomain",
+            "Media/DCIM/100APPLE/IMG_1.HEIC",
+            "/private/var/mobile/Media/DCIM/100APPLE/IMG_1.HEIC",
+        ),
+        (
+            "ManagedPreferencesDomain",
+            "mobile/.GlobalPreferences.plist",
+            "/private/var/Managed Preferences/mobile/.GlobalPreferences.plist",
+        ),
+        (
+            "SystemPreferencesDomain",
+            "SystemConfiguration/preferences.plist",
+            "/private/var/preferences/SystemConfiguration/preferences.plist",
+        ),
         ("KeychainDomain", "keychain-backup.plist", "/private/var/Keychains/keychain-backup.plist"),
-        ("AppDomain-com.google.chrome.ios", "Library/x", "/private/var/mobile/Containers/Data/Application/com.google.chrome.ios/Library/x"),
-        ("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite",
-         "/private/var/mobile/Containers/Shared/AppGroup/group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite"),
-        ("AppDomainPlugin-com.apple.share", "Library/y", "/private/var/mobile/Containers/Data/PluginKitPlugin/com.apple.share/Library/y"),
-        ("SysContainerDomain-com.apple.x", "Library/z", "/private/var/containers/Data/System/com.apple.x/Library/z"),
-        ("SysSharedContainerDomain-systemgroup.com.apple.configurationprofiles", "Library/p",
-         "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.configurationprofiles/Library/p"),
+        (
+            "AppDomain-com.google.chrome.ios",
+            "Library/x",
+            "/private/var/mobile/Containers/Data/Application/com.google.chrome.ios/Library/x",
+        ),
+        (
+            "AppDomainGroup-group.net.whatsapp.WhatsApp.shared",
+            "ChatStorage.sqlite",
+            "/private/var/mobile/Containers/Shared/AppGroup/group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite",
+        ),
+        (
+            "AppDomainPlugin-com.apple.share",
+            "Library/y",
+            "/private/var/mobile/Containers/Data/PluginKitPlugin/com.apple.share/Library/y",
+        ),
+        (
+            "SysContainerDomain-com.apple.x",
+            "Library/z",
+            "/private/var/containers/Data/System/com.apple.x/Library/z",
+        ),
+        (
+            "SysSharedContainerDomain-systemgroup.com.apple.configurationprofiles",
+            "Library/p",
+            "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.configurationprofiles/Library/p",
+        ),
         ("HomeDomain", "", "/private/var/mobile"),
     ],
 )
@@ -88,7 +128,7 @@ def test_encrypted_backup_is_refused_clearly(make_backup) -> None:  # type: igno
 def test_garbage_manifest_plist_is_an_acquisition_error(backup: BackupBuilder) -> None:
     root = backup.finish()
     (root / "Manifest.plist").write_bytes(b"garbage")
-    with pytest.raises(AcquisitionError, match="Manifest.plist"):
+    with pytest.raises(AcquisitionError, match=r"Manifest\.plist"):
         open_ios_backup(root)
 
 

@@ -25,8 +25,19 @@ def file_id(domain: str, relative_path: str) -> str:
     return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()
 
 
-def mbfile_blob(relative_path: str, *, size: int, mode: int, birth: int, modified: int, changed: int,
-                inode: int = 1000, uid: int = 501, gid: int = 501, protection: int = 3) -> bytes:
+def mbfile_blob(
+    relative_path: str,
+    *,
+    size: int,
+    mode: int,
+    birth: int,
+    modified: int,
+    changed: int,
+    inode: int = 1000,
+    uid: int = 501,
+    gid: int = 501,
+    protection: int = 3,
+) -> bytes:
     """An NSKeyedArchiver MBFile archive with the fields a real Manifest.db row has."""
     objects: list[Any] = [
         "$null",
@@ -85,18 +96,28 @@ class BackupBuilder:
     def _meta(self, relative_path: str, size: int, mode: int, when: datetime) -> bytes:
         self._inode += 1
         ts = int(when.timestamp())
-        return mbfile_blob(relative_path, size=size, mode=mode, birth=ts, modified=ts, changed=ts,
-                           inode=self._inode)
+        return mbfile_blob(
+            relative_path, size=size, mode=mode, birth=ts, modified=ts, changed=ts, inode=self._inode
+        )
 
-    def add_file(self, domain: str, relative_path: str, data: bytes, *, when: datetime = DEFAULT_TIME,
-                 stored: bool = True) -> str:
+    def add_file(
+        self,
+        domain: str,
+        relative_path: str,
+        data: bytes,
+        *,
+        when: datetime = DEFAULT_TIME,
+        stored: bool = True,
+    ) -> str:
         """Add a regular file; ``stored=False`` lists it in Manifest.db without its content."""
         fid = file_id(domain, relative_path)
         if stored:
             target = self.root / fid[:2] / fid
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        self._rows.append(_Row(domain, relative_path, 1, self._meta(relative_path, len(data), 0o100644, when)))
+        self._rows.append(
+            _Row(domain, relative_path, 1, self._meta(relative_path, len(data), 0o100644, when))
+        )
         return fid
 
     def add_dir(self, domain: str, relative_path: str, *, when: datetime = DEFAULT_TIME) -> None:
@@ -108,8 +129,14 @@ class BackupBuilder:
         fmt = plistlib.FMT_BINARY if binary else plistlib.FMT_XML
         return self.add_file(domain, relative_path, plistlib.dumps(value, fmt=fmt))
 
-    def add_sqlite(self, domain: str, relative_path: str, schema: str | None,
-                   rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None, extra_sql: str = "") -> str:
+    def add_sqlite(
+        self,
+        domain: str,
+        relative_path: str,
+        schema: str | None,
+        rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+        extra_sql: str = "",
+    ) -> str:
         """Add a SQLite database created from a real device DDL file and rows."""
         return self.add_file(domain, relative_path, db_bytes(self._scratch, schema, rows, extra_sql))
 
@@ -122,7 +149,10 @@ class BackupBuilder:
         conn.executescript(schema_path(self.manifest_schema).read_text())
         conn.executemany(
             "INSERT OR REPLACE INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)",
-            [(file_id(r.domain, r.relative_path), r.domain, r.relative_path, r.flags, r.blob) for r in self._rows],
+            [
+                (file_id(r.domain, r.relative_path), r.domain, r.relative_path, r.flags, r.blob)
+                for r in self._rows
+            ],
         )
         conn.commit()
         conn.close()
@@ -160,8 +190,14 @@ class BackupBuilder:
             "Applications": {},
         }
         (self.root / "Manifest.plist").write_bytes(plistlib.dumps(manifest, fmt=plistlib.FMT_BINARY))
-        status = {"BackupState": "new", "IsFullBackup": False, "SnapshotState": "finished", "Version": "3.3",
-                  "UUID": "11111111-2222-3333-4444-555555555555", "Date": DEFAULT_TIME.replace(tzinfo=None)}
+        status = {
+            "BackupState": "new",
+            "IsFullBackup": False,
+            "SnapshotState": "finished",
+            "Version": "3.3",
+            "UUID": "11111111-2222-3333-4444-555555555555",
+            "Date": DEFAULT_TIME.replace(tzinfo=None),
+        }
         (self.root / "Status.plist").write_bytes(plistlib.dumps(status, fmt=plistlib.FMT_BINARY))
         if self._scratch.exists():
             for p in self._scratch.iterdir():

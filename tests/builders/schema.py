@@ -53,8 +53,12 @@ def create_db(
     return path
 
 
-def db_bytes(tmp: Path, schema: str | None, rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
-             extra_sql: str = "") -> bytes:
+def db_bytes(
+    tmp: Path,
+    schema: str | None,
+    rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+    extra_sql: str = "",
+) -> bytes:
     """Build a fixture database in ``tmp`` and return its bytes (for adding to a backup)."""
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / f"fixture-{abs(hash((schema, extra_sql, repr(rows)))) % 10**12}.sqlite"

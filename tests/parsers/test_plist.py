@@ -13,11 +13,21 @@ _INT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
 
 @settings(max_examples=200, deadline=None)
-@given(path=st.text(max_size=200), size=_INT, mode=st.integers(0, 2**16), birth=_INT, modified=_INT, changed=_INT,
-       inode=st.integers(0, 2**63 - 1))
-def test_fast_mbfile_reader_equals_plistlib(path: str, size: int, mode: int, birth: int, modified: int,
-                                            changed: int, inode: int) -> None:
-    blob = mbfile_blob(path, size=size, mode=mode, birth=birth, modified=modified, changed=changed, inode=inode)
+@given(
+    path=st.text(max_size=200),
+    size=_INT,
+    mode=st.integers(0, 2**16),
+    birth=_INT,
+    modified=_INT,
+    changed=_INT,
+    inode=st.integers(0, 2**63 - 1),
+)
+def test_fast_mbfile_reader_equals_plistlib(
+    path: str, size: int, mode: int, birth: int, modified: int, changed: int, inode: int
+) -> None:
+    blob = mbfile_blob(
+        path, size=size, mode=mode, birth=birth, modified=modified, changed=changed, inode=inode
+    )
     assert _fast_mbfile(blob) == _slow_mbfile(blob)
 
 
@@ -29,7 +39,9 @@ def test_garbage_blobs_never_raise(blob: bytes) -> None:
 
 def test_unarchive_resolves_a_keyed_archive_with_cycles() -> None:
     archive = {
-        "$archiver": "NSKeyedArchiver", "$version": 100000, "$top": {"root": plistlib.UID(1)},
+        "$archiver": "NSKeyedArchiver",
+        "$version": 100000,
+        "$top": {"root": plistlib.UID(1)},
         "$objects": [
             "$null",
             {"$class": plistlib.UID(4), "NS.keys": [plistlib.UID(2)], "NS.objects": [plistlib.UID(3)]},

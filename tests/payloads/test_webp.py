@@ -112,3 +112,10 @@ def test_color_cache_bits_out_of_range() -> None:
     data = v.webp_lossless(v.vp8l_bitstream(color_cache=12))
     assert [(r, s) for r, s, _ in found(data)] == [("BP-VP8L-MALFORMED", "low")]
     assert found(v.webp_lossless(v.vp8l_bitstream(color_cache=11))) == []
+
+
+def test_subimage_channels_decoded_in_bitstream_order() -> None:
+    # Regression: Pillow's iss634.webp (42 valid lossless frames) desynchronised when alpha was read
+    # before red and blue.
+    f = found(v.webp_lossless(v.vp8l_entropy_channel_order()))
+    assert f[0] == ("BP-VP8L-BUDGET", "high", "webp VP8L group#1 code#14 (distance)")

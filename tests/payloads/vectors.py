@@ -541,3 +541,35 @@ def pkpass(logo: bytes) -> bytes:
         "signature": b"",
         "logo.png": logo,
     })
+
+
+def vp8l_entropy_channel_order() -> bytes:
+    """Entropy image whose pixels need red/blue/alpha decoded in bitstream order to stay in sync.
+
+    Blue uses a 3-symbol code with lengths 1, 2, 2 and alpha a 2-symbol code, so reading alpha
+    before blue consumes different bits; only the right order finds 2 groups, and group 1 carries
+    the over-budget distance code.
+    """
+    w = BitWriter()
+    w.bits(0x2F, 8).bits(7, 14).bits(3, 14).bits(0, 1).bits(0, 3)  # 8x4
+    w.bits(0, 1).bits(0, 1)  # no transform, no cache
+    w.bits(1, 1).bits(0, 3)  # meta codes, bits 2 -> 2x1 entropy image
+    w.bits(0, 1)  # entropy image: no cache
+    simple_code(w, 0, 1)  # green: {0, 1}, one bit each
+    simple_code(w)  # red: 0
+    blue = [0] * 256
+    blue[0], blue[1], blue[2] = 1, 2, 2
+    normal_code(w, blue)  # codes: 0 -> "0", 1 -> "10", 2 -> "11"
+    simple_code(w, 0, 1)  # alpha: {0, 1}
+    simple_code(w)  # distance
+    # pixel 0: green 0, blue 1 ("10"), alpha 0; pixel 1: green 1, blue 0, alpha 0
+    w.msb_code(0, 1).msb_code(0b10, 2).msb_code(0, 1)
+    w.msb_code(1, 1).msb_code(0, 1).msb_code(0, 1)
+    for g in range(2):
+        for _ in range(4):
+            simple_code(w)
+        if g == 1:
+            normal_code(w, lengths_from_histogram(OVERBUDGET_HIST, 40))
+        else:
+            simple_code(w)
+    return w.getvalue()

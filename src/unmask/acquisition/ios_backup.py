@@ -67,7 +67,7 @@ def device_path(domain: str, relative_path: str) -> str:
 
 def file_id(domain: str, relative_path: str) -> str:
     """The backup file ID of a domain and relative path: SHA-1 of ``domain-relativePath``."""
-    return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()  # noqa: S324 - Apple's scheme
+    return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()
 
 
 _KINDS = {1: "file", 2: "dir", 4: "symlink"}
@@ -84,10 +84,12 @@ class IOSBackup(Acquisition):
             raise AcquisitionError(f"{root} is not a folder")
         manifest_db = root / "Manifest.db"
         manifest_plist = root / "Manifest.plist"
-        if not manifest_db.is_file() or not (root / "Info.plist").is_file() and not manifest_plist.is_file():
+        if not manifest_db.is_file() or (not (root / "Info.plist").is_file() and not manifest_plist.is_file()):
             if (root / "Manifest.mbdb").is_file():
                 raise AcquisitionError(f"{root} is an iOS 9 or older backup (Manifest.mbdb), not supported")
-            raise AcquisitionError(f"{root} is not an iOS backup (no Manifest.db with Info.plist/Manifest.plist)")
+            raise AcquisitionError(
+                f"{root} is not an iOS backup (no Manifest.db with Info.plist/Manifest.plist)"
+            )
         self.manifest: dict[str, Any] = {}
         if manifest_plist.is_file():
             try:
@@ -173,7 +175,8 @@ class IOSBackup(Acquisition):
                 info = plist.load_dict(path.read_bytes())
             except ArtefactError:
                 info = {}
-        lockdown = self.manifest.get("Lockdown") if isinstance(self.manifest.get("Lockdown"), dict) else {}
+        raw_lockdown = self.manifest.get("Lockdown")
+        lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
         return {
             "device_name": info.get("Device Name") or lockdown.get("DeviceName"),
             "product_type": info.get("Product Type") or lockdown.get("ProductType"),

@@ -178,7 +178,7 @@ def registry() -> tuple[type[Parser], ...]:
     for ep in entry_points(group="unmask.parsers"):
         ep.load()
     seen: dict[str, type[Parser]] = {}
-    for cls in _concrete(Parser):
+    for cls in _concrete(Parser):  # type: ignore[type-abstract]
         seen.setdefault(cls.name, cls)
     return tuple(sorted(seen.values(), key=lambda c: c.name))
 
@@ -202,7 +202,9 @@ def run_parser(
             if not s.host and not any(c in s.pattern for c in "*?[") and acq.entry(s.pattern) is not None
         ]
         if listed:
-            coverage.absent_reason = "listed in the acquisition but its content is not stored: " + ", ".join(listed)
+            coverage.absent_reason = "listed in the acquisition but its content is not stored: " + ", ".join(
+                listed
+            )
         else:
             coverage.absent_reason = "not in the evidence"
         return records, coverage

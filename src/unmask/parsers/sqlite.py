@@ -143,7 +143,11 @@ def _recover(source: Path, folder: Path) -> Path | None:
         if dump.returncode != 0 or not dump.stdout:
             return None
         load = subprocess.run(
-            [shell, str(target)], input=dump.stdout, capture_output=True, timeout=_RECOVER_TIMEOUT, check=False
+            [shell, str(target)],
+            input=dump.stdout,
+            capture_output=True,
+            timeout=_RECOVER_TIMEOUT,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

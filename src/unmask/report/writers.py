@@ -23,7 +23,7 @@ ALERTS_TIMELINE_HEADER = ("Event Time", "Module", "Severity", "Rule", "Message",
 
 def csv_time(value: datetime) -> str:
     """Timestamps in the CSV timelines: UTC, sortable, MVT's ``YYYY-MM-DD HH:MM:SS.ffffff`` form."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _dump(path: Path, value: Any) -> None:
@@ -42,12 +42,15 @@ def write_records(result: ScanResult, folder: Path) -> list[str]:
             continue
         name = f"{parser}.json"
         tmp = folder / (name + ".part")
+        encoder = json.JSONEncoder(ensure_ascii=False, default=str)
         with tmp.open("w", encoding="utf-8") as handle:
             handle.write("[\n")
-            for i, record in enumerate(records):
-                if i:
+            for start in range(0, len(records), 4096):
+                # One C-encoded chunk per few thousand records, one record per line for readers.
+                chunk = [encoder.encode(r.to_json()) for r in records[start : start + 4096]]
+                if start:
                     handle.write(",\n")
-                handle.write(json.dumps(record.to_json(), ensure_ascii=False, default=str))
+                handle.write(",\n".join(chunk))
             handle.write("\n]\n")
         tmp.replace(folder / name)
         written.append(name)

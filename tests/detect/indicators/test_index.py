@@ -20,8 +20,9 @@ def hits(index: IndicatorIndex, kind: Obs, value: str) -> set[str]:
 
 
 def test_domains_match_on_label_boundaries_at_any_depth() -> None:
-    index = IndicatorIndex.build([ind("domain-name:value", "eagle.demo.tzsafe.com"),
-                                  ind("domain-name:value", "humandiven.com")])
+    index = IndicatorIndex.build(
+        [ind("domain-name:value", "eagle.demo.tzsafe.com"), ind("domain-name:value", "humandiven.com")]
+    )
     assert hits(index, Obs.HOST, "cdn.eagle.demo.tzsafe.com") == {"eagle.demo.tzsafe.com"}
     assert hits(index, Obs.HOST, "EAGLE.demo.tzsafe.com.") == {"eagle.demo.tzsafe.com"}
     assert hits(index, Obs.HOST, "demo.tzsafe.com") == set()
@@ -39,8 +40,13 @@ def test_idna_domains_match_their_unicode_form() -> None:
 
 
 def test_ips_match_by_address_only_even_when_filed_as_domains() -> None:
-    index = IndicatorIndex.build([ind("ipv4-addr:value", "59.48.241.22"), ind("domain-name:value", "198.51.100.7"),
-                                  ind("ipv6-addr:value", "2001:DB8::1")])
+    index = IndicatorIndex.build(
+        [
+            ind("ipv4-addr:value", "59.48.241.22"),
+            ind("domain-name:value", "198.51.100.7"),
+            ind("ipv6-addr:value", "2001:DB8::1"),
+        ]
+    )
     assert hits(index, Obs.HOST, "59.48.241.221") == set()
     assert hits(index, Obs.HOST, "59.48.241.22") == {"59.48.241.22"}
     assert hits(index, Obs.URL, "http://198.51.100.7:8080/x") == {"198.51.100.7"}
@@ -49,8 +55,9 @@ def test_ips_match_by_address_only_even_when_filed_as_domains() -> None:
 
 
 def test_urls_match_exactly_or_normalised() -> None:
-    index = IndicatorIndex.build([ind("url:value", "http://example.com/thisisbad"),
-                                  ind("url:value", "https://evil.example/a?b=c")])
+    index = IndicatorIndex.build(
+        [ind("url:value", "http://example.com/thisisbad"), ind("url:value", "https://evil.example/a?b=c")]
+    )
     assert hits(index, Obs.URL, "http://example.com/thisisbad") == {"http://example.com/thisisbad"}
     assert hits(index, Obs.URL, "HTTP://EXAMPLE.com:80/thisisbad") == {"http://example.com/thisisbad"}
     assert hits(index, Obs.URL, "http://example.com/thisisbad/more") == set()
@@ -59,8 +66,13 @@ def test_urls_match_exactly_or_normalised() -> None:
 
 
 def test_process_names_exact_basename_and_truncation() -> None:
-    index = IndicatorIndex.build([ind("process:name", "roleaccountd"),
-                                  ind("process:name", "com.apple.xpc.roleaccountd"), ind("process:name", "bh")])
+    index = IndicatorIndex.build(
+        [
+            ind("process:name", "roleaccountd"),
+            ind("process:name", "com.apple.xpc.roleaccountd"),
+            ind("process:name", "bh"),
+        ]
+    )
     assert hits(index, Obs.PROCESS, "roleaccountd") == {"roleaccountd"}
     assert hits(index, Obs.PROCESS, "/usr/libexec/roleaccountd") == {"roleaccountd"}
     assert hits(index, Obs.PROCESS, "Roleaccountd") == set()
@@ -71,8 +83,13 @@ def test_process_names_exact_basename_and_truncation() -> None:
 
 
 def test_file_paths_prefix_on_component_boundaries_and_names_by_basename() -> None:
-    index = IndicatorIndex.build([ind("file:path", "/private/var/db/foo"), ind("file:path", "/tmp/l/"),
-                                  ind("file:name", "roleaccountd.plist")])
+    index = IndicatorIndex.build(
+        [
+            ind("file:path", "/private/var/db/foo"),
+            ind("file:path", "/tmp/l/"),
+            ind("file:name", "roleaccountd.plist"),
+        ]
+    )
     assert hits(index, Obs.FILE_PATH, "/private/var/db/foo/x") == {"/private/var/db/foo"}
     assert hits(index, Obs.FILE_PATH, "/var/db/foo") == {"/private/var/db/foo"}
     assert hits(index, Obs.FILE_PATH, "/private/var/db/foobar/x") == set()
@@ -82,18 +99,23 @@ def test_file_paths_prefix_on_component_boundaries_and_names_by_basename() -> No
 
 
 def test_case_insensitive_types_and_hashes() -> None:
-    index = IndicatorIndex.build([
-        ind("email-addr:value", "Foo@Evil.com"), ind("app:id", "com.malware.blah"),
-        ind("android-property:name", "persist.sys.evil"), ind("file:hashes.sha256", "ABCDEF0123"),
-        ind("configuration-profile:id", "ABCDEF01-2345-6789-ABCD-EF0123456789"),
-        ind("app:cert.sha1", "AA:BB:CC"),
-    ])
+    index = IndicatorIndex.build(
+        [
+            ind("email-addr:value", "Foo@Evil.com"),
+            ind("app:id", "com.malware.blah"),
+            ind("android-property:name", "persist.sys.evil"),
+            ind("file:hashes.sha256", "ABCDEF0123"),
+            ind("configuration-profile:id", "ABCDEF01-2345-6789-ABCD-EF0123456789"),
+            ind("app:cert.sha1", "AA:BB:CC"),
+        ]
+    )
     assert hits(index, Obs.EMAIL, "mailto:FOO@EVIL.COM") == {"Foo@Evil.com"}
     assert hits(index, Obs.APP_ID, "COM.MALWARE.BLAH") == {"com.malware.blah"}
     assert hits(index, Obs.ANDROID_PROPERTY, "Persist.Sys.Evil") == {"persist.sys.evil"}
     assert hits(index, Obs.SHA256, "abcdef0123") == {"ABCDEF0123"}
     assert hits(index, Obs.PROFILE_ID, "abcdef01-2345-6789-abcd-ef0123456789") == {
-        "ABCDEF01-2345-6789-ABCD-EF0123456789"}
+        "ABCDEF01-2345-6789-ABCD-EF0123456789"
+    }
     assert hits(index, Obs.PROFILE_ID, "2345") == set()
     assert hits(index, Obs.CERT_SHA1, "aabbcc") == {"AA:BB:CC"}
 
@@ -111,8 +133,17 @@ _HOSTS = st.lists(_LABEL, min_size=1, max_size=4).map(".".join)
 _IPS = st.sampled_from(["59.48.241.22", "59.48.241.221", "198.51.100.7", "::1", "2001:db8::1", "10.0.0.1"])
 _COMPONENT = st.sampled_from(["private", "var", "tmp", "db", "foo", "foobar", "l", "x.plist", "bh"])
 _PATHS = st.lists(_COMPONENT, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts))
-_PROCS = st.sampled_from(["bh", "roleaccountd", "com.apple.xpc.roleaccountd", "com.apple.xpc.ro",
-                          "com.apple.xpc.r", "/usr/bin/bh", "BH"])
+_PROCS = st.sampled_from(
+    [
+        "bh",
+        "roleaccountd",
+        "com.apple.xpc.roleaccountd",
+        "com.apple.xpc.ro",
+        "com.apple.xpc.r",
+        "/usr/bin/bh",
+        "BH",
+    ]
+)
 
 _INDICATORS = st.one_of(
     st.builds(lambda v: ind("domain-name:value", v), st.one_of(_HOSTS, _IPS)),

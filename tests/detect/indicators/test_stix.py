@@ -21,34 +21,73 @@ from unmask.errors import IndicatorError
 
 # Pattern counts per set and the main types, as published in shared/iocs/README.md.
 PUBLIC_COUNTS = {
-    "2021-07-18_nso__pegasus.stix2": (1549, {"domain-name:value": 1438, "process:name": 81,
-                                             "email-addr:value": 29, "file:name": 1}),
-    "2021-12-16_cytrox__cytrox.stix2": (343, {"domain-name:value": 336, "file:path": 6,
-                                              "configuration-profile:id": 1}),
-    "intellexa_predator__predator.stix2": (585, {"domain-name:value": 569, "file:path": 15,
-                                                 "configuration-profile:id": 1}),
-    "2023-03-29_android_campaign__malware.stix2": (2187, {"domain-name:value": 2183, "android-property:name": 3,
-                                                          "file:path": 1}),
-    "2023-04-11_quadream__kingspawn.stix2": (167, {"domain-name:value": 164, "file:path": 2, "process:name": 1}),
+    "2021-07-18_nso__pegasus.stix2": (
+        1549,
+        {"domain-name:value": 1438, "process:name": 81, "email-addr:value": 29, "file:name": 1},
+    ),
+    "2021-12-16_cytrox__cytrox.stix2": (
+        343,
+        {"domain-name:value": 336, "file:path": 6, "configuration-profile:id": 1},
+    ),
+    "intellexa_predator__predator.stix2": (
+        585,
+        {"domain-name:value": 569, "file:path": 15, "configuration-profile:id": 1},
+    ),
+    "2023-03-29_android_campaign__malware.stix2": (
+        2187,
+        {"domain-name:value": 2183, "android-property:name": 3, "file:path": 1},
+    ),
+    "2023-04-11_quadream__kingspawn.stix2": (
+        167,
+        {"domain-name:value": 164, "file:path": 2, "process:name": 1},
+    ),
     "2023-06_01_operation_triangulation__operation_triangulation.stix2": (
-        112, {"domain-name:value": 75, "email-addr:value": 36, "process:name": 1}),
+        112,
+        {"domain-name:value": 75, "email-addr:value": 36, "process:name": 1},
+    ),
     "2023-07-25_wyrmspy_dragonegg__wyrmspy_dragonegg.stix2": (
-        53, {"file:hashes.sha256": 34, "domain-name:value": 7, "app:id": 7, "ipv4-addr:value": 5}),
+        53,
+        {"file:hashes.sha256": 34, "domain-name:value": 7, "app:id": 7, "ipv4-addr:value": 5},
+    ),
     "2024-05-02_wintego_helios__wintego_helios.stix2": (175, {"domain-name:value": 175}),
-    "2024-12-16_serbia_novispy__novispy.stix2": (18, {"domain-name:value": 7, "app:id": 4,
-                                                      "file:hashes.sha256": 4, "app:cert.sha256": 3}),
-    "2024-12-25_eaglemsgspy__eaglemsgspy.stix2": (51, {"file:hashes.sha256": 25, "domain-name:value": 13,
-                                                       "ipv4-addr:value": 13}),
-    "2026-03-03_coruna_cryptowaters__coruna.stix2": (216, {"domain-name:value": 177, "file:hashes.sha256": 20,
-                                                           "file:path": 12, "file:name": 7}),
-    "2026-03-30_darksword__darksword.stix2": (43, {"file:path": 22, "domain-name:value": 10, "file:name": 7,
-                                                   "ipv4-addr:value": 3, "file:hashes.sha256": 1}),
-    "ResidentBat__residentbat.stix2": (48, {"ipv4-addr:value": 24, "app:id": 8, "app:cert.sha256": 8,
-                                            "file:hashes.sha256": 8}),
+    "2024-12-16_serbia_novispy__novispy.stix2": (
+        18,
+        {"domain-name:value": 7, "app:id": 4, "file:hashes.sha256": 4, "app:cert.sha256": 3},
+    ),
+    "2024-12-25_eaglemsgspy__eaglemsgspy.stix2": (
+        51,
+        {"file:hashes.sha256": 25, "domain-name:value": 13, "ipv4-addr:value": 13},
+    ),
+    "2026-03-03_coruna_cryptowaters__coruna.stix2": (
+        216,
+        {"domain-name:value": 177, "file:hashes.sha256": 20, "file:path": 12, "file:name": 7},
+    ),
+    "2026-03-30_darksword__darksword.stix2": (
+        43,
+        {
+            "file:path": 22,
+            "domain-name:value": 10,
+            "file:name": 7,
+            "ipv4-addr:value": 3,
+            "file:hashes.sha256": 1,
+        },
+    ),
+    "ResidentBat__residentbat.stix2": (
+        48,
+        {"ipv4-addr:value": 24, "app:id": 8, "app:cert.sha256": 8, "file:hashes.sha256": 8},
+    ),
     "candiru__candiru.stix2": (125, {"domain-name:value": 125}),
     "cellebrite__cellebrite.stix2": (1, {"app:id": 1}),
-    "echap__stalkerware.stix2": (6073, {"file:hashes.sha256": 3228, "domain-name:value": 1705, "app:id": 652,
-                                        "app:cert.sha1": 486, "url:value": 2}),
+    "echap__stalkerware.stix2": (
+        6073,
+        {
+            "file:hashes.sha256": 3228,
+            "domain-name:value": 1705,
+            "app:id": 652,
+            "app:cert.sha1": 486,
+            "url:value": 2,
+        },
+    ),
 }
 
 
@@ -88,7 +127,10 @@ def test_report_object_refs_name_the_collection_and_default_is_single_malware() 
         _indicator(2, "[domain-name:value = 'b.example']"),
     )
     loaded = load_bytes(data, "x.stix2", "x.stix2")
-    assert {i.value: i.collection for i in loaded.indicators} == {"a.example": "Report X", "b.example": "Predator"}
+    assert {i.value: i.collection for i in loaded.indicators} == {
+        "a.example": "Report X",
+        "b.example": "Predator",
+    }
 
 
 def test_or_patterns_escaped_quotes_and_equals_signs() -> None:
@@ -128,7 +170,9 @@ def test_or_patterns_escaped_quotes_and_equals_signs() -> None:
 def test_unusable_patterns_are_counted_not_fatal(pattern: str) -> None:
     with pytest.raises(UnsupportedPattern):
         parse_pattern(pattern)
-    loaded = load_bytes(_bundle(_indicator(1, pattern), _indicator(2, "[domain-name:value='ok.example']")), "f", "f")
+    loaded = load_bytes(
+        _bundle(_indicator(1, pattern), _indicator(2, "[domain-name:value='ok.example']")), "f", "f"
+    )
     assert loaded.info.unsupported == 1
     assert [i.value for i in loaded.indicators] == ["ok.example"]
     assert loaded.info.unsupported_examples
@@ -152,8 +196,19 @@ def test_revoked_and_non_stix_indicators_are_skipped() -> None:
     assert loaded.indicators == [] and loaded.info.unsupported == 1
 
 
-_PATHS = st.sampled_from(["domain-name:value", "process:name", "file:path", "email-addr:value", "app:id",
-                          "url:value", "file:hashes.sha256", "file:hashes.'SHA-256'", "app:cert.sha1"])
+_PATHS = st.sampled_from(
+    [
+        "domain-name:value",
+        "process:name",
+        "file:path",
+        "email-addr:value",
+        "app:id",
+        "url:value",
+        "file:hashes.sha256",
+        "file:hashes.'SHA-256'",
+        "app:cert.sha1",
+    ]
+)
 _VALUES = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40)
 
 

@@ -14,12 +14,25 @@ from unmask.detect.indicators import sets
 from unmask.detect.indicators.update import entry_url, update
 from unmask.errors import IndicatorError
 
-BUNDLE = {"type": "bundle", "objects": [
-    {"type": "malware", "id": "malware--1", "name": "Served"},
-    {"type": "indicator", "id": "indicator--1", "pattern": "[domain-name:value='served.example']", "pattern_type": "stix"},
-    {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
-     "source_ref": "indicator--1", "target_ref": "malware--1"},
-]}
+BUNDLE = {
+    "type": "bundle",
+    "objects": [
+        {"type": "malware", "id": "malware--1", "name": "Served"},
+        {
+            "type": "indicator",
+            "id": "indicator--1",
+            "pattern": "[domain-name:value='served.example']",
+            "pattern_type": "stix",
+        },
+        {
+            "type": "relationship",
+            "id": "relationship--1",
+            "relationship_type": "indicates",
+            "source_ref": "indicator--1",
+            "target_ref": "malware--1",
+        },
+    ],
+}
 
 INDEX = """
 indicators:
@@ -82,7 +95,9 @@ def test_update_downloads_valid_sets_and_reports_failures(server: str) -> None:
 
 def test_cli_update_then_list(server: str) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["iocs", "update", "--index", f"{server}/indicators.yaml", "--raw-base", server])
+    result = runner.invoke(
+        main, ["iocs", "update", "--index", f"{server}/indicators.yaml", "--raw-base", server]
+    )
     assert result.exit_code == 0, result.output
     assert "2 set(s) saved" in result.output
     listed = runner.invoke(main, ["iocs", "list", "--json"])

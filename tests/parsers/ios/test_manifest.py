@@ -33,9 +33,9 @@ def test_paths_and_names_are_observables(backup: BackupBuilder) -> None:
 
 
 def test_webkit_origin_folders_yield_hosts() -> None:
-    assert web_origin_hosts("Library/WebKit/WebsiteData/LocalStorage/https_evil.example.com_0.localstorage") == (
-        "evil.example.com",
-    )
+    assert web_origin_hosts(
+        "Library/WebKit/WebsiteData/LocalStorage/https_evil.example.com_0.localstorage"
+    ) == ("evil.example.com",)
     assert web_origin_hosts("Library/WebKit/WebsiteData/IndexedDB/v1/http_a.b.net_8080/x") == ("a.b.net",)
     assert web_origin_hosts("Library/Preferences/com_apple_foo_1.plist") == ()
 

@@ -79,7 +79,7 @@ def registry() -> tuple[type[Heuristic], ...]:
     for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
         importlib.import_module(info.name)
     rules: dict[str, type[Heuristic]] = {}
-    for cls in _concrete(Heuristic):
+    for cls in _concrete(Heuristic):  # type: ignore[type-abstract]
         if cls.id in rules:
             raise RuntimeError(f"duplicate heuristic id {cls.id}")
         rules[cls.id] = cls

@@ -22,6 +22,7 @@ from typing import Protocol
 from unmask.model import Indicator, Obs, Observable
 from unmask.observables import basename, normalize, normalize_domain, normalize_ip, normalize_path, url_parts
 
+
 class Matcher(Protocol):
     """What the matching loop needs from an indicator backend (plaintext index or confidential).
 
@@ -190,7 +191,8 @@ def naive_match(observable: Observable, indicators: Iterable[Indicator]) -> list
         elif ikind is Obs.PROCESS:
             name = basename(value) if "/" in value else value
             ok = kind is Obs.PROCESS and (
-                name == raw or (len(name) in TRUNCATION_LENGTHS and len(raw) > len(name) and raw.startswith(name))
+                name == raw
+                or (len(name) in TRUNCATION_LENGTHS and len(raw) > len(name) and raw.startswith(name))
             )
         elif ikind is Obs.FILE_PATH:
             path = normalize_path(raw)

@@ -58,7 +58,9 @@ def _expand(path: Path) -> list[Path]:
     raise UsageError(f"{path}: indicator file or folder does not exist")
 
 
-def resolve(paths: Sequence[str | Path] = (), *, use_env: bool = True, use_default: bool = True) -> list[Path]:
+def resolve(
+    paths: Sequence[str | Path] = (), *, use_env: bool = True, use_default: bool = True
+) -> list[Path]:
     """The indicator files to load.
 
     Explicit paths first, then ``UNMASK_IOCS`` (an ``os.pathsep`` list). When neither names

@@ -105,19 +105,19 @@ def full_parse(pattern: str) -> list[Comparison]:
     problems: list[str] = []
 
     class _Shape(STIXPatternListener):  # type: ignore[misc]
-        def enterComparisonExpressionAnd(self, ctx: Any) -> None:  # noqa: N802 - ANTLR naming
+        def enterComparisonExpressionAnd(self, ctx: Any) -> None:
             if ctx.getChildCount() > 1:
                 problems.append("AND between comparisons")
 
-        def enterObservationExpressionAnd(self, ctx: Any) -> None:  # noqa: N802
+        def enterObservationExpressionAnd(self, ctx: Any) -> None:
             if ctx.getChildCount() > 1:
                 problems.append("AND between observations")
 
-        def enterObservationExpressions(self, ctx: Any) -> None:  # noqa: N802
+        def enterObservationExpressions(self, ctx: Any) -> None:
             if ctx.getChildCount() > 1:
                 problems.append("FOLLOWEDBY")
 
-        def enterPropTestEqual(self, ctx: Any) -> None:  # noqa: N802
+        def enterPropTestEqual(self, ctx: Any) -> None:
             if any(ctx.getChild(i).getText() in ("!=", "NOT") for i in range(ctx.getChildCount())):
                 problems.append("negated comparison")
 
@@ -134,7 +134,9 @@ def full_parse(pattern: str) -> list[Comparison]:
                 raise UnsupportedPattern(f"operator {op}")
             if not (isinstance(literal, str) and literal.startswith("'") and literal.endswith("'")):
                 raise UnsupportedPattern(f"non-string value {literal}")
-            out.append(Comparison(normalize_path(object_type, [str(s) for s in steps]), _unescape(literal[1:-1])))
+            out.append(
+                Comparison(normalize_path(object_type, [str(s) for s in steps]), _unescape(literal[1:-1]))
+            )
     return out
 
 

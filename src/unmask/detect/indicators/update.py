@@ -45,7 +45,7 @@ def _fetch(location: str) -> bytes:
         raise UsageError(f"{location}: only http(s) URLs and local paths are supported")
     request = urllib.request.Request(location, headers={"User-Agent": "unmask-iocs-update"})
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310 - scheme checked
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
             data: bytes = response.read(_MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise IndicatorError(f"{location}: HTTP {exc.code}") from None
@@ -79,8 +79,13 @@ def _file_name(entry: dict[str, Any], url: str) -> str:
     return stem if stem.endswith(".stix2") else stem + ".stix2"
 
 
-def update(index: str = DEFAULT_INDEX, *, raw_base: str | None = None, folder: Path | None = None,
-           log: Callable[[str], None] | None = None) -> UpdateReport:
+def update(
+    index: str = DEFAULT_INDEX,
+    *,
+    raw_base: str | None = None,
+    folder: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> UpdateReport:
     """Download every set of an index; a set that fails is reported and the others still saved."""
     target = folder or downloaded_dir()
     report = UpdateReport(target)

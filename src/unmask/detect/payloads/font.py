@@ -114,15 +114,23 @@ def glyph_program(raw: bytes) -> tuple[bytes, bool]:
     return code, len(code) < ilen
 
 
-def _programs(ctx: Ctx, font: Any) -> Iterator[tuple[str, bytes, bool]]:
+def _table_programs(font: Any) -> Iterator[tuple[str, bytes, bool]]:
     for tag in ("fpgm", "prep"):
         if tag in font:
-            table = font[tag]
-            prog = getattr(table, "program", None)
+            prog = getattr(font[tag], "program", None)
             if prog is not None:
                 yield tag, bytes(prog.getBytecode()), False
+
+
+def _glyph_programs(ctx: Ctx, font: Any) -> Iterator[tuple[str, bytes, bool]]:
     if "glyf" not in font:
         return
+    try:
+        font.getGlyphOrder()
+    except Exception:
+        # A broken 'post' or 'cmap' must not hide the glyph programs: name glyphs by index.
+        count = font["maxp"].numGlyphs if "maxp" in font else 0
+        font.setGlyphOrder([f"glyph{i:05d}" for i in range(min(count, ctx.limits.max_glyphs))])
     glyf = font["glyf"]
     order = list(getattr(glyf, "glyphOrder", []) or [])
     if len(order) > ctx.limits.max_glyphs:
@@ -144,58 +152,114 @@ def _programs(ctx: Ctx, font: Any) -> Iterator[tuple[str, bytes, bool]]:
             yield f"glyph {name}", code, cut
 
 
-def _scan_font(ctx: Ctx, font: Any, where: str) -> None:
-    progs = list(_programs(ctx, font))
-    fpgm = next((c for name, c, _ in progs if name == "fpgm"), b"")
-    _, _, idefs = walk_bytecode(fpgm)
-    defined = set(idefs)
-    adjust_hits = 0
-    undefined: list[dict[str, object]] = []
-    truncated: list[str] = []
-    for name, code, cut in progs:
+class _FontFindings:
+    def __init__(self, ctx: Ctx, where: str, fpgm: bytes) -> None:
+        self.ctx = ctx
+        self.where = where
+        self.defined = set(walk_bytecode(fpgm)[2])
+        self.adjust_hits = 0
+        self.undefined: list[dict[str, object]] = []
+        self.truncated: list[str] = []
+
+    def program(self, name: str, code: bytes, cut: bool) -> None:
         ops, overrun, _ = walk_bytecode(code)
         if cut or overrun:
-            truncated.append(name)
+            self.truncated.append(name)
         for off, op in ops:
             if op in ADJUST:
-                adjust_hits += 1
-                if adjust_hits <= _MAX_FINDINGS_PER_FONT:
-                    ctx.add(
+                self.adjust_hits += 1
+                if self.adjust_hits <= _MAX_FINDINGS_PER_FONT:
+                    self.ctx.add(
                         "TRI-ADJUST",
                         Severity.HIGH,
                         f"undocumented ADJUST instruction 0x{op:02X} in opcode position "
                         "(Operation Triangulation font exploit)",
-                        f"{where} {name} @{off}",
+                        f"{self.where} {name} @{off}",
                         cve=CVE,
                         program=name,
                         offset=off,
                         opcode=f"0x{op:02X}",
-                        idef_defined=op in defined,
+                        idef_defined=op in self.defined,
                     )
-            elif op not in defined and len(undefined) < 64:
-                undefined.append({"program": name, "offset": off, "opcode": f"0x{op:02X}"})
-    if adjust_hits > _MAX_FINDINGS_PER_FONT:
-        ctx.error(f"{where}: {adjust_hits} ADJUST opcodes, first {_MAX_FINDINGS_PER_FONT} reported")
-    if undefined:
-        ctx.add(
-            "TRI-UNDEF",
-            Severity.LOW,
-            "unassigned TrueType opcodes in opcode position without an IDEF defining them",
-            f"{where} {undefined[0]['program']}",
-            cve=None,
-            occurrences=undefined[:16],
-            count=len(undefined),
-        )
-    if truncated:
-        ctx.add(
-            "TRI-MALFORMED",
-            Severity.LOW,
-            "TrueType program whose push data or length runs past its end",
-            f"{where} {truncated[0]}",
-            cve=None,
-            programs=truncated[:16],
-            count=len(truncated),
-        )
+            elif op not in self.defined and len(self.undefined) < 64:
+                self.undefined.append({"program": name, "offset": off, "opcode": f"0x{op:02X}"})
+
+    def finish(self) -> None:
+        ctx, where = self.ctx, self.where
+        if self.adjust_hits > _MAX_FINDINGS_PER_FONT:
+            ctx.error(f"{where}: {self.adjust_hits} ADJUST opcodes, first {_MAX_FINDINGS_PER_FONT} reported")
+        if self.undefined:
+            ctx.add(
+                "TRI-UNDEF",
+                Severity.LOW,
+                "unassigned TrueType opcodes in opcode position without an IDEF defining them",
+                f"{where} {self.undefined[0]['program']}",
+                cve=None,
+                occurrences=self.undefined[:16],
+                count=len(self.undefined),
+            )
+        if self.truncated:
+            ctx.add(
+                "TRI-MALFORMED",
+                Severity.LOW,
+                "TrueType program whose push data or length runs past its end",
+                f"{where} {self.truncated[0]}",
+                cve=None,
+                programs=self.truncated[:16],
+                count=len(self.truncated),
+            )
+
+
+def _scan_font(ctx: Ctx, font: Any, where: str) -> None:
+    # fpgm/prep first and on their own: a damaged glyf table must not hide them.
+    tables: list[tuple[str, bytes, bool]] = []
+    try:
+        tables = list(_table_programs(font))
+    except (LimitExceeded, MemoryError):
+        raise
+    except Exception as exc:
+        ctx.error(f"{where}: unreadable fpgm/prep: {type(exc).__name__}: {str(exc)[:200]}")
+    fpgm = next((c for name, c, _ in tables if name == "fpgm"), b"")
+    acc = _FontFindings(ctx, where, fpgm)
+    for prog in tables:
+        acc.program(*prog)
+    try:
+        for prog in _glyph_programs(ctx, font):
+            acc.program(*prog)
+    except (LimitExceeded, MemoryError):
+        acc.finish()
+        raise
+    except Exception as exc:
+        # fontTools refuses a glyf table that loca overruns; lenient rasterisers still load the
+        # glyphs that are there, so read them directly (with the loca format from head).
+        ctx.error(f"{where}: glyf table damaged ({type(exc).__name__}: {str(exc)[:120]}); read leniently")
+        try:
+            for prog in _lenient_glyph_programs(ctx, font):
+                acc.program(*prog)
+        except (LimitExceeded, MemoryError):
+            acc.finish()
+            raise
+        except Exception as exc2:
+            ctx.error(f"{where}: unreadable glyph programs: {type(exc2).__name__}: {str(exc2)[:200]}")
+    acc.finish()
+
+
+def _lenient_glyph_programs(ctx: Ctx, font: Any) -> Iterator[tuple[str, bytes, bool]]:
+    reader = font.reader
+    glyf, loca = bytes(reader["glyf"]), bytes(reader["loca"])
+    long_loca = font["head"].indexToLocFormat == 1
+    count = min(font["maxp"].numGlyphs, ctx.limits.max_glyphs)
+    width = 4 if long_loca else 2
+    n = min(count + 1, len(loca) // width)
+    offsets = struct.unpack(f">{n}{'I' if long_loca else 'H'}", loca[: n * width])
+    scale = 1 if long_loca else 2
+    for i in range(n - 1):
+        ctx.tick()
+        start, end = offsets[i] * scale, min(offsets[i + 1] * scale, len(glyf))
+        if start < end:
+            code, cut = glyph_program(glyf[start:end])
+            if code or cut:
+                yield f"glyph #{i}", code, cut
 
 
 def _open(data: bytes, number: int) -> Any:

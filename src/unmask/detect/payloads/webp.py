@@ -384,7 +384,9 @@ class _Walker:
         while pos < total:
             g = green.decode(br)
             if g < 256:
-                p = (alpha.decode(br) << 24) | (red.decode(br) << 16) | (g << 8) | blue.decode(br)
+                r = red.decode(br)  # bitstream order: green, red, blue, alpha
+                b = blue.decode(br)
+                p = (alpha.decode(br) << 24) | (r << 16) | (g << 8) | b
                 pix[pos] = p
                 pos += 1
                 if cache is not None:

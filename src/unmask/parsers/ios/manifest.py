@@ -15,7 +15,9 @@ from unmask.parsers.plist import mbfile_metadata
 
 # WebKit names website-data folders and files after the origin: https_example.com_0,
 # http_sub.example.org_8080.localstorage. Those hosts are facts about visited sites.
-_WEBKIT_ORIGIN = re.compile(r"^(?:https?|wss?)_([A-Za-z0-9.-]+\.[A-Za-z0-9-]+)_\d+(?:\.localstorage(?:-shm|-wal)?)?$")
+_WEBKIT_ORIGIN = re.compile(
+    r"^(?:https?|wss?)_([A-Za-z0-9.-]+\.[A-Za-z0-9-]+)_\d+(?:\.localstorage(?:-shm|-wal)?)?$"
+)
 
 
 def web_origin_hosts(path: str) -> tuple[str, ...]:

@@ -1,0 +1,591 @@
+"""report.html: one self-contained page that a journalist, a lawyer or a helpline can read.
+
+The page is built only from what an output folder holds (``info.json``, ``alerts.json`` and
+``timeline.csv``), so ``unmask report DIR`` rebuilds exactly the page the scan wrote, and a folder
+written by an older run, or by ``unmask recheck``, renders the same way. Nothing here matches,
+scores or judges: the verdict, severities and explanations come from the scan; this module only
+arranges them for a human reader.
+
+Self-contained means: CSS and JavaScript inline, no fonts, images or scripts from anywhere else,
+and a Content-Security-Policy that forbids the browser from loading anything at all. The inline
+script and style are allowed by their SHA-256 hashes, so even a message text crafted to look like
+markup could never run as script in the report.
+
+Size: a backup can hold hundreds of thousands of records. The report embeds the findings and only
+the records close in time to them (:data:`CONTEXT_WINDOW`, at most :data:`CONTEXT_PER_FINDING` per
+finding time and :data:`CONTEXT_TOTAL` overall); ``timeline.csv`` keeps everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import heapq
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from unmask.errors import UsageError
+from unmask.model import Record, Severity
+from unmask.report.writers import csv_time
+
+REPORT_NAME = "report.html"
+CONTEXT_WINDOW = timedelta(minutes=30)
+"""Records this close in time to a finding are shown around it on the timeline."""
+CONTEXT_PER_FINDING = 60
+"""At most this many records (the nearest in time) around each distinct finding time."""
+CONTEXT_TOTAL = 2500
+"""At most this many context records in one report, shared fairly between the finding times."""
+
+_TEMPLATES = "templates"
+
+# What each severity means for someone who is not a forensic analyst. The levels themselves are
+# decided by the detectors (see docs/alerts.md); these sentences only translate them.
+SEVERITY_MEANING = {
+    "critical": "A trace of the spyware itself on the phone: the strongest kind of evidence.",
+    "high": "Contact with known spyware infrastructure, or a strong warning sign. Needs expert review.",
+    "medium": "Suspicious; can have an innocent cause. Needs expert review.",
+    "low": "Worth knowing (a setting, an old system version); not a sign of infection by itself.",
+    "info": "For the record; not a sign of infection.",
+}
+
+# How sure an indicator match is, by its severity: critical matches are the spyware's own traces
+# (process names, file paths, hashes, app ids), high ones contact with its infrastructure.
+_CERTAINTY = {
+    "critical": "Very strong evidence: a trace of the spyware itself (a program, file or app) was on the phone.",
+    "high": "Strong evidence: the phone was in contact with a web address, server or account the spyware uses.",
+}
+
+# A plain title for an indicator match, by the STIX type of the observable.
+_TRACE_TITLE = (
+    (("process:name",), "A program known from {family} ran on the phone"),
+    (("file:path", "file:name"), "A file known from {family} was on the phone"),
+    (("file:hashes.", "app:cert."), "A file matching a {family} fingerprint was on the phone"),
+    (("app:id",), "An app linked to {family} was on the phone"),
+    (("configuration-profile:id",), "A configuration profile linked to {family} was on the phone"),
+    (("email-addr:value",), "An email address used by {family} appears on the phone"),
+    (("domain-name:value", "url:value", "ipv4-addr:value", "ipv6-addr:value"),
+     "A web address used by {family} appears on the phone"),
+)
+
+_STATUS_PLAIN = {
+    "parsed": "Examined",
+    "absent": "Not in this evidence",
+    "unsupported": "Could not be read (format not recognised)",
+    "failed": "Could not be read (error)",
+}
+
+_URL = re.compile(r"https?://[^\s<>\"')]+")
+
+
+# --- reading the output folder ------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path.parent}: not an unmask output folder ({path.name} is missing)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc})") from None
+
+
+def read_results(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``info.json`` and ``alerts.json`` of an output folder, checked enough to render them.
+
+    Raises :class:`UsageError` (one line, exit 2) when the folder is missing or is not an output
+    folder.
+    """
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such results folder")
+    info = _read_json(folder / "info.json")
+    alerts = _read_json(folder / "alerts.json")
+    if not isinstance(info, dict) or not isinstance(info.get("verdict"), dict):
+        raise UsageError(f"{folder / 'info.json'}: not an unmask info.json (no verdict)")
+    if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
+        raise UsageError(f"{folder / 'alerts.json'}: not an unmask alerts.json (expected a list of alerts)")
+    return info, alerts
+
+
+@dataclass
+class ContextRow:
+    """One timeline.csv row kept because it is close in time to a finding."""
+
+    time: datetime
+    parser: str
+    kind: str
+    field: str
+    description: str
+    is_finding_record: bool = False
+
+
+@dataclass
+class Context:
+    """The records around the findings, and what was left out to keep the page small."""
+
+    rows: list[ContextRow] = field(default_factory=list)
+    in_windows: int = 0
+    parser_of_kind: dict[str, str] = field(default_factory=dict)
+    timeline_missing: bool = False
+
+
+def _parse_csv_time(text: str) -> datetime:
+    # timeline.csv holds UTC times without an offset (MVT's column format); make them aware.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def read_context(
+    timeline: Path,
+    anchors: Iterable[datetime],
+    finding_rows: AbstractSet[tuple[str, str, str]] = frozenset(),
+    *,
+    window: timedelta = CONTEXT_WINDOW,
+    per_anchor: int = CONTEXT_PER_FINDING,
+    total: int = CONTEXT_TOTAL,
+) -> Context:
+    """Stream ``timeline.csv`` and keep the rows within ``window`` of any anchor time.
+
+    Each distinct anchor keeps its ``per_anchor`` nearest rows (a bounded heap, so memory stays
+    small however many rows fall in a window); then the anchors share ``total`` round-robin, nearest
+    first, so one busy minute cannot crowd out every other finding. ``finding_rows`` holds
+    ``(csv time, kind, description)`` of the findings' own records so they can be marked.
+    """
+    ctx = Context()
+    times = sorted(set(anchors))
+    if not timeline.is_file():
+        ctx.timeline_missing = True
+        return ctx
+    keys = [csv_time(t) for t in times]
+    # Timestamps in timeline.csv are fixed-width UTC strings, so string order is time order and a
+    # row can be placed against the windows without parsing it.
+    los = [csv_time(t - window) for t in times]
+    his = [csv_time(t + window) for t in times]
+    heaps: list[list[tuple[float, int, ContextRow]]] = [[] for _ in times]
+    seq = 0
+    try:
+        with timeline.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)  # header
+            for row in reader:
+                if len(row) < 4:
+                    continue
+                stamp, parser, event, description = row[0], row[1], row[2], row[3]
+                kind, _, fld = event.partition(" ")
+                ctx.parser_of_kind.setdefault(kind, parser)
+                lo, hi = bisect_left(his, stamp), bisect_right(los, stamp)
+                if lo >= hi:
+                    continue
+                try:
+                    when = _parse_csv_time(stamp)
+                except ValueError:
+                    continue
+                ctx.in_windows += 1
+                seq += 1
+                item = ContextRow(when, parser, kind, fld, description,
+                                  (stamp, kind, description) in finding_rows and stamp in keys[lo:hi])
+                for a in range(lo, hi):
+                    distance = abs((when - times[a]).total_seconds())
+                    heap = heaps[a]
+                    if len(heap) < per_anchor:
+                        heapq.heappush(heap, (-distance, seq, item))
+                    elif distance < -heap[0][0]:
+                        heapq.heapreplace(heap, (-distance, seq, item))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        ctx.timeline_missing = True
+        return ctx
+    nearest = [[entry[2] for entry in sorted(heap, key=lambda e: (-e[0], e[1]))] for heap in heaps]
+    chosen: dict[int, ContextRow] = {}
+    depth = 0
+    while len(chosen) < total and any(depth < len(n) for n in nearest):
+        for rows in nearest:
+            if depth < len(rows) and len(chosen) < total:
+                chosen.setdefault(id(rows[depth]), rows[depth])
+        depth += 1
+    ctx.rows = sorted(chosen.values(), key=lambda r: (r.time, r.parser, r.field, r.description))
+    return ctx
+
+
+# --- the view: what the template shows -----------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+def _iso(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def short_label(description: str, fallback: str) -> str:
+    """A short plain name for a parser from the first words of its description.
+
+    Parsers describe themselves in their docstring ("SMS and iMessage messages from sms.db, with
+    …"); the part before the first parenthesis, colon or "from" is a readable name for the first
+    screen, and the coverage table shows the whole sentence.
+    """
+    text = description.strip().rstrip(".")
+    for cut in (" (", ":", " from ", ", with", ","):
+        head = text.split(cut, 1)[0].strip().rstrip(",")
+        if len(head) >= 12:
+            text = head
+            if len(text) <= 70:
+                break
+    return text or fallback
+
+
+def _linkify(text: str) -> Markup:
+    """Escape ``text`` and turn its http(s) URLs into plain anchors (navigation, never a load)."""
+    out: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        out.append(str(Markup.escape(text[last:match.start()])))
+        url = Markup.escape(match.group(0))
+        out.append(f'<a href="{url}" rel="noreferrer noopener">{url}</a>')
+        last = match.end()
+    out.append(str(Markup.escape(text[last:])))
+    return Markup("".join(out))
+
+
+@dataclass
+class FindingView:
+    """One finding, arranged for reading."""
+
+    number: int
+    severity: str
+    meaning: str
+    title: str
+    message: str
+    family: str
+    time: datetime | None
+    source: str
+    parser: str
+    artefact: str
+    device_path: str
+    locator: str
+    sha256: str
+    observable: dict[str, Any] | None
+    indicator: dict[str, Any] | None
+    set_sha256: str
+    explanation: str
+    benign: str
+    reference: Markup
+    record: list[tuple[str, str]]
+    rule: str
+    new: bool = False
+
+    @property
+    def when(self) -> str:
+        """The time in plain UTC, or an empty string."""
+        return _when(self.time)
+
+
+def _trace_title(alert: dict[str, Any]) -> str:
+    indicator = alert.get("indicator") or {}
+    family = str(indicator.get("collection") or "a spyware campaign")
+    obs_type = str((alert.get("observable") or {}).get("type") or indicator.get("type") or "")
+    for prefixes, title in _TRACE_TITLE:
+        if obs_type.startswith(prefixes):
+            return title.format(family=family)
+    return f"A trace known from {family} appears on the phone"
+
+
+def _record_fields(record: Any) -> list[tuple[str, str]]:
+    if not isinstance(record, dict):
+        return []
+    shown: list[tuple[str, str]] = []
+    for key, value in record.items():
+        if value in (None, "", [], {}):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown.append((str(key), text if len(text) <= 2000 else text[:2000] + " …"))
+    return shown
+
+
+def _describe(record: Any) -> str | None:
+    """The record's one-line description, as timeline.csv has it, to recognise its row there."""
+    if not isinstance(record, dict):
+        return None
+    try:
+        return Record.from_json(record).describe()
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _finding_views(
+    alerts: list[dict[str, Any]], info: dict[str, Any], parser_of_kind: dict[str, str], new: set[int]
+) -> list[FindingView]:
+    set_hash = {str(s.get("name")): str(s.get("sha256", "")) for s in info.get("indicator_sets") or []}
+    labels = {str(c.get("parser")): short_label(str(c.get("description", "")), str(c.get("parser")))
+              for c in info.get("coverage") or []}
+    views: list[FindingView] = []
+    for i, alert in enumerate(alerts):
+        severity = str(alert.get("severity", "info"))
+        indicator = alert.get("indicator") if isinstance(alert.get("indicator"), dict) else None
+        source = str(alert.get("source", ""))
+        parser = parser_of_kind.get(source, "")
+        views.append(
+            FindingView(
+                number=i + 1,
+                severity=severity,
+                meaning=SEVERITY_MEANING.get(severity, ""),
+                title=_trace_title(alert) if indicator else str(alert.get("message", "")),
+                message=str(alert.get("message", "")),
+                family=str(indicator.get("collection", "")) if indicator else "",
+                time=_iso(alert.get("timestamp")),
+                source=source,
+                parser=parser,
+                artefact=labels.get(parser, source),
+                device_path=str(alert.get("device_path") or ""),
+                locator=str(alert.get("locator") or ""),
+                sha256=str(alert.get("sha256") or ""),
+                observable=alert.get("observable") if isinstance(alert.get("observable"), dict) else None,
+                indicator=indicator,
+                set_sha256=(set_hash.get(str(indicator.get("file", ""))) or "") if indicator else "",
+                explanation=str(alert.get("explanation") or ""),
+                benign=str(alert.get("benign") or ""),
+                reference=_linkify(str(alert.get("reference") or "")),
+                record=_record_fields(alert.get("record")),
+                rule=str(alert.get("rule", "")),
+                new=i in new,
+            )
+        )
+    return views
+
+
+@dataclass
+class FamilyView:
+    """One spyware family named by the verdict, with how sure the evidence is."""
+
+    name: str
+    traces: int
+    certainty: str
+    findings: list[FindingView]
+
+
+@dataclass
+class CoverageView:
+    """One parser's coverage row."""
+
+    parser: str
+    label: str
+    description: str
+    status: str
+    plain: str
+    records: int
+    reason: str
+    warnings: list[str]
+    artefacts: list[dict[str, Any]]
+
+
+def _coverage(info: dict[str, Any]) -> list[CoverageView]:
+    rows: list[CoverageView] = []
+    for c in info.get("coverage") or []:
+        status = str(c.get("status", ""))
+        rows.append(
+            CoverageView(
+                parser=str(c.get("parser", "")),
+                label=short_label(str(c.get("description", "")), str(c.get("parser", ""))),
+                description=str(c.get("description", "")),
+                status=status,
+                plain=_STATUS_PLAIN.get(status, status),
+                records=int(c.get("records") or 0),
+                reason=str(c.get("reason") or ""),
+                warnings=[str(w) for w in c.get("warnings") or []],
+                artefacts=[a for a in c.get("artefacts") or [] if isinstance(a, dict)],
+            )
+        )
+    return rows
+
+
+def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
+    """The JSON the timeline script draws: timed findings and the records around them."""
+
+    def ms(value: datetime) -> int:
+        return int(value.timestamp() * 1000)
+
+    def src(f: FindingView) -> str:
+        return f.parser or f.source or "other"
+
+    events = [
+        {"n": f.number, "t": ms(f.time), "sev": f.severity, "src": src(f), "title": f.title, "msg": f.message}
+        for f in findings
+        if f.time is not None
+    ]
+    records = [
+        {"t": ms(r.time), "src": r.parser, "ev": r.field, "d": r.description, **({"f": 1} if r.is_finding_record else {})}
+        for r in ctx.rows
+    ]
+    sources = sorted({e["src"] for e in events} | {r["src"] for r in records})
+    return {
+        "findings": events,
+        "records": records,
+        "sources": sources,
+        "severities": [s.value for s in reversed(Severity)],
+        "window_ms": int(CONTEXT_WINDOW.total_seconds() * 1000),
+    }
+
+
+def _families(info: dict[str, Any], findings: list[FindingView]) -> list[FamilyView]:
+    names = [str(n) for n in (info.get("verdict") or {}).get("families") or []]
+    out: list[FamilyView] = []
+    for name in names:
+        mine = [f for f in findings if f.family == name and f.rule == "indicator"]
+        worst = max((f.severity for f in mine), key=lambda s: Severity(s).rank if s in Severity else 0,
+                    default="high")
+        out.append(FamilyView(name, len(mine), _CERTAINTY.get(worst, _CERTAINTY["high"]), mine))
+    return out
+
+
+def _device(info: dict[str, Any]) -> str:
+    evidence = info.get("evidence") or {}
+    meta = evidence.get("metadata") or {}
+    parts = [str(meta[k]) for k in ("device_name", "product_type") if meta.get(k)]
+    if meta.get("ios_version"):
+        parts.append(f"iOS {meta['ios_version']}")
+    kind = {"ios-backup": "iPhone backup"}.get(str(evidence.get("kind", "")), str(evidence.get("kind", "evidence")))
+    text = kind + (f" of {', '.join(parts)}" if parts else "")
+    if meta.get("backup_date"):
+        text += f", made {meta['backup_date']} UTC"
+    return text
+
+
+def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
+    """Everything the template needs, derived from the saved results only."""
+    recheck = (info.get("extra") or {}).get("recheck")
+    new = set(recheck.get("new_findings") or []) if isinstance(recheck, dict) else set()
+    findings = _finding_views(alerts, info, ctx.parser_of_kind, new)
+    coverage = _coverage(info)
+    by_status = {s: [c for c in coverage if c.status == s] for s in _STATUS_PLAIN}
+    verdict = info.get("verdict") or {}
+    sev_counts = Counter(f.severity for f in findings)
+    untimed = [f for f in findings if f.time is None]
+    return {
+        "verdict": {
+            "level": str(verdict.get("level", "clean")),
+            "headline": str(verdict.get("headline", "")),
+            "detail": str(verdict.get("detail", "")),
+        },
+        "families": _families(info, findings),
+        "device": _device(info),
+        "findings": findings,
+        "notable": [f for f in findings if f.severity in ("critical", "high", "medium")],
+        "severity_counts": [(s.value, sev_counts.get(s.value, 0)) for s in reversed(Severity)],
+        "severity_meaning": SEVERITY_MEANING,
+        "coverage": coverage,
+        "by_status": by_status,
+        "unreadable": by_status["failed"] + by_status["unsupported"],
+        "timeline": _timeline_data(findings, ctx),
+        "context": ctx,
+        "context_rows": ctx.rows,
+        "untimed": untimed,
+        "window_minutes": int(CONTEXT_WINDOW.total_seconds() // 60),
+        "limits": {"per_finding": CONTEXT_PER_FINDING, "total": CONTEXT_TOTAL},
+        "info": info,
+        "tool": info.get("tool") or {},
+        "evidence": info.get("evidence") or {},
+        "indicator_sets": info.get("indicator_sets") or [],
+        "recheck": recheck if isinstance(recheck, dict) else None,
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return files("unmask.report").joinpath(_TEMPLATES, name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("unmask.report", _TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["when"] = _when
+    env.filters["linkify"] = _linkify
+    return env
+
+
+def render(view: dict[str, Any]) -> str:
+    """The HTML page for a view from :func:`build_view`."""
+    css = _asset("report.css")
+    js = _asset("report.js")
+    # The assets go into <style>/<script> verbatim; a closing tag inside them would end the block.
+    for name, text in (("report.css", css), ("report.js", js)):
+        if re.search(r"</(script|style)", text, re.IGNORECASE):
+            raise RuntimeError(f"{name} must not contain a closing </script> or </style> tag")
+    csp = "; ".join((
+        "default-src 'none'",
+        f"script-src {_csp_hash(js)}",
+        f"style-src {_csp_hash(css)}",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ))
+    template = _environment().get_template("report.html.j2")
+    return template.render(**view, css=Markup(css), js=Markup(js), csp=csp)
+
+
+def render_folder(folder: Path) -> str:
+    """The HTML report of a saved output folder."""
+    info, alerts = read_results(folder)
+    times = [t for t in (_iso(a.get("timestamp")) for a in alerts) if t is not None]
+    own: set[tuple[str, str, str]] = set()
+    for alert in alerts:
+        when, description = _iso(alert.get("timestamp")), _describe(alert.get("record"))
+        if when is not None and description is not None:
+            own.add((csv_time(when.astimezone(UTC)), str(alert.get("source", "")), description))
+    ctx = read_context(folder / "timeline.csv", (t.astimezone(UTC) for t in times), own)
+    return render(build_view(info, alerts, ctx))
+
+
+def write_report(folder: Path) -> Path:
+    """Write ``report.html`` into an output folder from the files already there; returns its path."""
+    html = render_folder(folder)
+    target = folder / REPORT_NAME
+    tmp = target.with_suffix(".html.part")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def iter_resource_urls(html: str) -> Iterator[str]:
+    """Every URL the page would *load* (src, link href, CSS url()); anchors are navigation only.
+
+    Used by the tests to prove the report makes no network request.
+    """
+    for match in re.finditer(r"<(?:script|img|iframe|audio|video|source|embed|object)\b[^>]*\bsrc=[\"']?([^\"' >]+)",
+                             html, re.IGNORECASE):
+        yield match.group(1)
+    for match in re.finditer(r"<link\b[^>]*\bhref=[\"']?([^\"' >]+)", html, re.IGNORECASE):
+        yield match.group(1)
+    for match in re.finditer(r"url\(\s*[\"']?([^\"')]+)", html, re.IGNORECASE):
+        yield match.group(1)
+    for match in re.finditer(r"@import\s+[\"']([^\"']+)", html, re.IGNORECASE):
+        yield match.group(1)
