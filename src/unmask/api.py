@@ -76,10 +76,11 @@ class ScanResult:
 def verdict(findings: Sequence[Finding], coverage: Sequence[Coverage]) -> Verdict:
     """Summarise findings into one of three answers, naming the spyware families matched."""
     parsed = sum(1 for c in coverage if c.status is Status.PARSED)
+    absent = sum(1 for c in coverage if c.status is Status.ABSENT)
     failed = [c.parser for c in coverage if c.status in (Status.FAILED, Status.UNSUPPORTED)]
-    examined = f"{parsed} of {len(coverage)} artefact types were examined"
+    examined = f"{parsed} kinds of artefact were examined, {absent} were not in the evidence"
     if failed:
-        examined += f"; {len(failed)} could not be read ({', '.join(failed)})"
+        examined += f", {len(failed)} could not be read ({', '.join(failed)})"
     matched = [f for f in findings if f.rule == INDICATOR_RULE and f.indicator is not None]
     families = sorted({f.indicator.collection for f in matched if f.indicator is not None})
     if matched:

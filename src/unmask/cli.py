@@ -175,28 +175,18 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
         )
     )
     counts = result.counts()
-    table = Table(title="Alerts by severity", show_header=False, box=None)
-    for level in reversed(list(Severity)):
-        table.add_row(f"[{_STYLE[level.value]}]{level.value}[/]", str(counts[level.value]))
-    out.print(table)
-    shown = [f for f in result.findings if f.severity.rank >= Severity.LOW.rank][:25]
-    if shown:
-        findings = Table(title="Findings", show_lines=False, expand=False)
-        findings.add_column("severity")
-        findings.add_column("time (UTC)")
-        findings.add_column("what")
-        findings.add_column("where", overflow="fold")
-        for f in shown:
-            findings.add_row(
-                f"[{_STYLE[f.severity.value]}]{f.severity.value}[/]",
-                f.timestamp.strftime("%Y-%m-%d %H:%M:%S") if f.timestamp else "",
-                f.message,
-                f.device_path or "",
-            )
-        out.print(findings)
-        rest = len([f for f in result.findings if f.severity.rank >= Severity.LOW.rank]) - len(shown)
-        if rest > 0:
-            out.print(f"… and {rest} more in alerts.json")
+    out.print(
+        "[bold]Alerts[/]: "
+        + ", ".join(f"[{_STYLE[lvl.value]}]{counts[lvl.value]} {lvl.value}[/]" for lvl in reversed(list(Severity)))
+    )
+    notable = [f for f in result.findings if f.severity.rank >= Severity.LOW.rank]
+    for f in notable[:25]:
+        when = f.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if f.timestamp else "time unknown"
+        out.print(f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {when}  {f.message}", soft_wrap=True)
+        if f.device_path:
+            out.print(f"           [dim]{f.device_path}[/]", soft_wrap=True)
+    if len(notable) > 25:
+        out.print(f"  … and {len(notable) - 25} more in alerts.json")
     statuses = {s: [c for c in result.coverage if c.status is s] for s in Status}
     line = ", ".join(f"{len(v)} {k.value}" for k, v in statuses.items())
     out.print(f"[bold]Coverage[/]: {line}")

@@ -91,6 +91,18 @@ def test_file_ids_and_stored_content(backup: BackupBuilder) -> None:
     assert acq.metadata()["files_missing"] == 1
 
 
+def test_stat_decodes_manifest_metadata(backup: BackupBuilder) -> None:
+    from tests.builders.ios_backup import DEFAULT_TIME
+
+    backup.add_file("HomeDomain", "Library/SMS/sms.db", b"12345")
+    acq = open_ios_backup(backup.finish())
+    entry = acq.stat("/private/var/mobile/Library/SMS/sms.db")
+    assert entry is not None
+    assert (entry.size, entry.modified, entry.birth) == (5, DEFAULT_TIME, DEFAULT_TIME)
+    assert entry.mode is not None and entry.mode & 0o170000 == 0o100000
+    assert acq.stat("/private/var/mobile/nothing") is None
+
+
 def test_glob_within_and_across_components(backup: BackupBuilder) -> None:
     backup.add_file("AppDomain-com.a", "Library/Safari/History.db", b"1")
     backup.add_file("AppDomain-com.b", "Library/Deep/Er/Safari/History.db", b"2")

@@ -95,3 +95,26 @@ def test_unreadable_font_is_an_error_not_a_crash() -> None:
     data = v.ttf()[:200]
     r = screen_bytes(data)
     assert r.findings == [] and r.errors
+
+
+def test_damaged_glyf_still_read_leniently() -> None:
+    # Cut the glyf table short (loca now overruns it): fontTools refuses the table, lenient
+    # rasterisers still load glyph A; its ADJUST must not be hidden, at reduced confidence.
+    import io
+    import struct
+
+    from fontTools.ttLib import TTFont
+
+    data = bytearray(v.ttf(glyph=bytes.fromhex("B00190")))
+    font = TTFont(io.BytesIO(bytes(data)))
+    entry = font.reader.tables["glyf"]
+    # shrink glyf's directory length by 2 bytes; glyph A's program stays inside
+    num_tables = struct.unpack_from(">H", data, 4)[0]
+    for i in range(num_tables):
+        rec = 12 + 16 * i
+        if data[rec : rec + 4] == b"glyf":
+            struct.pack_into(">I", data, rec + 12, entry.length - 1)
+    r = screen_bytes(bytes(data))
+    assert [(f.rule, f.severity.value) for f in r.findings] == [("TRI-ADJUST", "medium")]
+    assert r.findings[0].evidence["damaged_glyf"] is True
+    assert any("read leniently" in e for e in r.errors)

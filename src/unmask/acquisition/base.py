@@ -90,6 +90,10 @@ class Acquisition(ABC):
     def local_path(self, device_path: str) -> Path | None:
         """The file on disk holding the content at a device path (``None`` if not stored)."""
 
+    def stat(self, device_path: str) -> FileEntry | None:
+        """The entry at a device path with whatever metadata the evidence records (size, mode, times)."""
+        return self.entry(device_path)
+
     def metadata(self) -> dict[str, Any]:
         """Facts about the acquisition itself (device, OS version, dates)."""
         return {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ class IOSBackup(Acquisition):
             )
         self._entries: dict[str, FileEntry] = {}
         self._rows: list[tuple[str, str, str, int, bytes | None]] = []
+        self._blobs: dict[str, bytes | None] | None = None
         self._load_manifest(manifest_db)
 
     def _load_manifest(self, path: Path) -> None:
@@ -148,6 +150,20 @@ class IOSBackup(Acquisition):
         """Entries with their raw MBFile metadata blob, for the Manifest parser to decode."""
         for dpath, _fid, _domain, _flags, blob in self._rows:
             yield self._entries[dpath], blob
+
+    def stat(self, device_path: str) -> FileEntry | None:
+        """The entry at a device path with its size, mode and times decoded from Manifest.db."""
+        entry = self.entry(device_path)
+        if entry is None:
+            return None
+        if self._blobs is None:
+            self._blobs = {row[0]: row[4] for row in self._rows}
+        meta = plist.mbfile_metadata(self._blobs.get(entry.device_path))
+        if meta is None:
+            return entry
+        return replace(
+            entry, size=meta.size, mode=meta.mode, birth=meta.birth, modified=meta.modified, changed=meta.changed
+        )
 
     def entry(self, device_path: str) -> FileEntry | None:
         """The Manifest.db entry at a device path."""

@@ -160,6 +160,8 @@ class _FontFindings:
         self.adjust_hits = 0
         self.undefined: list[dict[str, object]] = []
         self.truncated: list[str] = []
+        # Set when glyphs are read past fontTools' refusal: the bytes may be junk rather than code.
+        self.lenient = False
 
     def program(self, name: str, code: bytes, cut: bool) -> None:
         ops, overrun, _ = walk_bytecode(code)
@@ -171,7 +173,7 @@ class _FontFindings:
                 if self.adjust_hits <= _MAX_FINDINGS_PER_FONT:
                     self.ctx.add(
                         "TRI-ADJUST",
-                        Severity.HIGH,
+                        Severity.MEDIUM if self.lenient else Severity.HIGH,
                         f"undocumented ADJUST instruction 0x{op:02X} in opcode position "
                         "(Operation Triangulation font exploit)",
                         f"{self.where} {name} @{off}",
@@ -180,6 +182,7 @@ class _FontFindings:
                         offset=off,
                         opcode=f"0x{op:02X}",
                         idef_defined=op in self.defined,
+                        damaged_glyf=self.lenient,
                     )
             elif op not in self.defined and len(self.undefined) < 64:
                 self.undefined.append({"program": name, "offset": off, "opcode": f"0x{op:02X}"})
@@ -233,6 +236,7 @@ def _scan_font(ctx: Ctx, font: Any, where: str) -> None:
         # fontTools refuses a glyf table that loca overruns; lenient rasterisers still load the
         # glyphs that are there, so read them directly (with the loca format from head).
         ctx.error(f"{where}: glyf table damaged ({type(exc).__name__}: {str(exc)[:120]}); read leniently")
+        acc.lenient = True
         try:
             for prog in _lenient_glyph_programs(ctx, font):
                 acc.program(*prog)

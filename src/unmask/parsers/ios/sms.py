@@ -73,12 +73,12 @@ def chat_identifiers(db: Database) -> dict[int, str]:
         return {}
     out: dict[int, str] = {}
     sql = (
-        "SELECT chat_message_join.message_id, chat.chat_identifier FROM chat_message_join "
-        "JOIN chat ON chat.ROWID = chat_message_join.chat_id"
+        "SELECT chat_message_join.message_id AS message_id, chat.chat_identifier AS identifier "
+        "FROM chat_message_join JOIN chat ON chat.ROWID = chat_message_join.chat_id"
     )
-    for message_id, identifier in db.conn.execute(sql):
-        key = integer(message_id)
-        value = text(identifier)
+    for row in db.query(sql):
+        key = integer(row["message_id"])
+        value = text(row["identifier"])
         if key is not None and value and key not in out:
             out[key] = value
     return out
