@@ -108,17 +108,72 @@ fail_on_option = click.option(
     "--hash-all", is_flag=True, help="Hash every file of the evidence into info.json (slow on big backups)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line.")
+@click.option("--intel-server", metavar="URL", help="Match confidentially against an intel server (mvtcm/v1).")
+@click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex).")
+@click.option(
+    "--intel-token-file",
+    type=click.Path(path_type=Path),
+    help="File holding the intel token (default: the UNMASK_INTEL_TOKEN variable).",
+)
 @handled
 def check_backup(
-    path: Path, iocs: Sequence[Path], output: Path | None, fail_on: Severity, hash_all: bool, quiet: bool
+    path: Path,
+    iocs: Sequence[Path],
+    output: Path | None,
+    fail_on: Severity,
+    hash_all: bool,
+    quiet: bool,
+    intel_server: str | None,
+    intel_key: str | None,
+    intel_token_file: Path | None,
 ) -> None:
     """Check an unencrypted iPhone backup folder for spyware traces."""
     from unmask import api
 
+    indicators = None
+    if intel_server or intel_key or intel_token_file:
+        from unmask.intel.client import from_options
+
+        indicators = from_options(intel_server, intel_key, intel_token_file, iocs)
     with _progress(quiet) as update:
-        result = api.check_backup(path, iocs=iocs, output=output, progress=update, hash_all=hash_all)
+        result = api.check_backup(
+            path, iocs=iocs, output=output, progress=update, hash_all=hash_all, indicators=indicators
+        )
     _summary(result, output, quiet)
     sys.exit(EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_CLEAN)
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(path_type=Path))
+@handled
+def report(folder: Path) -> None:
+    """Rebuild report.html in a results folder from the files saved there."""
+    from unmask.report.html import write_report
+
+    out.print(f"[bold]Report[/]: {write_report(folder)}", soft_wrap=True)
+
+
+@main.command("recheck")
+@click.argument("folder", type=click.Path(path_type=Path))
+@iocs_option
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="New folder for the results (default: FOLDER/recheck-<UTC time>); must be empty.")
+@fail_on_option
+@click.option("--quiet", "-q", is_flag=True, help="Only the verdict line.")
+@handled
+def recheck(folder: Path, iocs: Sequence[Path], output: Path | None, fail_on: Severity, quiet: bool) -> None:
+    """Re-match the records saved in a results folder against current indicators, without the evidence."""
+    from unmask.recheck import recheck as run_recheck
+
+    done = run_recheck(folder, iocs=iocs, output=output)
+    _summary(done.result, done.folder, quiet)
+    if not quiet:
+        out.print(f"{len(done.new_findings)} new finding(s) since the original run; "
+                  f"{len(done.no_longer_found)} earlier finding(s) no longer found", soft_wrap=True)
+        if done.skipped:
+            out.print("skipped records of unknown kinds: " + ", ".join(f"{n} {k}" for k, n in done.skipped.items()))
+        out.print(f"[bold]Report[/]: {done.folder / 'report.html'}", soft_wrap=True)
+    sys.exit(EXIT_FINDINGS if done.result.at_or_above(fail_on) else EXIT_CLEAN)
 
 
 class _progress:
@@ -248,6 +303,114 @@ def iocs_update(index_url: str | None, raw_base: str | None) -> None:
         console.print(f"  [yellow]failed[/] {name}: {reason}", soft_wrap=True)
     if report.failed and not report.saved:
         sys.exit(EXIT_USAGE)
+
+
+@main.group("intel")
+def intel_group() -> None:
+    """Confidential matching, intel holder's side: publish epochs, serve them, manage tokens."""
+
+
+@intel_group.command("publish")
+@iocs_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="The intel folder.")
+@click.option("--grace-days", default=7.0, show_default=True, help="How long the previous epoch stays usable.")
+@click.option("--signing-key", type=click.Path(path_type=Path), help="Ed25519 PEM key (default: DIR/signing.key).")
+@handled
+def intel_publish(iocs: Sequence[Path], out_dir: Path, grace_days: float, signing_key: Path | None) -> None:
+    """Build a new epoch (fresh key, padded set, signed manifest) and make it current."""
+    from unmask.intel.publish import publish
+
+    report = publish(iocs, out_dir, grace_days=grace_days, signing_key_file=signing_key)
+    out.print(
+        f"epoch {report.epoch}: {report.indicators} indicators as {report.keys} keys, "
+        f"{report.records} records ({report.set_bytes} bytes) in {report.seconds:.1f} s"
+        + (f"; {report.unusable} unusable" if report.unusable else "")
+    )
+    if report.previous:
+        out.print(f"previous epoch {report.previous} stays usable for {grace_days:g} days")
+    if report.retired:
+        out.print(f"retired (seed destroyed): {', '.join(report.retired)}")
+    out.print(f"public key to pin (--intel-key): {report.public_key}")
+
+
+@intel_group.command("serve")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8443, show_default=True)
+@click.option("--tls-cert", type=click.Path(path_type=Path), help="TLS certificate (PEM); needed off loopback.")
+@click.option("--tls-key", type=click.Path(path_type=Path), help="TLS private key (PEM).")
+@click.option("--min-charge", default=4096, show_default=True, help="Evaluations charged per request at least.")
+@click.option("--max-batch", default=65536, show_default=True, help="Elements per request at most.")
+@handled
+def intel_serve(folder: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None,
+                min_charge: int, max_batch: int) -> None:
+    """Serve an intel folder over HTTP(S) on uvicorn."""
+    from unmask.intel.server import serve
+
+    console.print(f"serving {folder} on {'https' if tls_cert else 'http'}://{host}:{port}")
+    serve(folder, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, min_charge=min_charge,
+          max_batch=max_batch)
+
+
+@intel_group.group("token")
+def intel_token() -> None:
+    """Bearer tokens (stored as hashes only)."""
+
+
+@intel_token.command("create")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--org", required=True, help="The organisation the token is issued to.")
+@click.option("--evals-per-day", default=1_000_000, show_default=True)
+@click.option("--requests-per-minute", default=60, show_default=True)
+@click.option("--expires-days", type=float, default=None, help="Expiry (default: none).")
+@handled
+def intel_token_create(folder: Path, org: str, evals_per_day: int, requests_per_minute: int,
+                       expires_days: float | None) -> None:
+    """Issue a token; it is printed once and never stored."""
+    from unmask.intel.tokens import TokenStore
+
+    record, token = TokenStore(folder).create(
+        org, evals_per_day=evals_per_day, requests_per_minute=requests_per_minute, expires_days=expires_days
+    )
+    console.print(f"token {record.id} for {record.org} (shown once; give it to the investigator securely):")
+    click.echo(token)
+
+
+@intel_token.command("revoke")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("token_id")
+@handled
+def intel_token_revoke(folder: Path, token_id: str) -> None:
+    """Revoke a token by id; a running server refuses it from the next request on."""
+    from unmask.intel.tokens import TokenStore
+
+    record = TokenStore(folder).revoke(token_id)
+    out.print(f"token {record.id} ({record.org}) revoked")
+
+
+@intel_token.command("list")
+@click.argument("folder", type=click.Path(path_type=Path))
+@handled
+def intel_token_list(folder: Path) -> None:
+    """Show the tokens (ids, organisations, quotas, state)."""
+    from unmask.intel.tokens import TokenStore
+
+    for t in TokenStore(folder).all():
+        state = "revoked" if t.revoked else f"expires {t.expires}" if t.expires else "active"
+        out.print(f"{t.id}  {t.org}  {t.evals_per_day}/day  {t.requests_per_minute}/min  {state}")
+
+
+@intel_group.command("audit-verify")
+@click.argument("folder", type=click.Path(path_type=Path))
+@handled
+def intel_audit_verify(folder: Path) -> None:
+    """Check the audit log's hash chain; exit 2 at the first broken line."""
+    from unmask.intel.audit import AUDIT_FILE, verify
+
+    result = verify(folder / AUDIT_FILE)
+    if not result.ok:
+        _fail(f"audit log broken at line {result.line}: {result.error} ({result.count} lines verified before it)")
+    out.print(f"audit log intact: {result.count} lines, head {result.head}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,30 +128,42 @@ def _copy_set(acq: Acquisition, device_path: str, folder: Path) -> Path:
     return target
 
 
+def _run(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes] | None:
+    try:
+        return subprocess.run(args, input=data, capture_output=True, timeout=_RECOVER_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
 def _recover(source: Path, folder: Path) -> Path | None:
+    """Salvage the rows of a corrupt database into a new one, working on a private copy only.
+
+    ``.recover`` reads damaged b-trees page by page but gives up on some truncated files in
+    SQLite 3.40, where ``.dump`` still salvages the readable rows (it ends with a ROLLBACK that
+    we turn into a COMMIT to keep them).
+    """
     shell = shutil.which("sqlite3")
     if shell is None:
         return None
+    copy = folder / "corrupt-copy.sqlite"
+    if source != copy:
+        shutil.copyfile(source, copy)
     target = folder / "recovered.sqlite"
-    try:
-        dump = subprocess.run(
-            [shell, f"file:{source}?mode=ro", ".recover"],
-            capture_output=True,
-            timeout=_RECOVER_TIMEOUT,
-            check=False,
-        )
-        if dump.returncode != 0 or not dump.stdout:
-            return None
-        load = subprocess.run(
-            [shell, str(target)],
-            input=dump.stdout,
-            capture_output=True,
-            timeout=_RECOVER_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return target if load.returncode == 0 and target.exists() else None
+    for command in (".recover", ".dump"):
+        if target.exists():
+            target.unlink()
+        dumped = _run([shell, str(copy), command])
+        if dumped is None or not dumped.stdout:
+            continue
+        script = dumped.stdout
+        if command == ".recover" and (dumped.returncode != 0 or b"sql error" in dumped.stderr):
+            continue
+        if script.rstrip().endswith(b"ROLLBACK; -- due to errors"):
+            script = script.rstrip()[: -len(b"ROLLBACK; -- due to errors")] + b"COMMIT;\n"
+        _run([shell, str(target)], script)
+        if target.exists():
+            return target
+    return None
 
 
 def _healthy(conn: sqlite3.Connection) -> str | None:

@@ -80,6 +80,8 @@ _TRACE_TITLE = (
      "A web address used by {family} appears on the phone"),
 )
 
+_RANK = {s.value: s.rank for s in Severity}
+
 _STATUS_PLAIN = {
     "parsed": "Examined",
     "absent": "Not in this evidence",
@@ -425,16 +427,16 @@ def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
     def src(f: FindingView) -> str:
         return f.parser or f.source or "other"
 
-    events = [
+    events: list[dict[str, Any]] = [
         {"n": f.number, "t": ms(f.time), "sev": f.severity, "src": src(f), "title": f.title, "msg": f.message}
         for f in findings
         if f.time is not None
     ]
-    records = [
+    records: list[dict[str, Any]] = [
         {"t": ms(r.time), "src": r.parser, "ev": r.field, "d": r.description, **({"f": 1} if r.is_finding_record else {})}
         for r in ctx.rows
     ]
-    sources = sorted({e["src"] for e in events} | {r["src"] for r in records})
+    sources = sorted({str(e["src"]) for e in events} | {str(r["src"]) for r in records})
     return {
         "findings": events,
         "records": records,
@@ -444,13 +446,28 @@ def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
     }
 
 
+@dataclass
+class FallbackRow:
+    """One row of the timeline table shown when JavaScript is off: a finding or a record."""
+
+    time: datetime
+    finding: FindingView | None = None
+    record: ContextRow | None = None
+
+
+def _fallback_rows(findings: list[FindingView], ctx: Context) -> list[FallbackRow]:
+    rows = [FallbackRow(f.time, finding=f) for f in findings if f.time is not None]
+    rows.extend(FallbackRow(r.time, record=r) for r in ctx.rows)
+    # A finding comes just before the records of the same instant, its own record among them.
+    return sorted(rows, key=lambda r: (r.time, r.finding is None, r.finding.number if r.finding else 0))
+
+
 def _families(info: dict[str, Any], findings: list[FindingView]) -> list[FamilyView]:
     names = [str(n) for n in (info.get("verdict") or {}).get("families") or []]
     out: list[FamilyView] = []
     for name in names:
         mine = [f for f in findings if f.family == name and f.rule == "indicator"]
-        worst = max((f.severity for f in mine), key=lambda s: Severity(s).rank if s in Severity else 0,
-                    default="high")
+        worst = max((f.severity for f in mine), key=lambda s: _RANK.get(s, 0), default="high")
         out.append(FamilyView(name, len(mine), _CERTAINTY.get(worst, _CERTAINTY["high"]), mine))
     return out
 
@@ -496,6 +513,7 @@ def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context)
         "timeline": _timeline_data(findings, ctx),
         "context": ctx,
         "context_rows": ctx.rows,
+        "fallback_rows": _fallback_rows(findings, ctx),
         "untimed": untimed,
         "window_minutes": int(CONTEXT_WINDOW.total_seconds() // 60),
         "limits": {"per_finding": CONTEXT_PER_FINDING, "total": CONTEXT_TOTAL},
@@ -528,6 +546,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["when"] = _when
+    env.filters["isotime"] = lambda text: _when(_iso(text)) or str(text or "")
     env.filters["linkify"] = _linkify
     return env
 

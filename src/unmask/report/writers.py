@@ -136,4 +136,7 @@ def write_all(result: ScanResult, folder: Path) -> list[str]:
     _dump(folder / "alerts.json", alerts_json(result.findings))
     write_timeline(result, folder)
     _dump(folder / "info.json", info_json(result))
-    return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json"]
+    from unmask.report.html import write_report  # last: the report is built from the files above
+
+    write_report(folder)
+    return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json", "report.html"]

@@ -27,5 +27,11 @@ def test_off_is_low_with_advice() -> None:
     assert finding.message.startswith("Lockdown Mode is off") and "Settings" in finding.message
 
 
-def test_unknown_says_nothing() -> None:
+def test_unknown_says_nothing_before_ios_16() -> None:
     assert list(LockdownMode().check([prefs(None)], HeuristicContext())) == []
+    assert list(LockdownMode().check([prefs(None)], HeuristicContext({"ios_version": "15.7"}))) == []
+
+
+def test_missing_key_on_ios_16_or_later_is_low() -> None:
+    (finding,) = LockdownMode().check([prefs(None)], HeuristicContext({"ios_version": "17.4.1"}))
+    assert finding.severity is Severity.LOW and "probably never been turned on" in finding.message

@@ -33,9 +33,22 @@ class LockdownMode(Heuristic):
             if state is True:
                 yield self.finding(record, "Lockdown Mode is enabled")
             elif state is False:
+                yield self.finding(record, f"Lockdown Mode is off. {_ADVICE}", severity=Severity.LOW)
+            elif state is None and _major(ctx.metadata.get("ios_version")) >= 16:
+                # On iOS 16+ the key appears once the setting has been used; its absence most likely
+                # means Lockdown Mode was never turned on (an inference, so the message hedges).
                 yield self.finding(
                     record,
-                    "Lockdown Mode is off. People at risk of targeted spyware should consider turning it on "
-                    "(Settings > Privacy & Security > Lockdown Mode).",
+                    f"Lockdown Mode is not recorded as on: it has probably never been turned on. {_ADVICE}",
                     severity=Severity.LOW,
                 )
+
+
+_ADVICE = (
+    "People at risk of targeted spyware should consider turning it on (Settings > Privacy & Security > Lockdown Mode)."
+)
+
+
+def _major(version: object) -> int:
+    head = str(version or "").split(".", 1)[0]
+    return int(head) if head.isdigit() else 0

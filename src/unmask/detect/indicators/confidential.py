@@ -78,10 +78,11 @@ def canonical_key(key_type: str, value: str) -> bytes:
 def lookup_keys(observable: Observable) -> list[Key]:
     """Every key :meth:`IndicatorIndex.match` would look up for this (normalised) observable."""
     kind, value = observable.type, observable.value
+    keys: list[Key]
     if kind.value not in _QUERY_TYPES:
         return []  # no indicator can be filed under this type (phone numbers, helpers)
     if kind is Obs.DOMAIN:
-        keys = [(kind.value, value)]
+        keys = [(str(kind.value), value)]
         dot = value.find(".")
         while dot >= 0:
             value = value[dot + 1 :]
@@ -97,7 +98,7 @@ def lookup_keys(observable: Observable) -> list[Key]:
         keys.append((kind.value, value))
         return list(dict.fromkeys(keys))
     if kind is Obs.URL:
-        keys = [(kind.value, value)]
+        keys = [(str(kind.value), value)]
         parts = url_parts(value)
         if parts is not None and parts[0] != value:
             keys.append((kind.value, parts[0]))
@@ -129,8 +130,8 @@ def published_entries(indicators: Iterable[Indicator]) -> Entries:
     for key, found in index.truncated.items():
         by_key[(TRUNCATED, key)] = list(found)
     unusable = list(index.unusable)
-    for key in [k for k in by_key if k[0] not in _QUERY_TYPES]:
-        unusable.extend(by_key.pop(key))  # no client would ever ask for these
+    for dropped in [k for k in by_key if k[0] not in _QUERY_TYPES]:
+        unusable.extend(by_key.pop(dropped))  # no client would ever ask for these
     return Entries(by_key, unusable)
 
 

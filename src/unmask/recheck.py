@@ -1,0 +1,218 @@
+"""Re-check a saved results folder against current (or other) indicators, without the evidence.
+
+New indicators are published after a phone was examined; investigators want to know whether old
+cases match them without getting the phone back. Every record a scan saved (``<parser>.json``)
+is rebuilt with :meth:`Record.from_json`, matched against the indicator sets again, and the
+heuristics run again over it. The new ``alerts.json``, ``alerts_timeline.csv``, ``timeline.csv``,
+``info.json`` and ``report.html`` go into a new ``recheck-<UTC time>/`` folder inside the old one;
+nothing already there is ever overwritten.
+
+``info.json`` of a recheck keeps the original evidence hashes and coverage (the evidence was not
+read again) and says under ``extra.recheck`` which folder was re-checked, what the original run
+found, which findings are new and which earlier ones no longer appear.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from unmask import timeutil
+from unmask.api import ScanResult, load_indicators
+from unmask.detect.heuristics.base import HeuristicContext, run_heuristics
+from unmask.detect.indicators.index import Matcher
+from unmask.detect.indicators.match import match_records
+from unmask.detect.indicators.sets import IndicatorSets
+from unmask.errors import UsageError
+from unmask.model import ArtefactRun, Coverage, Finding, Record, Status
+
+FOLDER_PREFIX = "recheck-"
+
+
+@dataclass
+class Recheck:
+    """What a recheck produced: the new result and where it was written."""
+
+    result: ScanResult
+    folder: Path
+    source: Path
+    new_findings: list[int] = field(default_factory=list)
+    no_longer_found: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing; is {path.parent} an unmask results folder?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc})") from None
+
+
+def _coverage(entries: Any) -> list[Coverage]:
+    """Rebuild the original run's coverage from info.json, so the verdict still says what was examined."""
+    coverage: list[Coverage] = []
+    for c in entries if isinstance(entries, list) else []:
+        artefacts = [
+            ArtefactRun(str(a["device_path"]), Status(a["status"]), int(a.get("records") or 0), a.get("reason"),
+                        a.get("sha256"))
+            for a in c.get("artefacts") or []
+        ]
+        coverage.append(Coverage(str(c["parser"]), str(c.get("description", "")), artefacts,
+                                 [str(w) for w in c.get("warnings") or []],
+                                 None if artefacts else c.get("reason")))
+    return coverage
+
+
+def load_saved_records(folder: Path, info: dict[str, Any]) -> tuple[dict[str, list[Record]], dict[str, int]]:
+    """The records of every ``<parser>.json`` the coverage names, and the count of records skipped by kind.
+
+    A record of a kind this version does not know (written by a newer unmask, or by a parser since
+    removed) is skipped and counted, not fatal; a missing or unreadable file is, because a recheck
+    that silently looked at less than the original run would mislead.
+    """
+    records: dict[str, list[Record]] = {}
+    skipped: Counter[str] = Counter()
+    for c in info.get("coverage") or []:
+        parser = str(c.get("parser", ""))
+        if not parser or not int(c.get("records") or 0):
+            continue
+        path = folder / f"{parser}.json"
+        rows = _read_json(path)
+        if not isinstance(rows, list):
+            raise UsageError(f"{path}: expected a list of records")
+        out: list[Record] = []
+        for row in rows:
+            kind = str(row.get("kind", "?")) if isinstance(row, dict) else "?"
+            try:
+                out.append(Record.from_json(row))
+            except (KeyError, ValueError, TypeError, AttributeError):
+                skipped[kind] += 1
+        records[parser] = out
+    return records, dict(skipped)
+
+
+def _key(alert: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two alerts the same finding across runs (messages may be reworded between versions)."""
+    indicator = alert.get("indicator") or {}
+    observable = alert.get("observable") or {}
+    return (str(alert.get("rule")), str(alert.get("source")), str(alert.get("device_path")),
+            str(alert.get("locator")), str(observable.get("value")), str(indicator.get("value")),
+            str(indicator.get("collection")))
+
+
+def _new_folder(parent: Path, now: datetime) -> Path:
+    base = parent / f"{FOLDER_PREFIX}{now.strftime('%Y%m%dT%H%M%SZ')}"
+    candidate, n = base, 1
+    while True:
+        try:
+            candidate.mkdir()  # exclusive: an existing folder is never reused or overwritten
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = base.with_name(f"{base.name}-{n}")
+
+
+def recheck(
+    folder: str | Path,
+    *,
+    iocs: Sequence[str | Path] = (),
+    output: str | Path | None = None,
+    indicators: tuple[IndicatorSets, Matcher] | None = None,
+) -> Recheck:
+    """Re-match the records saved in ``folder`` and write the new results beside the old ones.
+
+    ``output`` names the new folder instead of ``folder/recheck-<UTC time>``; it must not exist
+    yet or be empty, so that nothing is overwritten.
+    """
+    from unmask.report.writers import _dump, alerts_json, info_json, write_timeline
+
+    source = Path(folder)
+    if not source.is_dir():
+        raise UsageError(f"{source}: no such results folder")
+    info = _read_json(source / "info.json")
+    old_alerts = _read_json(source / "alerts.json")
+    if not isinstance(info, dict) or not isinstance(info.get("coverage"), list):
+        raise UsageError(f"{source / 'info.json'}: not an unmask info.json (no coverage)")
+    if not isinstance(old_alerts, list):
+        raise UsageError(f"{source / 'alerts.json'}: not an unmask alerts.json")
+    started = timeutil.now()
+    records, skipped = load_saved_records(source, info)
+    sets, index = indicators or load_indicators(iocs)
+    evidence = info.get("evidence") or {}
+    hashes = {str(k): str(v) for k, v in (evidence.get("artefacts_read") or {}).items()}
+    metadata = dict(evidence.get("metadata") or {})
+
+    all_records = [r for recs in records.values() for r in recs]
+    findings: list[Finding] = match_records(all_records, index, hashes)
+    by_kind: dict[str, list[Record]] = {}
+    for record in all_records:
+        by_kind.setdefault(record.kind, []).append(record)
+    findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
+    # As a scan does: heuristic findings get the hash of the artefact they came from, and the most
+    # serious come first.
+    findings = [
+        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
+        for f in findings
+    ]
+    findings.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or started, f.rule))
+
+    new_alerts = alerts_json(findings)
+    old_keys = {_key(a) for a in old_alerts if isinstance(a, dict)}
+    new_keys = {_key(a) for a in new_alerts}
+    new_findings = [i for i, a in enumerate(new_alerts) if _key(a) not in old_keys]
+    gone = [str(a.get("message", "")) for a in old_alerts if isinstance(a, dict) and _key(a) not in new_keys]
+
+    old_verdict = info.get("verdict") or {}
+    result = ScanResult(
+        command="recheck",
+        evidence_path=str(evidence.get("path", "")),
+        acquisition_kind=str(evidence.get("kind", "")),
+        metadata=metadata,
+        records=records,
+        coverage=_coverage(info.get("coverage")),
+        findings=findings,
+        indicator_sets=sets,
+        evidence_hashes={str(k): str(v) for k, v in (evidence.get("hashes") or {}).items()},
+        artefact_hashes=hashes,
+        started=started,
+        finished=timeutil.now(),
+        extra={"recheck": {
+            "results": str(source.resolve()),
+            "original": {
+                "command": info.get("command"),
+                "started": info.get("started"),
+                "finished": info.get("finished"),
+                "tool_version": (info.get("tool") or {}).get("version"),
+                "level": old_verdict.get("level"),
+                "headline": old_verdict.get("headline"),
+                "indicator_sets": [{"name": s.get("name"), "sha256": s.get("sha256")}
+                                   for s in info.get("indicator_sets") or [] if isinstance(s, dict)],
+            },
+            "records_rechecked": len(all_records),
+            "records_skipped": skipped,
+            "new_findings": new_findings,
+            "no_longer_found": gone,
+        }},
+    )
+    if output is None:
+        target = _new_folder(source, started)
+    else:
+        target = Path(output)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise UsageError(f"{target}: exists and is not empty; recheck never overwrites results")
+        target.mkdir(parents=True, exist_ok=True)
+    from unmask.report.html import write_report
+
+    _dump(target / "alerts.json", new_alerts)
+    write_timeline(result, target)
+    _dump(target / "info.json", info_json(result))
+    write_report(target)
+    return Recheck(result, target, source, new_findings, gone, skipped)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.builders.ios_backup import BackupBuilder
+from unmask.acquisition import open_ios_backup
+from unmask.errors import ArtefactError
+from unmask.parsers.sqlite import open_database
+
+PATH = "/private/var/mobile/Library/x.db"
+
+
+def _db_bytes(tmp: Path, rows: int) -> bytes:
+    path = tmp / "src.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(f"value {i} " * 10,) for i in range(rows)])
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
+def test_truncated_database_rows_are_recovered_on_a_copy(tmp_path: Path, backup: BackupBuilder) -> None:
+    data = _db_bytes(tmp_path, 3000)
+    backup.add_file("HomeDomain", "Library/x.db", data[: len(data) // 2])
+    acq = open_ios_backup(backup.finish())
+    before = acq.read_bytes(PATH)
+    with open_database(acq, PATH) as db:
+        count = db.conn.execute("SELECT count(*) FROM t").fetchone()[0]
+        assert 0 < count < 3000
+        assert any("recovered" in n for n in db.notes)
+    assert acq.read_bytes(PATH) == before
+
+
+def test_not_sqlite_and_unstored_are_clear_errors(tmp_path: Path, backup: BackupBuilder) -> None:
+    backup.add_file("HomeDomain", "Library/x.db", b"definitely not sqlite")
+    backup.add_file("HomeDomain", "Library/y.db", b"", stored=False)
+    acq = open_ios_backup(backup.finish())
+    with pytest.raises(ArtefactError, match="not a SQLite database"), open_database(acq, PATH):
+        pass
+    with pytest.raises(ArtefactError, match="not stored"), open_database(acq, "/private/var/mobile/Library/y.db"):
+        pass
+
+
+def test_invalid_utf8_text_is_read_leniently(tmp_path: Path, backup: BackupBuilder) -> None:
+    path = tmp_path / "bad.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (v TEXT)")
+    conn.execute("INSERT INTO t VALUES (CAST(x'ff616263' AS TEXT))")
+    conn.commit()
+    conn.close()
+    backup.add_file("HomeDomain", "Library/x.db", path.read_bytes())
+    acq = open_ios_backup(backup.finish())
+    with open_database(acq, PATH) as db:
+        assert db.conn.execute("SELECT v FROM t").fetchone()[0] == "\\xffabc"
