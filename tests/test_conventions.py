@@ -61,7 +61,8 @@ _OWNERS = {
     r"\bplistlib\.loads?\(": {"parsers/plist.py"},
     r"\b(?:fromtimestamp|utcfromtimestamp)\(": {"timeutil.py"},
     r"timedelta\((?:seconds|microseconds)=": {"timeutil.py"},
-    r"\burlsplit\(|\burlparse\(": {"observables.py"},
+    # intel/client.py parses the server address the user typed, not evidence.
+    r"\burlsplit\(|\burlparse\(": {"observables.py", "intel/client.py"},
     r"stix2patterns": {"detect/indicators/stix.py"},
 }
 
@@ -76,3 +77,9 @@ def test_cross_cutting_concerns_have_one_owner(pattern: str) -> None:
         if re.search(pattern, path.read_text()):
             offenders.append(rel)
     assert not offenders, f"{pattern} used outside its owner: {offenders}"
+
+
+def test_every_heuristic_is_in_the_rules_catalogue() -> None:
+    catalogue = (SRC.parents[1] / "docs" / "rules.md").read_text()
+    missing = [rule.id for rule in heuristics() if f"`{rule.id}`" not in catalogue]
+    assert not missing, f"docs/rules.md lacks {missing}"

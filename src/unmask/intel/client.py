@@ -20,7 +20,7 @@ import httpx
 
 from unmask import __version__
 from unmask.detect.indicators import oprf
-from unmask.detect.indicators.confidential import ConfidentialMatcher, PublishedSet, SetFormatError
+from unmask.detect.indicators.confidential import Campaign, ConfidentialMatcher, PublishedSet, SetFormatError
 from unmask.detect.indicators.sets import IndicatorSets
 from unmask.intel import manifest as manifest_mod
 from unmask.intel.errors import IntelError
@@ -69,6 +69,7 @@ class Epoch:
     manifest: dict[str, Any]
     published: PublishedSet
     catalogue: dict[str, Any]
+    campaigns: list[Campaign]
     max_batch: int
     min_charge: int
     set_bytes: int
@@ -142,12 +143,14 @@ class IntelClient:
         try:
             published = PublishedSet(data)
             catalogue = json.loads(catalogue_raw)
-        except (SetFormatError, ValueError) as exc:
+            campaigns = [Campaign(str(c["name"]), str(c["source"])) for c in catalogue["campaigns"]]
+        except (SetFormatError, ValueError, KeyError, TypeError) as exc:
             raise IntelError(f"the intel set is unusable ({exc})") from None
         self.epoch = Epoch(
             manifest=manifest,
             published=published,
             catalogue=catalogue,
+            campaigns=campaigns,
             max_batch=max(1, int(limits.get("max_batch", 65536))),
             min_charge=max(1, int(limits.get("min_charge", 4096))),
             set_bytes=len(data),
@@ -188,7 +191,7 @@ def sets_info(client: IntelClient, epoch: Epoch) -> IndicatorSets:
         sha256=str(manifest["set"]["sha256"]),
         indicators=int(manifest["set"]["records"]),
         unique=int(manifest["set"]["records"]),
-        collections=tuple(str(c.get("name")) for c in epoch.catalogue.get("campaigns", ())),
+        collections=tuple(sorted({c.name for c in epoch.campaigns})),
         by_type=(),
         unsupported=0,
         unsupported_examples=(),
@@ -200,7 +203,7 @@ def confidential_indicators(url: str, key: str, token: str) -> tuple[IndicatorSe
     """Everything ``check_backup(..., indicators=...)`` needs for a confidential scan, plus the client."""
     client = IntelClient(url, key, token)
     epoch = client.fetch()
-    return sets_info(client, epoch), ConfidentialMatcher(epoch.published, client.evaluate), client
+    return sets_info(client, epoch), ConfidentialMatcher(epoch.published, epoch.campaigns, client.evaluate), client
 
 
 def from_options(

@@ -64,14 +64,16 @@ def evaluate_all(secret: bytes, inputs: list[bytes], workers: int | None = None)
         return [out for chunk in results for out in chunk]
 
 
-def catalogue(indicators: Sequence[Indicator]) -> dict[str, Any]:
+def campaigns_of(indicators: Sequence[Indicator]) -> list[confidential.Campaign]:
+    """The (collection, source file) pairs, in catalogue order; records refer to them by index."""
+    return sorted({confidential.Campaign(i.collection, i.file) for i in indicators}, key=lambda c: (c.name, c.source))
+
+
+def catalogue(campaigns: Sequence[confidential.Campaign]) -> dict[str, Any]:
     """The campaigns an epoch covers, without counts or values (those would describe the set)."""
-    collections: dict[str, set[str]] = {}
-    for ind in indicators:
-        collections.setdefault(ind.collection, set()).add(ind.file)
     return {
         "format": confidential.PROTOCOL,
-        "campaigns": [{"name": name, "sources": sorted(files)} for name, files in sorted(collections.items())],
+        "campaigns": [{"name": c.name, "source": c.source} for c in campaigns],
     }
 
 
@@ -120,12 +122,16 @@ def build_epoch(
     secret, _ = oprf.derive_key_pair(seed, key_info(epoch))
     keys = list(entries.by_key)
     outputs = evaluate_all(secret, [confidential.canonical_key(t, v) for t, v in keys], workers)
+    campaigns = campaigns_of([i for found in entries.by_key.values() for i in found])
+    number = {c: n for n, c in enumerate(campaigns)}
     records = {
-        confidential.tag_of(out): confidential.seal_metadata(out, entries.by_key[k])
+        confidential.tag_of(out): confidential.seal_metadata(
+            out, confidential.encode_metadata(k[1], entries.by_key[k], number)
+        )
         for k, out in zip(keys, outputs, strict=True)
     }
     set_bytes = confidential.build_set(records)
-    cat = json.dumps(catalogue(indicators), indent=1, sort_keys=True).encode()
+    cat = json.dumps(catalogue(campaigns), indent=1, sort_keys=True).encode()
     manifest = {
         "format": manifest_mod.FORMAT,
         "suite": oprf.SUITE,

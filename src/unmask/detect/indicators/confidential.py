@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import os
 import random
 import struct
@@ -45,7 +44,7 @@ TAG_BYTES = 12
 _META_KEY = slice(32, 64)  # disjoint from the tag, so the published tag says nothing about the key
 _NONCE = bytes(12)  # each metadata key encrypts exactly one record, so a fixed nonce is safe
 _MAX_VALUE = 60_000
-_META_BLOCK = 64
+_META_BLOCK = 16
 _SET_MAGIC = b"MVTCMSET"
 _SET_VERSION = 1
 _HEADER = struct.Struct("<8sBBHI")  # magic, version, tag bytes, reserved, record count
@@ -143,27 +142,119 @@ def tag_of(output: bytes) -> bytes:
     return output[:TAG_BYTES]
 
 
-def seal_metadata(output: bytes, indicators: Sequence[Indicator]) -> bytes:
-    """Encrypt the indicators of one key under the key's OPRF output (padded to hide lengths)."""
-    doc = json.dumps(
-        [[i.type, i.value, i.collection, i.stix_id, i.file] for i in indicators],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8", "surrogatepass")
-    body = struct.pack("<I", len(doc)) + doc
-    body += bytes(-len(body) % _META_BLOCK)
+# Indicator types as one byte. Append only: a code, once published, keeps its meaning. A type not
+# listed travels as text.
+TYPE_CODES: tuple[str, ...] = (
+    "domain-name:value", "ipv4-addr:value", "ipv6-addr:value", "url:value", "email-addr:value",
+    "process:name", "file:name", "file:path", "file:hashes.md5", "file:hashes.sha1", "file:hashes.sha256",
+    "app:id", "app:cert.md5", "app:cert.sha1", "app:cert.sha256", "configuration-profile:id",
+    "android-property:name",
+)
+_TYPE_CODE = {t: i for i, t in enumerate(TYPE_CODES)}
+_SAME_VALUE, _UUID_ID, _TEXT_TYPE = 1, 2, 4
+_STIX_PREFIX = "indicator--"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A catalogue entry: the collection name and the source file an indicator came from."""
+
+    name: str
+    source: str
+
+
+def _text(data: str, width: int) -> bytes:
+    raw = data.encode("utf-8", "surrogatepass")
+    if len(raw) >= 1 << (8 * width):
+        raise ValueError("metadata field too long")
+    return len(raw).to_bytes(width, "little") + raw
+
+
+def encode_metadata(key_value: str, indicators: Sequence[Indicator], campaigns: Mapping[Campaign, int]) -> bytes:
+    """The compact plaintext of one record: per indicator a campaign index, a type code, flags,
+    the value only when it differs from the looked-up value, and the STIX id (16 bytes for a UUID).
+    """
+    out = bytearray([len(indicators)])
+    for ind in indicators:
+        flags = 0
+        if ind.value == key_value:
+            flags |= _SAME_VALUE
+        uuid_bytes = _uuid(ind.stix_id)
+        if uuid_bytes is not None:
+            flags |= _UUID_ID
+        if ind.type not in _TYPE_CODE:
+            flags |= _TEXT_TYPE
+        out += struct.pack("<HB", campaigns[Campaign(ind.collection, ind.file)], flags)
+        out += _text(ind.type, 1) if flags & _TEXT_TYPE else bytes([_TYPE_CODE[ind.type]])
+        if not flags & _SAME_VALUE:
+            out += _text(ind.value, 4)
+        out += uuid_bytes if uuid_bytes is not None else _text(ind.stix_id, 2)
+    return bytes(out)
+
+
+def _uuid(stix_id: str) -> bytes | None:
+    if not stix_id.startswith(_STIX_PREFIX):
+        return None
+    text = stix_id[len(_STIX_PREFIX) :]
+    if len(text) != 36 or text != text.lower():
+        return None
+    try:
+        raw = bytes.fromhex(text.replace("-", ""))
+    except ValueError:
+        return None
+    return raw if len(raw) == 16 and _format_uuid(raw) == stix_id else None
+
+
+def _format_uuid(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{_STIX_PREFIX}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def decode_metadata(key_value: str, body: bytes, campaigns: Sequence[Campaign]) -> list[Indicator]:
+    """Inverse of :func:`encode_metadata`."""
+    view = memoryview(body)
+    pos = 1
+    out: list[Indicator] = []
+
+    def text(width: int) -> str:
+        nonlocal pos
+        size = int.from_bytes(view[pos : pos + width], "little")
+        pos += width
+        value = bytes(view[pos : pos + size]).decode("utf-8", "surrogatepass")
+        pos += size
+        return value
+
+    for _ in range(body[0]):
+        campaign_index, flags = struct.unpack_from("<HB", body, pos)
+        pos += 3
+        if flags & _TEXT_TYPE:
+            kind = text(1)
+        else:
+            kind = TYPE_CODES[body[pos]]
+            pos += 1
+        value = key_value if flags & _SAME_VALUE else text(4)
+        if flags & _UUID_ID:
+            stix_id = _format_uuid(bytes(view[pos : pos + 16]))
+            pos += 16
+        else:
+            stix_id = text(2)
+        campaign = campaigns[campaign_index]
+        out.append(Indicator(kind, value, campaign.name, stix_id, campaign.source))
+    return out
+
+
+def seal_metadata(output: bytes, plaintext: bytes) -> bytes:
+    """Encrypt one record's metadata under the key's OPRF output, padded to hide its exact length."""
+    body = plaintext + bytes(-len(plaintext) % _META_BLOCK)
     return ChaCha20Poly1305(output[_META_KEY]).encrypt(_NONCE, body, tag_of(output))
 
 
-def open_metadata(output: bytes, sealed: bytes) -> list[Indicator] | None:
-    """Decrypt one record's indicators; ``None`` when the record is not this output's (tag collision)."""
+def open_metadata(output: bytes, sealed: bytes) -> bytes | None:
+    """Decrypt one record; ``None`` when the record is not this output's (a tag collision)."""
     try:
-        body = ChaCha20Poly1305(output[_META_KEY]).decrypt(_NONCE, sealed, tag_of(output))
+        return ChaCha20Poly1305(output[_META_KEY]).decrypt(_NONCE, sealed, tag_of(output))
     except InvalidTag:
         return None
-    (length,) = struct.unpack_from("<I", body)
-    rows = json.loads(body[4 : 4 + length].decode("utf-8", "surrogatepass"))
-    return [Indicator(str(t), str(v), str(c), str(s), str(f)) for t, v, c, s, f in rows]
 
 
 def padded_size(count: int, minimum: int = 1024) -> int:
@@ -181,7 +272,7 @@ def build_set(records: Mapping[bytes, bytes], *, minimum: int = 1024) -> bytes:
     so neither the count nor the length profile of real records shows.
     """
     rng = random.SystemRandom()
-    lengths = [len(v) for v in records.values()] or [_META_BLOCK + 16]
+    lengths = [len(v) for v in records.values()] or [2 * _META_BLOCK]
     rows = dict(records)
     target = padded_size(len(rows), minimum)
     while len(rows) < target:
@@ -230,12 +321,13 @@ class PublishedSet:
         start, end = struct.unpack_from("<II", self._data, self._offsets_at + i * 4)
         return self._data[self._meta_at + start : self._meta_at + end]
 
-    def open(self, output: bytes) -> list[Indicator]:
+    def open(self, output: bytes, key_value: str, campaigns: Sequence[Campaign]) -> list[Indicator]:
         """The indicators published for this OPRF output (none when it is not in the set)."""
         sealed = self.sealed(tag_of(output))
         if sealed is None:
             return []
-        return open_metadata(output, sealed) or []
+        body = open_metadata(output, sealed)
+        return decode_metadata(key_value, body, campaigns) if body else []
 
 
 # --- the matcher --------------------------------------------------------------------------------
@@ -259,8 +351,9 @@ class ConfidentialMatcher:
     whether anything matched never leaves the machine.
     """
 
-    def __init__(self, published: PublishedSet, evaluate: Evaluator) -> None:
+    def __init__(self, published: PublishedSet, campaigns: Sequence[Campaign], evaluate: Evaluator) -> None:
         self._set = published
+        self._campaigns = list(campaigns)
         self._evaluate = evaluate
         self._found: dict[Key, list[Indicator]] = {}
         self.stats = MatchStats()
@@ -286,7 +379,7 @@ class ConfidentialMatcher:
         self.stats.keys += len(keys)
         self.stats.requests += 1
         for key, output in zip(keys, outputs, strict=True):
-            found = self._set.open(output)
+            found = self._set.open(output, key[1], self._campaigns)
             if found:
                 self.stats.hits += 1
             self._found[key] = found
