@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := sqlite3
+SYSTEM_PACKAGES := sqlite3 chromium
 PYTEST_ARGS ?= -n auto
 
 .PHONY: all setup sysdeps demo test lint bench bench-smoke clean
@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) sysdeps
 
-# System tools the tests use: the sqlite3 shell (recovery of corrupt databases).
+# System tools the tests use: the sqlite3 shell (recovery of corrupt databases) and Debian's
+# chromium (the report's browser tests drive it through Playwright; never a downloaded browser).
 sysdeps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,7 +52,8 @@ demo: setup
 	@$(VENV)/bin/unmask check-backup demo/backup --output demo/results; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  echo; echo "exit code $$rc (1 = traces found, as planted in the demo backup)"; \
-	  echo "results: $$(pwd)/demo/results (alerts.json, timeline.csv, info.json, …)"
+	  echo "results: $$(pwd)/demo/results (alerts.json, timeline.csv, info.json, …)"; \
+	  echo "report: $$(pwd)/demo/results/report.html"
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

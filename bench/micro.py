@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -56,6 +57,7 @@ def bench_loading(files: list[Path], runs: int, mvt_home: Path | None, log=print
     """Median seconds to load (and index) ``files``: unmask cold and warm, and MVT when available."""
     cold: list[float] = []
     warm: list[float] = []
+    warm_split: dict[str, float] = {}
     total = 0
     with tempfile.TemporaryDirectory(prefix="unmask-bench-cache-") as tmp:
         for i in range(runs):
@@ -63,9 +65,12 @@ def bench_loading(files: list[Path], runs: int, mvt_home: Path | None, log=print
             doc = _unmask_load(files, cache)
             cold.append(doc["seconds"])
             total = int(doc["total"])
-            warm.append(_unmask_load(files, cache)["seconds"])  # the cache the cold run just wrote
+            doc = _unmask_load(files, cache)  # the cache the cold run just wrote
+            warm.append(doc["seconds"])
+            warm_split = {"load": doc["load"], "index": doc["index"]}
     result: dict[str, object] = {"files": len(files), "unmask_indicators": total, "unmask_cold": median(cold),
-                                 "unmask_warm": median(warm), "unmask_cold_runs": cold, "unmask_warm_runs": warm}
+                                 "unmask_warm": median(warm), "unmask_cold_runs": cold, "unmask_warm_runs": warm,
+                                 "unmask_warm_split": warm_split}
     log(f"  loading {len(files)} public sets: unmask cold {median(cold):.3f} s, warm {median(warm):.3f} s")
     if mvt_home is not None:
         from bench.peer import load_indicators_seconds
@@ -107,18 +112,38 @@ def _hits(values: list[tuple[str, str]], count: int, seed: int) -> list[object]:
     return out
 
 
+def _rate_by_type(match, stream: list[object], min_seconds: float) -> dict[str, list[float]]:
+    """``{observable type: [count per pass, observables/s]}``: which lookups make the average what it is."""
+    groups: dict[str, list[object]] = {}
+    for o in stream:
+        groups.setdefault(o.type.value, []).append(o)  # type: ignore[attr-defined]
+    out: dict[str, list[float]] = {}
+    for kind, group in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        done, elapsed = 0, 0.0
+        while elapsed < min_seconds:
+            t = time.perf_counter()
+            for o in group:
+                match(o)
+            elapsed += time.perf_counter() - t
+            done += len(group)
+        out[kind] = [len(group), done / elapsed]
+    return out
+
+
 def bench_matching(sizes: list[int], backup: Path, *, seed: int = 1, min_seconds: float = 1.0,
                    log=print) -> list[dict[str, object]]:
     """Observables per second of ``IndicatorIndex.match`` against synthetic sets of each size."""
     from bench.synthetic import synthetic_bundle, synthetic_values
     from unmask.detect.indicators.index import IndicatorIndex
-    from unmask.detect.indicators.sets import load_sets
+    from unmask.detect.indicators.sets import cache_dir, load_sets
 
     base = observables_of_backup(backup)
     log(f"  matching: {len(base):,} observables from {backup.parent.name}")
     rows: list[dict[str, object]] = []
     for n in sizes:
         bundle = synthetic_bundle(n, seed, log=log)
+        digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+        warm_cache = any(cache_dir().glob(f"{digest}.*"))
         t0 = time.perf_counter()
         sets = load_sets([bundle])
         t1 = time.perf_counter()
@@ -142,8 +167,9 @@ def bench_matching(sizes: list[int], backup: Path, *, seed: int = 1, min_seconds
             rates.append(done / elapsed)
         per_pass = found * len(stream) // max(done, 1)
         row = {"indicators": n, "indexed": index.count, "load_s": t1 - t0, "build_s": t2 - t1,
+               "load_cache": "warm" if warm_cache else "cold",
                "observables": len(stream), "hits_per_pass": per_pass, "planted_hits": len(hits),
-               "obs_per_s": median(rates)}
+               "obs_per_s": median(rates), "by_type": _rate_by_type(match, stream, min_seconds / 4)}
         log(f"  {n:>9,} indicators: {row['obs_per_s']:,.0f} observables/s "
             f"(load {t1 - t0:.2f} s, index {t2 - t1:.2f} s, {per_pass}/{len(hits)} hits per pass)")
         rows.append(row)

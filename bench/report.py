@@ -72,6 +72,7 @@ def _end_to_end(r: dict[str, Any]) -> list[str]:
             f"{_f(row.get('memory_ratio'))} | {row['unmask_detections']['alerts']} / "
             f"{row['mvt_detections']['alerts'] if m else 'n/a'} | "
             f"{('yes' if cmp_['unmask_finds_all'] else 'NO') if cmp_ else 'n/a'} |")
+    lines += ["", *_stages(r)]
     lines.append("")
     lines.append("Every run, in order (wall s / peak MB, one-minute load average before the run):")
     lines.append("")
@@ -83,6 +84,26 @@ def _end_to_end(r: dict[str, Any]) -> list[str]:
             runs = ", ".join(f"{w:.2f} s / {p:.0f} MB (load {la:.2f})"
                              for w, p, la in zip(t["walls"], t["peaks_mb"], t["load_avg"], strict=False))
             lines.append(f"- {row['size']}, {'MVT' if tool == 'mvt' else 'unmask'}: {runs}")
+    return lines
+
+
+def _stages(r: dict[str, Any]) -> list[str]:
+    """unmask's own per-stage seconds (``info.json`` ``extra.timings``) of the last measured run per size."""
+    rows = [row for row in r.get("end_to_end", []) if row.get("unmask_timings")]
+    if not rows:
+        return []
+    stages = ["open", "indicators", "parse", "match", "heuristics"]
+    lines = ["unmask's stages in the last measured run (seconds; *rest* = wall time minus the stages: interpreter "
+             "start-up, imports, writing the results):", "",
+             "| backup | " + " | ".join(stages) + " | slowest parsers | rest | wall |",
+             "|---|" + "---:|" * len(stages) + "---|---:|---:|"]
+    for row in rows:
+        t = row["unmask_timings"]
+        wall = row["unmask"]["walls"][-1]
+        slow = sorted(((k[6:], v) for k, v in t.items() if k.startswith("parse:")), key=lambda kv: -kv[1])[:3]
+        rest = wall - sum(t.get(k, 0.0) for k in stages)
+        lines.append(f"| {row['size']} | " + " | ".join(f"{t.get(k, 0.0):.2f}" for k in stages) + " | "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in slow) + f" | {rest:.2f} | {wall:.2f} |")
     return lines
 
 
@@ -124,6 +145,11 @@ def _loading(r: dict[str, Any]) -> list[str]:
     if mvt is not None:
         lines.append(f"| MVT `Indicators.load_indicators_files` | {load['mvt_indicators']:,} | {mvt:.3f} | 1× |")
     lines.append("")
+    split = load.get("unmask_warm_split") or {}
+    if split:
+        lines.append(f"unmask warm, split: reading the compiled cache {split['load']:.3f} s, building the index "
+                     f"{split['index']:.3f} s.")
+        lines.append("")
     lines.append(f"{load['files']} files. unmask's time includes building its index. Counts differ because MVT "
                  "de-duplicates per collection and drops the pattern types it does not know (e.g. ipv6, OR "
                  "patterns), and unmask keeps one entry per (type, value, collection).")
@@ -137,8 +163,18 @@ def _matching(r: dict[str, Any]) -> list[str]:
     lines = ["| indicators | indexed | load (s) | index build (s) | observables per pass | hits per pass "
              "| observables/s |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for m in rows:
-        lines.append(f"| {m['indicators']:,} | {m['indexed']:,} | {m['load_s']:.2f} | {m['build_s']:.2f} | "
+        lines.append(f"| {m['indicators']:,} | {m['indexed']:,} | {m['load_s']:.2f} ({m.get('load_cache', '?')} "
+                     f"cache) | {m['build_s']:.2f} | "
                      f"{m['observables']:,} | {m['hits_per_pass']:,} | {m['obs_per_s']:,.0f} |")
+    kinds = list(rows[-1].get("by_type", {}))
+    if kinds:
+        lines += ["", "Observables/s by observable type (share of the stream in brackets):", "",
+                  "| indicators | " + " | ".join(f"{k} ({rows[-1]['by_type'][k][0]:,})" for k in kinds) + " |",
+                  "|---:|" + "---:|" * len(kinds)]
+        for m in rows:
+            bt = m.get("by_type", {})
+            lines.append(f"| {m['indicators']:,} | " + " | ".join(
+                f"{bt[k][1]:,.0f}" if k in bt else "n/a" for k in kinds) + " |")
     return lines
 
 

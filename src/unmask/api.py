@@ -136,8 +136,9 @@ def scan_acquisition(
     progress: ProgressFn | None = None,
     hash_all: bool = False,
     indicators: tuple[IndicatorSets, Matcher] | None = None,
+    screen: bool = True,
 ) -> ScanResult:
-    """Parse every artefact of an acquisition, match indicators, run heuristics."""
+    """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments."""
     started = timeutil.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -172,6 +173,22 @@ def scan_acquisition(
     metadata = acq.metadata()
     findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
     timings["heuristics"] = time.perf_counter() - clock
+    if screen:
+        clock = time.perf_counter()
+        from unmask.detect.attachments import screen_content
+
+        def screen_progress(done: int, total: int) -> None:
+            if progress:
+                progress("screening attachments", done, total)
+
+        payload_findings, screened = screen_content(acq, all_records, progress=screen_progress)
+        findings.extend(payload_findings)
+        timings["screen"] = time.perf_counter() - clock
+        extra_screened = [
+            {"device_path": s.device_path, **s.report.to_json()} for s in screened
+        ]
+    else:
+        extra_screened = []
     findings = [
         replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
         for f in findings
@@ -190,7 +207,7 @@ def scan_acquisition(
         artefact_hashes=hashes,
         started=started,
         finished=timeutil.now(),
-        extra={"timings": {k: round(v, 3) for k, v in timings.items()}},
+        extra={"timings": {k: round(v, 3) for k, v in timings.items()}, "screened_files": extra_screened},
     )
 
 
@@ -202,6 +219,7 @@ def check_backup(
     progress: ProgressFn | None = None,
     hash_all: bool = False,
     indicators: tuple[IndicatorSets, Matcher] | None = None,
+    screen: bool = True,
 ) -> ScanResult:
     """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given.
 
@@ -212,7 +230,13 @@ def check_backup(
     acq = open_ios_backup(Path(path))
     opened = time.perf_counter() - t0
     result = scan_acquisition(
-        acq, command="check-backup", iocs=iocs, progress=progress, hash_all=hash_all, indicators=indicators
+        acq,
+        command="check-backup",
+        iocs=iocs,
+        progress=progress,
+        hash_all=hash_all,
+        indicators=indicators,
+        screen=screen,
     )
     result.extra["timings"]["open"] = round(opened, 3)
     if output is not None:

@@ -108,6 +108,7 @@ fail_on_option = click.option(
     "--hash-all", is_flag=True, help="Hash every file of the evidence into info.json (slow on big backups)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line.")
+@click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads.")
 @click.option("--intel-server", metavar="URL", help="Match confidentially against an intel server (mvtcm/v1).")
 @click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex).")
 @click.option(
@@ -123,6 +124,7 @@ def check_backup(
     fail_on: Severity,
     hash_all: bool,
     quiet: bool,
+    no_screen: bool,
     intel_server: str | None,
     intel_key: str | None,
     intel_token_file: Path | None,
@@ -137,7 +139,13 @@ def check_backup(
         indicators = from_options(intel_server, intel_key, intel_token_file, iocs)
     with _progress(quiet) as update:
         result = api.check_backup(
-            path, iocs=iocs, output=output, progress=update, hash_all=hash_all, indicators=indicators
+            path,
+            iocs=iocs,
+            output=output,
+            progress=update,
+            hash_all=hash_all,
+            indicators=indicators,
+            screen=not no_screen,
         )
     _summary(result, output, quiet)
     sys.exit(EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_CLEAN)
@@ -254,6 +262,81 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     )
     if output is not None:
         out.print(f"[bold]Results[/]: {output}")
+
+
+@main.command("scan-files")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Folder for scan-files.json (created if needed).")
+@click.option("--jsonl", is_flag=True, help="Print one JSON object per file on standard output.")
+@click.option("--workers", "-j", type=click.IntRange(0, 64), default=None, help="Worker processes (default: CPUs).")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None, help="Seconds allowed per file.")
+@fail_on_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary line.")
+@handled
+def scan_files(
+    paths: Sequence[Path],
+    output: Path | None,
+    jsonl: bool,
+    workers: int | None,
+    timeout: float | None,
+    fail_on: Severity,
+    quiet: bool,
+) -> None:
+    """Screen files, folders and ZIP archives for zero-click exploit payloads (content, not names)."""
+    import dataclasses
+    import json
+    import time
+
+    from unmask.detect.payloads import DEFAULT_LIMITS, escalate, expand_inputs, screen_files
+    from unmask.errors import UsageError
+
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"{p} does not exist")
+    items = list(expand_inputs(paths))
+    if not items:
+        raise UsageError("no files to screen")
+    limits = dataclasses.replace(DEFAULT_LIMITS, seconds=timeout) if timeout else DEFAULT_LIMITS
+    started = time.perf_counter()
+    with _progress(quiet) as update:
+        done = 0
+
+        def tick(report: Any) -> None:
+            nonlocal done
+            done += 1
+            update("screening files", done, len(items))
+            if jsonl:
+                click.echo(json.dumps(report.to_json()))
+
+        reports = escalate(screen_files(items, workers=workers, limits=limits, on_progress=tick))
+    seconds = max(time.perf_counter() - started, 1e-9)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "scan-files.json").write_text(json.dumps([r.to_json() for r in reports], indent=1) + "\n")
+    total = sum(r.size for r in reports)
+    counts = {lvl.value: 0 for lvl in Severity}
+    for r in reports:
+        for f in r.findings:
+            counts[f.severity.value] += 1
+    errors = sum(1 for r in reports if r.errors or r.limits_hit)
+    console.print(
+        f"[bold]{len(reports)} file(s)[/], {total / 1e6:.1f} MB in {seconds:.1f} s ({total / 1e6 / seconds:.1f} MB/s); "
+        + ", ".join(f"[{_STYLE[lvl.value]}]{counts[lvl.value]} {lvl.value}[/]" for lvl in reversed(list(Severity)))
+        + (f"; {errors} file(s) with errors or limits hit" if errors else ""),
+        soft_wrap=True,
+    )
+    if not quiet:
+        for r in reports:
+            for f in r.findings:
+                if f.severity.rank >= Severity.LOW.rank:
+                    cve = f" {f.cve}" if f.cve else ""
+                    console.print(
+                        f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {f.rule}{cve}: {f.message}"
+                        f"\n           [dim]{r.path} ({f.locator})[/]",
+                        soft_wrap=True,
+                    )
+    worst = max((f.severity.rank for r in reports for f in r.findings), default=-1)
+    sys.exit(EXIT_FINDINGS if worst >= fail_on.rank else EXIT_CLEAN)
 
 
 @main.group("iocs")

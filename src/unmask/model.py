@@ -200,6 +200,20 @@ def _plan(cls: type[Any]) -> _Plan:
     return plan
 
 
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Declares that a record names a file whose bytes are screened for exploit payloads.
+
+    Each attribute names a field of the record: the device path of the file, the file name and
+    MIME type the evidence claims for it, and who delivered it.
+    """
+
+    path: str
+    name: str | None = None
+    mime: str | None = None
+    sender: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
     """Base of every parsed fact.
@@ -211,6 +225,7 @@ class Record:
 
     kind: ClassVar[str] = "record"
     summary: ClassVar[str] = "{kind}"
+    content: ClassVar[Content | None] = None
 
     device_path: str
     locator: str = ""

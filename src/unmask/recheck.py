@@ -9,7 +9,9 @@ nothing already there is ever overwritten.
 
 ``info.json`` of a recheck keeps the original evidence hashes and coverage (the evidence was not
 read again) and says under ``extra.recheck`` which folder was re-checked, what the original run
-found, which findings are new and which earlier ones no longer appear.
+found, which findings are new and which earlier ones no longer appear. Findings that need the
+evidence itself (payload screening of attachments) cannot be re-derived from records; they are
+carried over unchanged and counted as ``carried_over``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import Any
 
 from unmask import timeutil
 from unmask.api import ScanResult, load_indicators
-from unmask.detect.heuristics.base import HeuristicContext, run_heuristics
+from unmask.detect.heuristics.base import HeuristicContext, registry, run_heuristics
 from unmask.detect.indicators.index import Matcher
+from unmask.detect.indicators.match import RULE as INDICATOR_RULE
 from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets
 from unmask.errors import UsageError
-from unmask.model import ArtefactRun, Coverage, Finding, Record, Status
+from unmask.model import ArtefactRun, Coverage, Finding, Obs, Observable, Record, Severity, Status
 
 FOLDER_PREFIX = "recheck-"
 
@@ -99,6 +102,48 @@ def load_saved_records(folder: Path, info: dict[str, Any]) -> tuple[dict[str, li
     return records, dict(skipped)
 
 
+def _rederivable(rule: str) -> bool:
+    """Whether a finding of this rule can be derived again from saved records alone.
+
+    Indicator matches and heuristics work on records; anything else (payload screening reads the
+    bytes of attachments) needs the evidence, so its findings are carried over, not dropped.
+    """
+    return rule in (INDICATOR_RULE, "unmask-internal-error") or rule in {h.id for h in registry()}
+
+
+def _finding_from_json(alert: dict[str, Any]) -> Finding:
+    """Rebuild a saved finding (one that needs the evidence) to carry it into the re-check."""
+    observable = None
+    raw_obs = alert.get("observable")
+    if isinstance(raw_obs, dict):
+        try:
+            observable = Observable(Obs(str(raw_obs.get("type"))), str(raw_obs.get("value", "")))
+        except ValueError:
+            observable = None
+    record = None
+    if isinstance(alert.get("record"), dict):
+        try:
+            record = Record.from_json(alert["record"])
+        except (KeyError, ValueError, TypeError, AttributeError):
+            record = None
+    when = alert.get("timestamp")
+    return Finding(
+        rule=str(alert.get("rule", "")),
+        severity=Severity.parse(str(alert.get("severity", "info"))),
+        message=str(alert.get("message", "")),
+        source=str(alert.get("source", "")),
+        device_path=alert.get("device_path"),
+        locator=str(alert.get("locator") or ""),
+        timestamp=datetime.fromisoformat(when) if isinstance(when, str) and when else None,
+        observable=observable,
+        explanation=str(alert.get("explanation") or ""),
+        benign=str(alert.get("benign") or ""),
+        reference=str(alert.get("reference") or ""),
+        sha256=alert.get("sha256"),
+        record=record,
+    )
+
+
 def _key(alert: dict[str, Any]) -> tuple[str, ...]:
     """What makes two alerts the same finding across runs (messages may be reworded between versions)."""
     indicator = alert.get("indicator") or {}
@@ -156,6 +201,14 @@ def recheck(
     for record in all_records:
         by_kind.setdefault(record.kind, []).append(record)
     findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
+    carried: list[Finding] = []
+    for alert in old_alerts:
+        if isinstance(alert, dict) and not _rederivable(str(alert.get("rule", ""))):
+            try:
+                carried.append(_finding_from_json(alert))
+            except (ValueError, TypeError) as exc:
+                raise UsageError(f"{source / 'alerts.json'}: an alert cannot be read ({exc})") from None
+    findings.extend(carried)
     # As a scan does: heuristic findings get the hash of the artefact they came from, and the most
     # serious come first.
     findings = [
@@ -198,6 +251,7 @@ def recheck(
             },
             "records_rechecked": len(all_records),
             "records_skipped": skipped,
+            "carried_over": len(carried),
             "new_findings": new_findings,
             "no_longer_found": gone,
         }},

@@ -48,6 +48,8 @@ PREDATOR_DOMAIN = "md-news-direct.com"
 TRIANGULATION_EMAIL = "nonbaguette@yahoo.com"
 QUADREAM_DOMAIN = "wikipedoptions.com"
 EAGLE_IP = "47.112.137.199"
+CORUNA_FILE = "fsCachedData0E1A3DC1C51C2D879DE016E56D3EECE8"
+DARKSWORD_FILE = "rce_loader.js"
 
 _BENIGN_HOSTS = [
     "www.wikipedia.org",
@@ -389,6 +391,13 @@ def build_sample(
     ]
     if varied_paths:
         _varied_filler(builder, rng, filler_files)
+        if plant:
+            # Two file traces among the realistic paths, matched by file name (Coruna, DarkSword).
+            builder.add_file("HomeDomain", f"Library/Caches/com.apple.nsurlsessiond/{CORUNA_FILE}", b"x")
+            plant_it("Coruna", "file:name", CORUNA_FILE, CORUNA_FILE, "ios/manifest/file")
+            builder.add_file("AppDomain-com.apple.mobilesafari",
+                             f"Library/Caches/WebKit/NetworkCache/Version 16/Blobs/{DARKSWORD_FILE}", b"x")
+            plant_it("DarkSword", "file:name", DARKSWORD_FILE, DARKSWORD_FILE, "ios/manifest/file")
     for i in range(0 if varied_paths else filler_files):
         domain = domains[i % len(domains)]
         if i % 3 == 0:

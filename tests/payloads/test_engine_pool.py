@@ -29,8 +29,16 @@ A32 = 0x80000000
 def test_report_json_shape() -> None:
     r = screen_bytes(v.jbig2_pdf(v.jbig2_globals(A32), v.jbig2_image(A32)), name="IMG_0001.gif")
     doc = r.to_json()
-    assert set(doc) == {"path", "sha256", "size", "detected_type", "claimed_type", "findings", "errors",
-                        "limits_hit"}
+    assert set(doc) == {
+        "path",
+        "sha256",
+        "size",
+        "detected_type",
+        "claimed_type",
+        "findings",
+        "errors",
+        "limits_hit",
+    }
     assert doc["detected_type"] == "pdf" and doc["claimed_type"] == "gif" and len(doc["sha256"]) == 64
     f = next(x for x in doc["findings"] if x["rule"] == "FE-JBIG2-SUM")  # type: ignore[union-attr]
     assert f == {
@@ -45,8 +53,14 @@ def test_report_json_shape() -> None:
 
 
 def test_every_vector_report_is_json_serialisable() -> None:
-    for data in (v.webp_overbudget(), v.dng(spp=2, nf=1), v.ttf(prep=b"\x8f"), v.pkpass(v.webp_overbudget()),
-                 v.dng(opcode_list=b"\x00\x0f\x42\x41"), v.tiff_loop()):
+    for data in (
+        v.webp_overbudget(),
+        v.dng(spp=2, nf=1),
+        v.ttf(prep=b"\x8f"),
+        v.pkpass(v.webp_overbudget()),
+        v.dng(opcode_list=b"\x00\x0f\x42\x41"),
+        v.tiff_loop(),
+    ):
         json.dumps(screen_bytes(data).to_json())
 
 

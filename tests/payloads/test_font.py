@@ -23,7 +23,9 @@ def test_walker_skips_push_data() -> None:
 
 def test_prep_adjust() -> None:
     r = screen_bytes(v.ttf(prep=b"\x8f"))
-    assert [(f.rule, f.severity.value, f.locator) for f in r.findings] == [("TRI-ADJUST", "high", "ttf prep @0")]
+    assert [(f.rule, f.severity.value, f.locator) for f in r.findings] == [
+        ("TRI-ADJUST", "high", "ttf prep @0")
+    ]
     assert r.findings[0].cve == "CVE-2023-41990" and r.findings[0].evidence["opcode"] == "0x8F"
 
 
@@ -55,7 +57,8 @@ def test_collection_member() -> None:
 
 def test_font_embedded_in_pdf() -> None:
     assert [(r, loc) for r, _, loc in found(v.font_pdf(v.ttf(prep=b"\x8f")))] == [
-        ("TRI-ADJUST", "pdf obj 5 0 /FontFile > ttf prep @0")]
+        ("TRI-ADJUST", "pdf obj 5 0 /FontFile > ttf prep @0")
+    ]
     assert found(v.font_pdf(v.ttf())) == []
 
 

@@ -26,7 +26,8 @@ def test_sum_boundary_u32_max_clean() -> None:
 def test_sum_2pow32_flags_with_locator_and_evidence() -> None:
     r = screen_bytes(v.jbig2_pdf(v.jbig2_globals(A32), v.jbig2_image(A32)))
     assert [(f.rule, f.severity.value, f.locator) for f in r.findings] == [
-        ("FE-JBIG2-SUM", "high", "pdf obj 5 0 /JBIG2Decode seg#3")]
+        ("FE-JBIG2-SUM", "high", "pdf obj 5 0 /JBIG2Decode seg#3")
+    ]
     f = r.findings[0]
     assert f.cve == "CVE-2021-30860"
     assert f.evidence["sum"] == 2**32
@@ -83,7 +84,8 @@ def test_named_gif_escalates() -> None:
 
 def test_missing_reference_is_malformed() -> None:
     assert [(r, s) for r, s, _ in found(v.jbig2_pdf(None, v.jbig2_image(1, refs=[0, 2])))] == [
-        ("FE-JBIG2-MALFORMED", "medium")]
+        ("FE-JBIG2-MALFORMED", "medium")
+    ]
 
 
 def test_symbol_dictionary_sum_variant() -> None:
@@ -125,11 +127,18 @@ def test_volume_many_segments() -> None:
 
 
 def test_standalone_file_sequential_and_random_access() -> None:
-    assert [r for r, _, _ in found(v.jbig2_file(v.jbig2_image(A32, refs=[2], extra_sds=1)))] == ["FE-JBIG2-SUM"]
+    assert [r for r, _, _ in found(v.jbig2_file(v.jbig2_image(A32, refs=[2], extra_sds=1)))] == [
+        "FE-JBIG2-SUM"
+    ]
     assert found(v.jbig2_file(v.jbig2_image(1, refs=[2], extra_sds=1))) == []
     # Random access: all headers first, then all data.
-    segs = [(1, 48, [], v.PAGE_INFO), (2, 0, [], v.sd_data(A32, A32)), (5, 0, [], v.sd_data(A32, A32)),
-            (3, 6, [2, 5], v.text_region_data()), (4, 51, [], b"")]
+    segs = [
+        (1, 48, [], v.PAGE_INFO),
+        (2, 0, [], v.sd_data(A32, A32)),
+        (5, 0, [], v.sd_data(A32, A32)),
+        (3, 6, [2, 5], v.text_region_data()),
+        (4, 51, [], b""),
+    ]
     headers = b"".join(v.jbig2_segment(n, t, r, 1, b"", length=len(d)) for n, t, r, d in segs)
     data = b"".join(d for *_, d in segs)
     assert [r for r, _, _ in found(v.jbig2_file(headers + data, sequential=False))] == ["FE-JBIG2-SUM"]

@@ -82,8 +82,14 @@ def test_webp_named_png_medium_but_gif_low() -> None:
 
 def test_benign_lookalikes() -> None:
     # JPEG in .jpeg/.jfif, DNG in .dng and raw extensions, fonts across font extensions: agree.
-    for data, name in [(v.JPEG_STUB, "a.jfif"), (v.dng(), "a.DNG"), (v.dng(), "a.nef"), (v.dng(), "a.tif"),
-                       (v.ttf(), "a.otf"), (v.zip_bytes({"a": b"b"}), "a.docx")]:
+    for data, name in [
+        (v.JPEG_STUB, "a.jfif"),
+        (v.dng(), "a.DNG"),
+        (v.dng(), "a.nef"),
+        (v.dng(), "a.tif"),
+        (v.ttf(), "a.otf"),
+        (v.zip_bytes({"a": b"b"}), "a.docx"),
+    ]:
         assert rules(screen_bytes(data, name=name)) == [], name
 
 
@@ -124,6 +130,15 @@ def test_disguise_plus_structural_escalates() -> None:
 def test_medium_structural_plus_disguise_becomes_high() -> None:
     kraft = v.webp_lossless(v.vp8l_bitstream(v.lengths_from_histogram((0, 0, 3), 40)))
     assert {(f.rule, f.severity.value) for f in screen_bytes(kraft, name="a.webp").findings} == {
-        ("BP-VP8L-KRAFT", "medium")}
+        ("BP-VP8L-KRAFT", "medium")
+    }
     assert {(f.rule, f.severity.value) for f in screen_bytes(kraft, name="a.png").findings} == {
-        ("BP-VP8L-KRAFT", "high"), ("DISGUISE", "high")}
+        ("BP-VP8L-KRAFT", "high"),
+        ("DISGUISE", "high"),
+    }
+
+
+def test_qmage_under_image_claim() -> None:
+    data = b"QG\x01\x0b" + b"\x00" * 32
+    assert sniff(data)[0] == "qmage"
+    assert rules(screen_bytes(data, name="photo.jpg")) == [("DISGUISE", "medium")]

@@ -53,3 +53,30 @@ def test_byte_flips(name: str) -> None:
 def test_deterministic() -> None:
     data = v.pkpass(v.webp_overbudget())
     assert screen_bytes(data, name="a.pkpass").to_json() == screen_bytes(data, name="a.pkpass").to_json()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_MAGICS = [
+    b"%PDF-1.7\n",
+    b"RIFF\x00\x01\x00\x00WEBPVP8L",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00\x08\x00\x00\x00",
+    b"\x00\x01\x00\x00\x00\x05",
+    b"ttcf",
+    b"wOFF",
+    b"wOF2",
+    b"PK\x03\x04",
+    b"\x97JB2\r\n\x1a\n",
+    b"8BPS\x00\x01",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_MAGICS), st.binary(max_size=2048), st.sampled_from([None, "a.gif", "a.png", "a.jpg"]))
+def test_random_bodies_behind_every_magic(magic: bytes, body: bytes, name: str | None) -> None:
+    r = screen_bytes(magic + body, name=name)
+    assert not _internal(r.errors), r.errors
+    assert r.size == len(magic) + len(body)

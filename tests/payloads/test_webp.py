@@ -65,8 +65,10 @@ def test_same_code_in_green_fits_larger_budget() -> None:
 
 def test_offending_code_in_predictor_subimage() -> None:
     data = v.webp_lossless(v.vp8l_with_predictor(OVER))
-    assert [(r, loc) for r, _, loc in found(data)][0] == (
-        "BP-VP8L-BUDGET", "webp VP8L predictor sub-image code#4 (distance)")
+    assert next((r, loc) for r, _, loc in found(data)) == (
+        "BP-VP8L-BUDGET",
+        "webp VP8L predictor sub-image code#4 (distance)",
+    )
 
 
 def test_clean_predictor_subimage() -> None:
@@ -77,8 +79,10 @@ def test_clean_predictor_subimage() -> None:
 @pytest.mark.parametrize("group", [0, 1])
 def test_meta_prefix_groups_all_walked(group: int) -> None:
     data = v.webp_lossless(v.vp8l_meta_groups(group))
-    assert [(r, loc) for r, _, loc in found(data)][0] == (
-        "BP-VP8L-BUDGET", f"webp VP8L group#{group} code#{9 + 5 * group} (distance)")
+    assert next((r, loc) for r, _, loc in found(data)) == (
+        "BP-VP8L-BUDGET",
+        f"webp VP8L group#{group} code#{9 + 5 * group} (distance)",
+    )
 
 
 def test_lossless_alpha() -> None:
@@ -93,7 +97,9 @@ def test_animation_frame() -> None:
 
 
 def test_bad_backward_reference_is_malformed() -> None:
-    assert [(r, s) for r, s, _ in found(v.webp_lossless(v.vp8l_bad_backref()))] == [("BP-VP8L-MALFORMED", "low")]
+    assert [(r, s) for r, s, _ in found(v.webp_lossless(v.vp8l_bad_backref()))] == [
+        ("BP-VP8L-MALFORMED", "low")
+    ]
 
 
 def test_truncated_stream_is_malformed_not_crash() -> None:

@@ -25,15 +25,24 @@ def png_1x1() -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
     )
 
 
 def psd_1x1() -> bytes:
     return (
-        b"8BPS\x00\x01" + b"\x00" * 6 + b"\x00\x03" + struct.pack(">II", 1, 1) + b"\x00\x08\x00\x03"
-        + b"\x00\x00\x00\x00" * 4 + b"\x00\x00" + b"\x00\x00\x00"
+        b"8BPS\x00\x01"
+        + b"\x00" * 6
+        + b"\x00\x03"
+        + struct.pack(">II", 1, 1)
+        + b"\x00\x08\x00\x03"
+        + b"\x00\x00\x00\x00" * 4
+        + b"\x00\x00"
+        + b"\x00\x00\x00"
     )
 
 
@@ -65,8 +74,16 @@ def pdf_file(objects: dict[int, bytes], *, root: int = 1, header: bytes = b"%PDF
     return bytes(out)
 
 
-def jbig2_segment(number: int, seg_type: int, refs: Sequence[int], page: int, data: bytes,
-                  *, long_form: bool = False, length: int | None = None) -> bytes:
+def jbig2_segment(
+    number: int,
+    seg_type: int,
+    refs: Sequence[int],
+    page: int,
+    data: bytes,
+    *,
+    long_form: bool = False,
+    length: int | None = None,
+) -> bytes:
     """One JBIG2 segment (header + data) with the reference field in short or long form."""
     size = 1 if number <= 256 else 2 if number <= 65536 else 4
     fmt = {1: "B", 2: "H", 4: "I"}[size]
@@ -76,8 +93,12 @@ def jbig2_segment(number: int, seg_type: int, refs: Sequence[int], page: int, da
     else:
         reffield = bytes([len(refs) << 5])
     return (
-        struct.pack(">IB", number, seg_type) + reffield + b"".join(struct.pack(">" + fmt, r) for r in refs)
-        + bytes([page]) + struct.pack(">I", len(data) if length is None else length) + data
+        struct.pack(">IB", number, seg_type)
+        + reffield
+        + b"".join(struct.pack(">" + fmt, r) for r in refs)
+        + bytes([page])
+        + struct.pack(">I", len(data) if length is None else length)
+        + data
     )
 
 
@@ -98,8 +119,9 @@ def jbig2_globals(a: int) -> bytes:
     return jbig2_segment(0, 0, [], 0, sd_data(a, a))
 
 
-def jbig2_image(b: int, *, region_type: int = 6, refs: Sequence[int] = (0, 2), long_form: bool = False,
-                extra_sds: int = 0) -> bytes:
+def jbig2_image(
+    b: int, *, region_type: int = 6, refs: Sequence[int] = (0, 2), long_form: bool = False, extra_sds: int = 0
+) -> bytes:
     """Page stream: page info #1, symbol dictionary #2 (``b`` symbols), text region #3, end of page #4."""
     segs = [jbig2_segment(1, 48, [], 1, PAGE_INFO), jbig2_segment(2, 0, [], 1, sd_data(b, b))]
     refs = list(refs)
@@ -111,8 +133,14 @@ def jbig2_image(b: int, *, region_type: int = 6, refs: Sequence[int] = (0, 2), l
     return b"".join(segs)
 
 
-def jbig2_pdf(globals_data: bytes | None, image: bytes, *, flate: bool = False, objstm_parms: bool = False,
-              filters_indirect: bool = False) -> bytes:
+def jbig2_pdf(
+    globals_data: bytes | None,
+    image: bytes,
+    *,
+    flate: bool = False,
+    objstm_parms: bool = False,
+    filters_indirect: bool = False,
+) -> bytes:
     """One page showing one JBIG2 image XObject, with optional JBIG2Globals and filter chain."""
     if flate:
         image = zlib.compress(image)
@@ -127,10 +155,7 @@ def jbig2_pdf(globals_data: bytes | None, image: bytes, *, flate: bool = False, 
         b" /Contents 4 0 R >>",
         4: stream_obj(b"", b"q 72 0 0 72 0 0 cm /Im0 Do Q"),
     }
-    if flate:
-        parms = b"[null " + parms_direct + b"]"
-    else:
-        parms = parms_direct
+    parms = b"[null " + parms_direct + b"]" if flate else parms_direct
     if objstm_parms:
         # The DecodeParms dictionary lives in an object stream (object 8).
         inner = parms
@@ -237,8 +262,15 @@ OVERBUDGET_HIST = (0, 1, 1, 1, 1, 1, 0, 0, 0, 11, 5, 1, 10, 4, 2, 2)
 COMPLETE_DIST_HIST = (0, 0, 0, 0, 0, 24, 16)
 
 
-def vp8l_bitstream(dist_lengths: Sequence[int] | None = None, *, green_lengths: Sequence[int] | None = None,
-                   header: bool = True, width: int = 1, height: int = 1, color_cache: int = 0) -> bytes:
+def vp8l_bitstream(
+    dist_lengths: Sequence[int] | None = None,
+    *,
+    green_lengths: Sequence[int] | None = None,
+    header: bool = True,
+    width: int = 1,
+    height: int = 1,
+    color_cache: int = 0,
+) -> bytes:
     """A VP8L image: no transforms, optional cache; simple single-symbol codes except as given."""
     w = BitWriter()
     if header:
@@ -342,7 +374,12 @@ def webp_animated(dist_lengths: Sequence[int], frame: int = 1) -> bytes:
     for i in range(2):
         stream = vp8l_bitstream(dist_lengths if i == frame else None)
         sub = b"VP8L" + struct.pack("<I", len(stream)) + stream + (b"\x00" if len(stream) & 1 else b"")
-        head = (0).to_bytes(3, "little") * 2 + (0).to_bytes(3, "little") * 2 + (100).to_bytes(3, "little") + b"\x00"
+        head = (
+            (0).to_bytes(3, "little") * 2
+            + (0).to_bytes(3, "little") * 2
+            + (100).to_bytes(3, "little")
+            + b"\x00"
+        )
         frames.append((b"ANMF", head + sub))
     return riff_webp([(b"VP8X", vp8x(flags=0x02)), (b"ANIM", b"\x00" * 6), *frames])
 
@@ -360,8 +397,13 @@ def webp_complete() -> bytes:
 # ----------------------------------------------------------------------------------------------
 
 
-def ttf(*, prep: bytes | None = None, fpgm: bytes | None = None, glyph: bytes | None = None,
-        composite: bytes | None = None) -> bytes:
+def ttf(
+    *,
+    prep: bytes | None = None,
+    fpgm: bytes | None = None,
+    glyph: bytes | None = None,
+    composite: bytes | None = None,
+) -> bytes:
     """A 3-glyph TrueType font (.notdef, A, composite B) with the given raw bytecode."""
     from fontTools.fontBuilder import FontBuilder
     from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -450,10 +492,7 @@ class TiffWriter:
         for tag, typ, vals in sorted(entries, key=lambda e: e[0]):
             raw = bytes(vals) if isinstance(vals, bytes) else struct.pack(f"{bo}{len(vals)}{fmt[typ]}", *vals)
             count = len(raw) // {SHORT: 2, LONG: 4, BYTE: 1, UNDEFINED: 1}[typ]
-            if len(raw) <= 4:
-                field = raw.ljust(4, b"\x00")
-            else:
-                field = struct.pack(f"{bo}I", self.blob(raw))
+            field = raw.ljust(4, b"\x00") if len(raw) <= 4 else struct.pack(f"{bo}I", self.blob(raw))
             encoded.append(struct.pack(f"{bo}HHI", tag, typ, count) + field)
         if len(self.buf) % 2:
             self.buf += b"\x00"
@@ -472,12 +511,27 @@ def ljpeg_header(x: int, y: int, nf: int, precision: int = 16) -> bytes:
     comps = b"".join(bytes([i + 1, 0x11, 0]) for i in range(nf))
     sof = b"\xff\xc3" + struct.pack(">HBHHB", 8 + 3 * nf, precision, y, x, nf) + comps
     dht = b"\xff\xc4\x00\x14\x00\x01" + b"\x00" * 15 + b"\x00"
-    sos = b"\xff\xda" + struct.pack(">HB", 6 + 2 * nf, nf) + b"".join(bytes([i + 1, 0]) for i in range(nf)) + b"\x01\x00\x00"
+    sos = (
+        b"\xff\xda"
+        + struct.pack(">HB", 6 + 2 * nf, nf)
+        + b"".join(bytes([i + 1, 0]) for i in range(nf))
+        + b"\x01\x00\x00"
+    )
     return b"\xff\xd8" + sof + dht + sos + b"\x00" * 8 + b"\xff\xd9"
 
 
-def dng(*, spp: int = 1, x: int = 8, y: int = 16, nf: int = 2, bo: str = "<", strips: bool = False,
-        opcode_list: bytes | None = None, dng_version: bool = True, precision: int = 16) -> bytes:
+def dng(
+    *,
+    spp: int = 1,
+    x: int = 8,
+    y: int = 16,
+    nf: int = 2,
+    bo: str = "<",
+    strips: bool = False,
+    opcode_list: bytes | None = None,
+    dng_version: bool = True,
+    precision: int = 16,
+) -> bytes:
     """IFD0 thumbnail stub with DNGVersion and SubIFDs -> a 16x16 raw SubIFD of one lossless-JPEG tile."""
     w = TiffWriter(bo)
     tile = ljpeg_header(x, y, nf, precision)
@@ -494,7 +548,12 @@ def dng(*, spp: int = 1, x: int = 8, y: int = 16, nf: int = 2, bo: str = "<", st
     if strips:
         raw += [(0x0111, LONG, [toff]), (0x0116, LONG, [16]), (0x0117, LONG, [len(tile)])]
     else:
-        raw += [(0x0142, LONG, [16]), (0x0143, LONG, [16]), (0x0144, LONG, [toff]), (0x0145, LONG, [len(tile)])]
+        raw += [
+            (0x0142, LONG, [16]),
+            (0x0143, LONG, [16]),
+            (0x0144, LONG, [toff]),
+            (0x0145, LONG, [len(tile)]),
+        ]
     if opcode_list is not None:
         raw.append((0xC741, UNDEFINED, opcode_list))
     sub = w.ifd(raw)
@@ -535,12 +594,14 @@ def zip_bytes(members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLA
 
 
 def pkpass(logo: bytes) -> bytes:
-    return zip_bytes({
-        "pass.json": b'{"formatVersion":1}',
-        "manifest.json": b"{}",
-        "signature": b"",
-        "logo.png": logo,
-    })
+    return zip_bytes(
+        {
+            "pass.json": b'{"formatVersion":1}',
+            "manifest.json": b"{}",
+            "signature": b"",
+            "logo.png": logo,
+        }
+    )
 
 
 def vp8l_entropy_channel_order() -> bytes:

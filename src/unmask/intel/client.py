@@ -203,7 +203,9 @@ def confidential_indicators(url: str, key: str, token: str) -> tuple[IndicatorSe
     """Everything ``check_backup(..., indicators=...)`` needs for a confidential scan, plus the client."""
     client = IntelClient(url, key, token)
     epoch = client.fetch()
-    return sets_info(client, epoch), ConfidentialMatcher(epoch.published, epoch.campaigns, client.evaluate), client
+    return sets_info(client, epoch), ConfidentialMatcher(
+        epoch.published, epoch.campaigns, client.evaluate, chunk=epoch.max_batch
+    ), client
 
 
 def from_options(

@@ -49,19 +49,34 @@ def key_info(epoch: str) -> bytes:
     return f"{confidential.PROTOCOL}|epoch={epoch}".encode()
 
 
-def _evaluate_chunk(secret: bytes, inputs: list[bytes]) -> list[bytes]:
-    return [oprf.evaluate(secret, x) for x in inputs]
+Item = tuple[confidential.Key, list[Indicator]]
 
 
-def evaluate_all(secret: bytes, inputs: list[bytes], workers: int | None = None) -> list[bytes]:
-    """Evaluate known inputs, on several processes for big sets (each output costs ~150 µs)."""
+def _records_chunk(
+    secret: bytes, items: list[Item], number: dict[confidential.Campaign, int]
+) -> list[tuple[bytes, bytes]]:
+    """``(tag, sealed metadata)`` for each key: OPRF evaluation and encryption, the costly part."""
+    out = []
+    for (kind, value), found in items:
+        output = oprf.evaluate(secret, confidential.canonical_key(kind, value))
+        plaintext = confidential.encode_metadata(value, found, number)
+        out.append((confidential.tag_of(output), confidential.seal_metadata(output, plaintext)))
+    return out
+
+
+def seal_all(
+    secret: bytes, items: list[Item], number: dict[confidential.Campaign, int], workers: int | None = None
+) -> dict[bytes, bytes]:
+    """All records, on several processes for big sets (each OPRF evaluation costs ~150 µs)."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(inputs) < _PARALLEL_FROM:
-        return _evaluate_chunk(secret, inputs)
-    chunks = [inputs[i : i + _CHUNK] for i in range(0, len(inputs), _CHUNK)]
+    if workers <= 1 or len(items) < _PARALLEL_FROM:
+        return dict(_records_chunk(secret, items, number))
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    records: dict[bytes, bytes] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_evaluate_chunk, [secret] * len(chunks), chunks)
-        return [out for chunk in results for out in chunk]
+        for part in pool.map(_records_chunk, [secret] * len(chunks), chunks, [number] * len(chunks)):
+            records.update(part)
+    return records
 
 
 def campaigns_of(indicators: Sequence[Indicator]) -> list[confidential.Campaign]:
@@ -120,16 +135,9 @@ def build_epoch(
     epoch = new_epoch_id(now)
     seed = secrets.token_bytes(32)
     secret, _ = oprf.derive_key_pair(seed, key_info(epoch))
-    keys = list(entries.by_key)
-    outputs = evaluate_all(secret, [confidential.canonical_key(t, v) for t, v in keys], workers)
     campaigns = campaigns_of([i for found in entries.by_key.values() for i in found])
     number = {c: n for n, c in enumerate(campaigns)}
-    records = {
-        confidential.tag_of(out): confidential.seal_metadata(
-            out, confidential.encode_metadata(k[1], entries.by_key[k], number)
-        )
-        for k, out in zip(keys, outputs, strict=True)
-    }
+    records = seal_all(secret, list(entries.by_key.items()), number, workers)
     set_bytes = confidential.build_set(records)
     cat = json.dumps(catalogue(campaigns), indent=1, sort_keys=True).encode()
     manifest = {
@@ -176,7 +184,7 @@ def build_epoch(
         folder=folder,
         public_key=public_key_hex(key.public_key()),
         indicators=len(indicators),
-        keys=len(keys),
+        keys=len(entries.by_key),
         records=confidential.padded_size(len(records)),
         unusable=len(entries.unusable),
         set_bytes=len(set_bytes),

@@ -310,6 +310,11 @@ def serve(
     """Run the service on uvicorn until interrupted."""
     import uvicorn
 
+    if tls_cert is None and host not in ("127.0.0.1", "::1", "localhost"):
+        # Bearer tokens in clear text on a network; behind a TLS reverse proxy, bind to loopback.
+        raise IntelError(f"refusing to serve plain http on {host}: pass --tls-cert/--tls-key or bind 127.0.0.1")
+    if (tls_cert is None) != (tls_key is None):
+        raise IntelError("--tls-cert and --tls-key go together")
     service = IntelService(ServerConfig(folder, **policy))
     uvicorn.run(
         service.app(),

@@ -242,15 +242,16 @@ def short_label(description: str, fallback: str) -> str:
 
     Parsers describe themselves in their docstring ("SMS and iMessage messages from sms.db, with
     …"); the part before the first parenthesis, colon or "from" is a readable name for the first
-    screen, and the coverage table shows the whole sentence.
+    screen (the shortest such head of at least 12 characters), and the coverage table shows the
+    whole sentence.
     """
     text = description.strip().rstrip(".")
-    for cut in (" (", ":", " from ", ", with", ","):
-        head = text.split(cut, 1)[0].strip().rstrip(",")
-        if len(head) >= 12:
-            text = head
-            if len(text) <= 70:
-                break
+    heads = [text.split(cut, 1)[0].strip().rstrip(",") for cut in (" (", ":", " from ", ", with") if cut in text]
+    heads = [h for h in heads if len(h) >= 12]
+    if heads:
+        text = min(heads, key=len)
+    if len(text) > 70 and len(text.split(",", 1)[0]) >= 12:
+        text = text.split(",", 1)[0]
     return text or fallback
 
 

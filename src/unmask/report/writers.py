@@ -125,7 +125,7 @@ def info_json(result: ScanResult) -> dict[str, Any]:
         "indicator_sets": [s.to_json() for s in result.indicator_sets.sets],
         "indicators_loaded": len(result.indicator_sets.indicators),
         "coverage": [c.to_json() for c in result.coverage],
-        "extra": result.extra,
+        "extra": {k: v for k, v in result.extra.items() if k != "screened_files"},
     }
 
 
@@ -134,6 +134,10 @@ def write_all(result: ScanResult, folder: Path) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     written = write_records(result, folder)
     _dump(folder / "alerts.json", alerts_json(result.findings))
+    screened = result.extra.get("screened_files")
+    if screened:
+        _dump(folder / "screened_files.json", screened)
+        written.append("screened_files.json")
     write_timeline(result, folder)
     _dump(folder / "info.json", info_json(result))
     from unmask.report.html import write_report  # last: the report is built from the files above

@@ -25,6 +25,7 @@ import os
 import random
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -351,7 +352,10 @@ class ConfidentialMatcher:
     whether anything matched never leaves the machine.
     """
 
-    def __init__(self, published: PublishedSet, campaigns: Sequence[Campaign], evaluate: Evaluator) -> None:
+    def __init__(
+        self, published: PublishedSet, campaigns: Sequence[Campaign], evaluate: Evaluator, *, chunk: int = 65536
+    ) -> None:
+        self.chunk = max(1, chunk)
         self._set = published
         self._campaigns = list(campaigns)
         self._evaluate = evaluate
@@ -368,12 +372,27 @@ class ConfidentialMatcher:
         self._query(list(wanted))
 
     def _query(self, keys: list[Key]) -> None:
+        """Blind, evaluate and finalize in chunks, pipelined: while the holder evaluates one chunk
+        the client blinds the next and finalizes the previous, so wall time is about the larger of
+        the two sides' CPU time rather than their sum.
+        """
         if not keys:
             return
-        inputs = [canonical_key(t, v) for t, v in keys]
-        blinds, blinded = oprf.blind_batch(inputs)
-        evaluated = self._evaluate(blinded)
-        if len(evaluated) != len(blinded):
+        chunks = [keys[i : i + self.chunk] for i in range(0, len(keys), self.chunk)]
+        with ThreadPoolExecutor(max_workers=1) as remote:
+            pending: list[tuple[list[Key], list[bytes], list[bytes], Future[list[bytes]]]] = []
+            for chunk in chunks:
+                inputs = [canonical_key(t, v) for t, v in chunk]
+                blinds, blinded = oprf.blind_batch(inputs)
+                pending.append((chunk, inputs, blinds, remote.submit(self._evaluate, blinded)))
+                if len(pending) > 1:
+                    self._finish(*pending.pop(0))
+            while pending:
+                self._finish(*pending.pop(0))
+
+    def _finish(self, keys: list[Key], inputs: list[bytes], blinds: list[bytes], answer: Future[list[bytes]]) -> None:
+        evaluated = answer.result()
+        if len(evaluated) != len(inputs):
             raise oprf.OprfError("the intel server answered a different number of elements")
         outputs = oprf.finalize_batch(inputs, blinds, evaluated)
         self.stats.keys += len(keys)

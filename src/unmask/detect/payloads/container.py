@@ -33,8 +33,14 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
     if kind == "pkpass":
         missing = [n for n in PKPASS_REQUIRED if n not in names]
         if missing:
-            ctx.add("PKPASS-STRUCTURE", Severity.INFO, "Wallet pass without its required members", base,
-                    cve=None, missing=missing)
+            ctx.add(
+                "PKPASS-STRUCTURE",
+                Severity.INFO,
+                "Wallet pass without its required members",
+                base,
+                cve=None,
+                missing=missing,
+            )
     if len(infos) > ctx.limits.max_members:
         ctx.hit("zip-members")
         ctx.error(f"{base}: {len(infos)} members, only the first {ctx.limits.max_members} screened")
@@ -54,7 +60,9 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
             continue
         if info.compress_size and size / info.compress_size > ctx.limits.max_ratio and size > 1 << 20:
             ctx.hit("zip-ratio")
-            ctx.error(f"{mloc}: compression ratio {size / info.compress_size:.0f}:1 over the limit; not screened")
+            ctx.error(
+                f"{mloc}: compression ratio {size / info.compress_size:.0f}:1 over the limit; not screened"
+            )
             continue
         if size > ctx.remaining_decompress():
             raise LimitExceeded("decompressed-bytes", f"{mloc}")

@@ -13,7 +13,7 @@ from .magic import IMAGE_FAMILIES, family
 from .result import Ctx
 
 # Content families that reach large, historically exploited parsers when an image was expected.
-_DANGEROUS_IN_IMAGE = frozenset({"pdf", "psd", "tiff", "font", "jbig2", "webp"})
+_DANGEROUS_IN_IMAGE = frozenset({"pdf", "psd", "tiff", "font", "jbig2", "webp", "qmage"})
 
 
 def disguise_severity(detected: str, claimed: str) -> Severity | None:

@@ -76,8 +76,15 @@ def _ljpeg(ctx: Ctx, t: Tiff, ifd: IFD, is_dng: bool, where: str) -> None:
         dims = {"ImageWidth": width, "ImageLength": height, "TileWidth": tw, "TileLength": tl}
         bad = {k: v for k, v in dims.items() if not 1 <= v <= 99_999}
         if bad or len(offsets) >= 20_000:
-            ctx.add("DNG-DIMS", Severity.LOW, "raw image dimensions or tile count outside what RawCamera accepts",
-                    loc, cve=None, dimensions=dims, tiles=len(offsets))
+            ctx.add(
+                "DNG-DIMS",
+                Severity.LOW,
+                "raw image dimensions or tile count outside what RawCamera accepts",
+                loc,
+                cve=None,
+                dimensions=dims,
+                tiles=len(offsets),
+            )
     short: dict[str, object] | None = None
     long: dict[str, object] | None = None
     n_short = n_long = 0
@@ -98,10 +105,17 @@ def _ljpeg(ctx: Ctx, t: Tiff, ifd: IFD, is_dng: bool, where: str) -> None:
             ctx.error(f"{loc} tile#{i}: SOF3 height 0 (DNL); sample count not checked")
             continue
         got = nf * x * y
-        ev = {"tile": i, "offset": off, "sof3": {"P": prec, "Y": y, "X": x, "Nf": nf},
-              "samples_per_pixel": spp, "tile_width": tw, "tile_length": tl,
-              "jpeg_samples": got, "expected_samples": full if got < min(full, low) else max(full, low),
-              "bits_per_sample": bps}
+        ev = {
+            "tile": i,
+            "offset": off,
+            "sof3": {"P": prec, "Y": y, "X": x, "Nf": nf},
+            "samples_per_pixel": spp,
+            "tile_width": tw,
+            "tile_length": tl,
+            "jpeg_samples": got,
+            "expected_samples": full if got < min(full, low) else max(full, low),
+            "bits_per_sample": bps,
+        }
         if got < min(full, low):
             n_short += 1
             short = short or ev
@@ -109,16 +123,32 @@ def _ljpeg(ctx: Ctx, t: Tiff, ifd: IFD, is_dng: bool, where: str) -> None:
             n_long += 1
             long = long or ev
     if short is not None:
-        shape = " (SamplesPerPixel 2 with a 1-component SOF3: the public exploit shape)" if (
-            spp == 2 and short["sof3"]["Nf"] == 1  # type: ignore[index]
-        ) else ""
-        ctx.add("DNG-LJPEG-SAMPLES", Severity.HIGH if is_dng else Severity.MEDIUM,
-                "lossless-JPEG tile holds fewer samples than the TIFF tags make the decoder write" + shape,
-                f"{loc} tile#{short['tile']}", cve=CVE_RAWCAMERA, tiles_affected=n_short, **short)
+        shape = (
+            " (SamplesPerPixel 2 with a 1-component SOF3: the public exploit shape)"
+            if (
+                spp == 2 and short["sof3"]["Nf"] == 1  # type: ignore[index]
+            )
+            else ""
+        )
+        ctx.add(
+            "DNG-LJPEG-SAMPLES",
+            Severity.HIGH if is_dng else Severity.MEDIUM,
+            "lossless-JPEG tile holds fewer samples than the TIFF tags make the decoder write" + shape,
+            f"{loc} tile#{short['tile']}",
+            cve=CVE_RAWCAMERA,
+            tiles_affected=n_short,
+            **short,
+        )
     if long is not None:
-        ctx.add("DNG-LJPEG-MISMATCH", Severity.MEDIUM if is_dng else Severity.LOW,
-                "lossless-JPEG tile disagrees with the TIFF tags (the DNG SDK rejects it)",
-                f"{loc} tile#{long['tile']}", cve=CVE_RAWCAMERA, tiles_affected=n_long, **long)
+        ctx.add(
+            "DNG-LJPEG-MISMATCH",
+            Severity.MEDIUM if is_dng else Severity.LOW,
+            "lossless-JPEG tile disagrees with the TIFF tags (the DNG SDK rejects it)",
+            f"{loc} tile#{long['tile']}",
+            cve=CVE_RAWCAMERA,
+            tiles_affected=n_long,
+            **long,
+        )
 
 
 def _oplist(ctx: Ctx, t: Tiff, ifd: IFD, tag: int, where: str) -> None:
@@ -130,14 +160,26 @@ def _oplist(ctx: Ctx, t: Tiff, ifd: IFD, tag: int, where: str) -> None:
     if nbytes == 0:
         return
     if nbytes < 4:
-        ctx.add("DNG-OPLIST-FIT", Severity.MEDIUM, f"{name} too short to hold an opcode count", loc,
-                cve=CVE_QURAM, byte_count=nbytes)
+        ctx.add(
+            "DNG-OPLIST-FIT",
+            Severity.MEDIUM,
+            f"{name} too short to hold an opcode count",
+            loc,
+            cve=CVE_QURAM,
+            byte_count=nbytes,
+        )
         return
     count = struct.unpack_from(">I", raw, 0)[0]
     if count > MAX_OPCODES:
-        ctx.add("DNG-OPLIST-COUNT", Severity.HIGH,
-                f"{name} declares {count} opcodes (Samsung's fix rejects more than {MAX_OPCODES})", loc,
-                cve=CVE_QURAM, opcode_count=count, byte_count=nbytes)
+        ctx.add(
+            "DNG-OPLIST-COUNT",
+            Severity.HIGH,
+            f"{name} declares {count} opcodes (Samsung's fix rejects more than {MAX_OPCODES})",
+            loc,
+            cve=CVE_QURAM,
+            opcode_count=count,
+            byte_count=nbytes,
+        )
     p = 4
     fits = count * 16 <= nbytes - 4
     walked = 0
@@ -154,9 +196,17 @@ def _oplist(ctx: Ctx, t: Tiff, ifd: IFD, tag: int, where: str) -> None:
     if fits and p != nbytes:
         fits = False
     if not fits:
-        ctx.add("DNG-OPLIST-FIT", Severity.MEDIUM,
-                f"{name} opcodes do not fit the tag exactly (the DNG SDK rejects the list)", loc,
-                cve=CVE_QURAM, opcode_count=count, byte_count=nbytes, walked=walked, walk_end=p)
+        ctx.add(
+            "DNG-OPLIST-FIT",
+            Severity.MEDIUM,
+            f"{name} opcodes do not fit the tag exactly (the DNG SDK rejects the list)",
+            loc,
+            cve=CVE_QURAM,
+            opcode_count=count,
+            byte_count=nbytes,
+            walked=walked,
+            walk_end=p,
+        )
 
 
 def check(ctx: Ctx, t: Tiff, is_dng: bool, where: str) -> None:

@@ -61,7 +61,9 @@ def walk_bytecode(code: bytes) -> tuple[list[tuple[int, int]], bool, list[int]]:
             if data_end > n:
                 return out, True, idef_targets
             if count:
-                last_push = code[data_end - 1] if width == 1 else struct.unpack_from(">h", code, data_end - 2)[0]
+                last_push = (
+                    code[data_end - 1] if width == 1 else struct.unpack_from(">h", code, data_end - 2)[0]
+                )
             i = data_end
             continue
         if 0xB0 <= op <= 0xBF:  # PUSHB[n] / PUSHW[n]
@@ -269,8 +271,14 @@ def _lenient_glyph_programs(ctx: Ctx, font: Any) -> Iterator[tuple[str, bytes, b
 def _open(data: bytes, number: int) -> Any:
     from fontTools.ttLib import TTFont
 
-    return TTFont(io.BytesIO(data), lazy=True, fontNumber=number, checkChecksums=0,
-                  recalcBBoxes=False, recalcTimestamp=False)
+    return TTFont(
+        io.BytesIO(data),
+        lazy=True,
+        fontNumber=number,
+        checkChecksums=0,
+        recalcBBoxes=False,
+        recalcTimestamp=False,
+    )
 
 
 def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:

@@ -213,7 +213,11 @@ def sniff(data: bytes) -> tuple[str | None, int]:
         return "jxl", 0
     if head[:8] == b"bplist00":
         return "bplist", 0
-    if head[:2] == b"BM" and len(data) >= 26 and struct.unpack_from("<I", data, 14)[0] in (12, 40, 52, 56, 64, 108, 124):
+    if (
+        head[:2] == b"BM"
+        and len(data) >= 26
+        and struct.unpack_from("<I", data, 14)[0] in (12, 40, 52, 56, 64, 108, 124)
+    ):
         return "bmp", 0
     if head[:2] == b"QG" and len(head) >= 4 and head[2] in (1, 2) and head[3] < 16:
         return "qmage", 0
@@ -227,7 +231,7 @@ def _plausible_sfnt(data: bytes) -> bool:
     # A 4-byte tag alone is too weak (b"true" starts English text); require a sane table directory.
     if len(data) < 12:
         return False
-    num_tables = struct.unpack_from(">H", data, 4)[0]
+    num_tables: int = struct.unpack_from(">H", data, 4)[0]
     return 0 < num_tables < 512 and len(data) >= 12 + 16 * num_tables
 
 

@@ -21,7 +21,9 @@ from .result import Ctx, LimitExceeded
 WS = b"\x00\t\n\x0c\r "
 _DELIMS = b"()<>[]{}/%"
 _REGULAR = rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]"
-_OBJ_RE = re.compile(rb"(?<![0-9])(\d{1,10})[\x00\t\n\x0c\r ]+(\d{1,5})[\x00\t\n\x0c\r ]+obj(?!" + _REGULAR + rb")")
+_OBJ_RE = re.compile(
+    rb"(?<![0-9])(\d{1,10})[\x00\t\n\x0c\r ]+(\d{1,5})[\x00\t\n\x0c\r ]+obj(?!" + _REGULAR + rb")"
+)
 _WS_RE = re.compile(rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*")
 _NUM_RE = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)")
 _REF_RE = re.compile(rb"(\d{1,10})[\x00\t\n\x0c\r ]+(\d{1,5})[\x00\t\n\x0c\r ]+R(?!" + _REGULAR + rb")")
@@ -216,10 +218,9 @@ class Document:
                 continue
             if isinstance(t, dict) and "Encrypt" in t:
                 self.encrypted = True
-        for obj in list(self.objects):
-            if isinstance(obj.value, dict):
-                if obj.value.get("Type") == "XRef" and "Encrypt" in obj.value:
-                    self.encrypted = True
+        for obj in self.objects:
+            if isinstance(obj.value, dict) and obj.value.get("Type") == "XRef" and "Encrypt" in obj.value:
+                self.encrypted = True
         if not self.encrypted:
             for obj in list(self.objects):
                 if isinstance(obj.value, dict) and obj.value.get("Type") == "ObjStm" and obj.stream:
@@ -252,8 +253,11 @@ class Document:
         # that stream content): find its definition directly.
         if not isinstance(length_ref, Ref):
             return None
-        m = re.search(rb"(?<![0-9])%d[\x00\t\n\x0c\r ]+%d[\x00\t\n\x0c\r ]+obj[\x00\t\n\x0c\r ]*(\d{1,12})"
-                      % (length_ref.num, length_ref.gen), self.data)
+        m = re.search(
+            rb"(?<![0-9])%d[\x00\t\n\x0c\r ]+%d[\x00\t\n\x0c\r ]+obj[\x00\t\n\x0c\r ]*(\d{1,12})"
+            % (length_ref.num, length_ref.gen),
+            self.data,
+        )
         return int(m.group(1)) if m else None
 
     def _expand_objstm(self, obj: Obj) -> None:
@@ -332,8 +336,13 @@ class Document:
         return None if upto is not None else data
 
 
-_ALIASES = {"Fl": "FlateDecode", "AHx": "ASCIIHexDecode", "A85": "ASCII85Decode", "RL": "RunLengthDecode",
-            "LZW": "LZWDecode"}
+_ALIASES = {
+    "Fl": "FlateDecode",
+    "AHx": "ASCIIHexDecode",
+    "A85": "ASCII85Decode",
+    "RL": "RunLengthDecode",
+    "LZW": "LZWDecode",
+}
 
 
 def _decode(ctx: Ctx, name: str, data: bytes, parms: dict[str, Any] | None) -> bytes | None:

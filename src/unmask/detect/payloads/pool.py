@@ -7,9 +7,11 @@ that overruns its time, so one bad file yields a report with ``limits_hit`` and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing as mp
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -61,12 +63,25 @@ def expand_inputs(paths: Iterable[str | Path]) -> Iterator[ScreenItem]:
 
 
 def _as_item(x: ScreenItem | str | Path) -> ScreenItem:
-    return x if isinstance(x, ScreenItem) else ScreenItem(Path(x))
+    if isinstance(x, ScreenItem):
+        return x if isinstance(x.path, Path) else ScreenItem(Path(x.path), x.name, x.mime)
+    return ScreenItem(Path(x))
 
 
 def _failed(item: ScreenItem, error: str, limit: str | None) -> FileReport:
     sha, size = "", 0
     try:
+        if not stat.S_ISREG(os.stat(item.path).st_mode):
+            # A FIFO or device could block the parent too; only the worker may wait on it.
+            return FileReport(
+                str(item.path),
+                "",
+                0,
+                None,
+                None,
+                errors=[error + "; not a regular file"],
+                limits_hit=[limit] if limit else [],
+            )
         h = hashlib.sha256()
         with open(item.path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -92,7 +107,9 @@ def screen_path(item: ScreenItem | str | Path, limits: Limits = DEFAULT_LIMITS) 
     try:
         size = item.path.stat().st_size
         if size > limits.max_file_bytes:
-            report = _failed(item, f"not screened: {size} bytes is over the {limits.max_file_bytes} limit", None)
+            report = _failed(
+                item, f"not screened: {size} bytes is over the {limits.max_file_bytes} limit", None
+            )
             report.limits_hit.append("file-size")
             return report
         data = item.path.read_bytes()
@@ -108,10 +125,8 @@ def _set_memory_limit(limit: int) -> None:
         import resource
     except ImportError:  # not on POSIX: the time limit still applies
         return
-    try:
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
     base = 0
     try:  # the interpreter's own mappings must not count against the per-file budget
         with open("/proc/self/statm") as fh:
@@ -119,7 +134,7 @@ def _set_memory_limit(limit: int) -> None:
     except (OSError, ValueError):
         base = 512 * 1024 * 1024
     try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         want = base + limit
         if hard != resource.RLIM_INFINITY:
             want = min(want, hard)
@@ -141,16 +156,33 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
         try:
             report = screen_path(item, limits)
         except MemoryError:
-            report = FileReport(str(item.path), "", 0, None, None, errors=["limit reached: out of memory"],
-                                limits_hit=["memory"])
+            report = FileReport(
+                str(item.path),
+                "",
+                0,
+                None,
+                None,
+                errors=["limit reached: out of memory"],
+                limits_hit=["memory"],
+            )
         except BaseException as exc:
-            report = FileReport(str(item.path), "", 0, None, None,
-                                errors=[f"internal error: {type(exc).__name__}: {exc}"])
+            report = FileReport(
+                str(item.path), "", 0, None, None, errors=[f"internal error: {type(exc).__name__}: {exc}"]
+            )
         try:
             conn.send(report)
         except MemoryError:
-            conn.send(FileReport(str(item.path), "", 0, None, None, errors=["limit reached: out of memory"],
-                                 limits_hit=["memory"]))
+            conn.send(
+                FileReport(
+                    str(item.path),
+                    "",
+                    0,
+                    None,
+                    None,
+                    errors=["limit reached: out of memory"],
+                    limits_hit=["memory"],
+                )
+            )
 
 
 class _Worker:
@@ -219,13 +251,20 @@ def screen_files(
     try:
         pool = [_Worker(ctx, limits) for _ in range(n)]
         while done < len(todo):
-            for w in pool:
+            for k, w in enumerate(pool):
                 if w.task is None and nxt < len(todo):
+                    try:
+                        w.conn.send(todo[nxt])
+                    except OSError:  # the idle worker died (killed from outside): replace it, retry
+                        w.kill()
+                        pool[k] = _Worker(ctx, limits)
+                        continue
                     w.task = (nxt, todo[nxt])
                     w.deadline = time.monotonic() + limits.seconds + _KILL_GRACE
-                    w.conn.send(todo[nxt])
                     nxt += 1
             busy = [w for w in pool if w.task is not None]
+            if not busy:
+                continue
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=timeout)
             now = time.monotonic()
@@ -248,18 +287,22 @@ def screen_files(
                     finish(i, _failed(item, f"worker died while screening (exit code {code})", "crash"))
                     replace = True
                 elif now >= w.deadline:
-                    finish(i, _failed(item, f"limit reached: screening took over {limits.seconds:g} s; "
-                                      "worker killed", "time"))
+                    finish(
+                        i,
+                        _failed(
+                            item,
+                            f"limit reached: screening took over {limits.seconds:g} s; worker killed",
+                            "time",
+                        ),
+                    )
                     replace = True
                 if replace:
                     w.kill()
                     pool[k] = _Worker(ctx, limits)
     finally:
         for w in pool:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 w.conn.send(None)
-            except (OSError, ValueError):
-                pass
         for w in pool:
             w.proc.join(timeout=2)
             if w.proc.is_alive():

@@ -15,8 +15,24 @@ from unmask.model import Severity
 from .disguise import trailing
 from .result import Ctx
 
-_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8,
-              18: 8}
+_TYPE_SIZE = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
 _INT_FMT = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q", 7: "B"}
 _CHILD_TAGS = {0x014A: "subifd", 0x8769: "exif", 0x8825: "gps", 0xA005: "interop"}
 LANDFALL_CVE = "CVE-2025-21042"
@@ -57,8 +73,15 @@ class Tiff:
         if fmt is None:
             if e.type in (5, 10):  # rationals: numerators are enough for our tags
                 n = min(e.count, (len(self.data) - e.offset) // 8)
-                return list(struct.unpack_from(f"{self.bo}{2 * n}{'I' if e.type == 5 else 'i'}", self.data,
-                                               e.offset)[::2]) if n > 0 else []
+                return (
+                    list(
+                        struct.unpack_from(
+                            f"{self.bo}{2 * n}{'I' if e.type == 5 else 'i'}", self.data, e.offset
+                        )[::2]
+                    )
+                    if n > 0
+                    else []
+                )
             return []
         limit = self.ctx.limits.max_tiles if cap is None else cap
         n = e.count
@@ -193,8 +216,8 @@ def _zip_after(data: bytes, end: int) -> int | None:
             return None
         sig = data[p : p + 4]
         if sig == b"PK\x03\x04" and p + 30 <= len(data):
-            method, = struct.unpack_from("<H", data, p + 8)
-            name_len, = struct.unpack_from("<H", data, p + 26)
+            (method,) = struct.unpack_from("<H", data, p + 8)
+            (name_len,) = struct.unpack_from("<H", data, p + 26)
             if method in (0, 1, 6, 8, 9, 12, 14, 93, 95, 98, 99) and 0 < name_len <= 1024:
                 return p
         elif sig == b"PK\x05\x06" and p + 22 <= len(data):
@@ -218,8 +241,15 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
             where = f"{locator} > dng" if locator else "dng"
             t.where = where
         if t.loop:
-            ctx.add("TIFF-MALFORMED", Severity.LOW, "IFD chain loops back to an IFD already read", where,
-                    cve=None, reason="ifd loop", at=t.loop[:8])
+            ctx.add(
+                "TIFF-MALFORMED",
+                Severity.LOW,
+                "IFD chain loops back to an IFD already read",
+                where,
+                cve=None,
+                reason="ifd loop",
+                at=t.loop[:8],
+            )
         dng.check(ctx, t, is_dng, where)
     finally:
         end = t.end

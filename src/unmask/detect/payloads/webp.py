@@ -215,8 +215,15 @@ class _Walker:
         self.code_index = 0
 
     def malformed(self, reason: str, loc: str, **ev: object) -> None:
-        self.ctx.add("BP-VP8L-MALFORMED", Severity.LOW, f"invalid VP8L bitstream: {reason}", loc,
-                     cve=None, reason=reason, **ev)
+        self.ctx.add(
+            "BP-VP8L-MALFORMED",
+            Severity.LOW,
+            f"invalid VP8L bitstream: {reason}",
+            loc,
+            cve=None,
+            reason=reason,
+            **ev,
+        )
         raise _Stop
 
     # -- prefix codes --------------------------------------------------------------------------
@@ -234,7 +241,9 @@ class _Walker:
                 syms.append(br.read(8))
             for s in syms:
                 if s >= alphabet:
-                    self.malformed("simple-code symbol outside the alphabet", cloc, symbol=s, alphabet=alphabet)
+                    self.malformed(
+                        "simple-code symbol outside the alphabet", cloc, symbol=s, alphabet=alphabet
+                    )
                 lengths[s] = 1
             simple = True
         else:
@@ -250,18 +259,25 @@ class _Walker:
             if nz == 0:
                 self.malformed("code-length code has no symbols", cloc)
             if nz >= 2 and kraft_sum(cl_hist, 7) != 128:
-                self.ctx.add("BP-VP8L-KRAFT", Severity.MEDIUM,
-                             "the code-length code is not a complete prefix code (rejected by libwebp)",
-                             f"{cloc} code-length code", cve=CVE, histogram=cl_hist,
-                             kraft_sum=kraft_sum(cl_hist, 7), kraft_full=128)
+                self.ctx.add(
+                    "BP-VP8L-KRAFT",
+                    Severity.MEDIUM,
+                    "the code-length code is not a complete prefix code (rejected by libwebp)",
+                    f"{cloc} code-length code",
+                    cve=CVE,
+                    histogram=cl_hist,
+                    kraft_sum=kraft_sum(cl_hist, 7),
+                    kraft_full=128,
+                )
                 raise _Stop
             cl_code = PrefixCode(cl_lengths)
             if br.read(1):
                 nbits = 2 + 2 * br.read(3)
                 max_symbol = 2 + br.read(nbits)
                 if max_symbol > alphabet:
-                    self.malformed("max_symbol larger than the alphabet", cloc, max_symbol=max_symbol,
-                                   alphabet=alphabet)
+                    self.malformed(
+                        "max_symbol larger than the alphabet", cloc, max_symbol=max_symbol, alphabet=alphabet
+                    )
             else:
                 max_symbol = alphabet
             sym = 0
@@ -280,8 +296,13 @@ class _Walker:
                     extra, base = ((2, 3), (3, 3), (7, 11))[cl - 16]
                     rep = br.read(extra) + base
                     if sym + rep > alphabet:
-                        self.malformed("code-length repeat runs past the alphabet", cloc, symbol=sym,
-                                       repeat=rep, alphabet=alphabet)
+                        self.malformed(
+                            "code-length repeat runs past the alphabet",
+                            cloc,
+                            symbol=sym,
+                            repeat=rep,
+                            alphabet=alphabet,
+                        )
                     val = prev if cl == 16 else 0
                     for _ in range(rep):
                         lengths[sym] = val
@@ -305,14 +326,25 @@ class _Walker:
             "budget": budget,
         }
         if top >= budget:
-            self.ctx.add("BP-VP8L-BUDGET", Severity.HIGH,
-                         f"{CODE_NAMES[kind]} prefix code needs lookup-table entry {top}, past libwebp's "
-                         f"worst-case budget of {budget} (the BLASTPASS heap overflow)",
-                         cloc, cve=CVE, **evidence)
+            self.ctx.add(
+                "BP-VP8L-BUDGET",
+                Severity.HIGH,
+                f"{CODE_NAMES[kind]} prefix code needs lookup-table entry {top}, past libwebp's "
+                f"worst-case budget of {budget} (the BLASTPASS heap overflow)",
+                cloc,
+                cve=CVE,
+                **evidence,
+            )
         if nz >= 2 and ksum != 1 << MAX_LEN:
-            self.ctx.add("BP-VP8L-KRAFT", Severity.MEDIUM,
-                         "prefix code lengths are not a complete code (rejected by every libwebp)",
-                         cloc, cve=CVE, simple=simple, **evidence)
+            self.ctx.add(
+                "BP-VP8L-KRAFT",
+                Severity.MEDIUM,
+                "prefix code lengths are not a complete code (rejected by every libwebp)",
+                cloc,
+                cve=CVE,
+                simple=simple,
+                **evidence,
+            )
             raise _Stop
         return PrefixCode(lengths)
 
@@ -400,8 +432,9 @@ class _Walker:
                     v = CODE_TO_PLANE[code - 1]
                     d = max(1, (v >> 4) * xsize + 8 - (v & 0xF))
                 if d > pos or length > total - pos:
-                    self.malformed("backward reference outside the image", loc, position=pos, distance=d,
-                                   length=length)
+                    self.malformed(
+                        "backward reference outside the image", loc, position=pos, distance=d, length=length
+                    )
                 for k in range(pos, pos + length):
                     p = pix[k - d]
                     pix[k] = p
@@ -440,8 +473,15 @@ def scan_vp8l(ctx: Ctx, stream: bytes, where: str, *, headerless: tuple[int, int
     except _Stop:
         pass
     except _EOS:
-        ctx.add("BP-VP8L-MALFORMED", Severity.LOW, "VP8L bitstream ends early (or uses an unassigned code)",
-                where, cve=None, reason="end of stream", bit_position=br.pos)
+        ctx.add(
+            "BP-VP8L-MALFORMED",
+            Severity.LOW,
+            "VP8L bitstream ends early (or uses an unassigned code)",
+            where,
+            cve=None,
+            reason="end of stream",
+            bit_position=br.pos,
+        )
 
 
 def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
@@ -456,8 +496,9 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
     return None
 
 
-def _chunks(ctx: Ctx, data: bytes, pos: int, end: int, where: str, dims: tuple[int, int] | None,
-            *, top: bool) -> None:
+def _chunks(
+    ctx: Ctx, data: bytes, pos: int, end: int, where: str, dims: tuple[int, int] | None, *, top: bool
+) -> None:
     n = 0
     frame = 0
     while pos + 8 <= end:
@@ -482,8 +523,9 @@ def _chunks(ctx: Ctx, data: bytes, pos: int, end: int, where: str, dims: tuple[i
                     scan_vp8l(ctx, body[1:], f"{where} ALPH", headerless=dims)
         elif fourcc == b"ANMF" and len(body) >= 16 and top:
             fdims = (1 + int.from_bytes(body[6:9], "little"), 1 + int.from_bytes(body[9:12], "little"))
-            _chunks(ctx, data, pos + 8 + 16, min(end, pos + 8 + size), f"{where} ANMF#{frame}", fdims,
-                    top=False)
+            _chunks(
+                ctx, data, pos + 8 + 16, min(end, pos + 8 + size), f"{where} ANMF#{frame}", fdims, top=False
+            )
             frame += 1
         del name
         pos += 8 + size + (size & 1)

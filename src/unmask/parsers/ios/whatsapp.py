@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
-from unmask.model import Obs, Record
+from unmask.model import Content, Obs, Record
 from unmask.observables import find_urls
 from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
 from unmask.parsers.sqlite import Database
@@ -64,6 +64,7 @@ class WhatsAppMedia(Record):
     """One WhatsApp media item (ZWAMEDIAITEM row): where it was downloaded from and where it is stored."""
 
     kind: ClassVar[str] = "ios/whatsapp/media"
+    content: ClassVar[Content | None] = Content("local_path", name="title", sender="from_jid")
     summary: ClassVar[str] = "WhatsApp media {title} from {media_url} at {local_path}"
 
     message_date: datetime | None = None

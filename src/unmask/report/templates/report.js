@@ -120,6 +120,7 @@
     var first = Math.ceil(state.t0 / step) * step;
     for (var t = first; t <= state.t1; t += step) {
       var x = xOf(t);
+      if (x > width - 60) { break; } // a label that would be cut at the right edge says nothing
       el("line", { x1: x, x2: x, y1: TOP, y2: height - AXIS_H + 4 }, axis);
       var label = el("text", { x: x + 3, y: height - AXIS_H + 18 }, axis);
       label.textContent = step >= 864e5 ? fmt(t, false).slice(0, 10) : fmt(t, step < 6e4).slice(step >= 36e5 ? 5 : 11);
