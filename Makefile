@@ -44,7 +44,7 @@ sysdeps:
 	  fi; \
 	fi
 
-demo: setup
+demo: $(STAMP)
 	@rm -rf demo
 	$(PY) -m tests.builders.demo demo/backup
 	@echo

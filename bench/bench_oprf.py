@@ -78,12 +78,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-oprf-"))
     folder = work / "intel"
     results["publish_public"] = _timed_publish("all bundled public sets", lambda: publish(bundled_files(), folder))
+    print(json.dumps(results["publish_public"]), file=sys.stderr)
     if args.synthetic:
         indicators = synthetic(args.synthetic)
         results["publish_synthetic"] = _timed_publish(
             f"{args.synthetic} synthetic domains", lambda: build_epoch(indicators, work / "synthetic")
         )
         del indicators
+        print(json.dumps(results["publish_synthetic"]), file=sys.stderr)
 
     sample = build_sample(work / "backup", messages=args.messages, visits=args.visits,
                           filler_files=args.filler_files, processes=args.processes, whatsapp=args.whatsapp,

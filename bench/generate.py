@@ -85,8 +85,9 @@ def get_backup(name: str, seed: int = 1, *, rows: int | None = None, log=print) 
     meta_path = folder / "meta.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
-        return BenchBackup(name, folder / "backup", seed, shape, meta["counts"], meta["planted"],
-                           meta["disk_bytes"], None)
+        return BenchBackup(
+            name, folder / "backup", seed, shape, meta["counts"], meta["planted"], meta["disk_bytes"], None
+        )
     # Build into a scratch folder and rename at the end, so an interrupted build is never reused.
     scratch = folder.with_name(folder.name + ".partial")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -107,8 +108,14 @@ def get_backup(name: str, seed: int = 1, *, rows: int | None = None, log=print) 
     seconds = time.perf_counter() - t0
     planted = [asdict(p) for p in sample.planted]
     disk = _disk_usage(scratch / "backup")
-    meta_doc = {"counts": sample.counts, "planted": planted, "disk_bytes": disk, "seconds": round(seconds, 1),
-                "shape": asdict(shape), "generator": generator_digest()}
+    meta_doc = {
+        "counts": sample.counts,
+        "planted": planted,
+        "disk_bytes": disk,
+        "seconds": round(seconds, 1),
+        "shape": asdict(shape),
+        "generator": generator_digest(),
+    }
     (scratch / "meta.json").write_text(json.dumps(meta_doc, indent=1))
     shutil.rmtree(folder, ignore_errors=True)
     scratch.rename(folder)

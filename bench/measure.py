@@ -27,7 +27,8 @@ with open(out, "wb") as o, open(err, "wb") as e:
     rc = subprocess.call(sys.argv[3:], stdout=o, stderr=e)
     wall = time.perf_counter() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": ru.ru_maxrss, "user": ru.ru_utime, "sys": ru.ru_stime}))
+doc = {"rc": rc, "wall": wall, "maxrss_kb": ru.ru_maxrss, "user": ru.ru_utime, "sys": ru.ru_stime}
+print(json.dumps(doc))
 """
 
 
@@ -43,12 +44,20 @@ class Run:
     stderr: Path
 
 
-def measure(cmd: list[str], *, log_prefix: Path, env: dict[str, str] | None = None, timeout: float = 3600) -> Run:
+def measure(
+    cmd: list[str], *, log_prefix: Path, env: dict[str, str] | None = None, timeout: float = 3600
+) -> Run:
     """Run ``cmd`` under the rusage wrapper; its output goes to ``log_prefix``.out/.err."""
     out, err = log_prefix.with_suffix(".out"), log_prefix.with_suffix(".err")
     log_prefix.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([sys.executable, "-c", _WRAPPER, str(out), str(err), *cmd],
-                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, str(out), str(err), *cmd],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"measuring wrapper failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
     doc = json.loads(proc.stdout.strip().splitlines()[-1])

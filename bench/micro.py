@@ -46,8 +46,14 @@ print(json.dumps({"load": t1 - t0, "index": t2 - t1, "seconds": t2 - t0, "total"
 
 def _unmask_load(files: list[Path], cache: Path) -> dict[str, float]:
     env = {**os.environ, "UNMASK_CACHE_DIR": str(cache)}
-    proc = subprocess.run([sys.executable, "-c", _UNMASK_LOAD_DRIVER, *map(str, files)], capture_output=True,
-                          text=True, env=env, check=False, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", _UNMASK_LOAD_DRIVER, *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=900,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"unmask loading driver failed: {proc.stderr.strip()[-400:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -68,9 +74,15 @@ def bench_loading(files: list[Path], runs: int, mvt_home: Path | None, log=print
             doc = _unmask_load(files, cache)  # the cache the cold run just wrote
             warm.append(doc["seconds"])
             warm_split = {"load": doc["load"], "index": doc["index"]}
-    result: dict[str, object] = {"files": len(files), "unmask_indicators": total, "unmask_cold": median(cold),
-                                 "unmask_warm": median(warm), "unmask_cold_runs": cold, "unmask_warm_runs": warm,
-                                 "unmask_warm_split": warm_split}
+    result: dict[str, object] = {
+        "files": len(files),
+        "unmask_indicators": total,
+        "unmask_cold": median(cold),
+        "unmask_warm": median(warm),
+        "unmask_cold_runs": cold,
+        "unmask_warm_runs": warm,
+        "unmask_warm_split": warm_split,
+    }
     log(f"  loading {len(files)} public sets: unmask cold {median(cold):.3f} s, warm {median(warm):.3f} s")
     if mvt_home is not None:
         from bench.peer import load_indicators_seconds
@@ -99,9 +111,15 @@ def _hits(values: list[tuple[str, str]], count: int, seed: int) -> list[object]:
     """Observables that match synthetic indicators (sub-domains of domains, exact values otherwise)."""
     from unmask.model import Obs, Observable
 
-    kinds = {"domain-name:value": Obs.DOMAIN, "ipv4-addr:value": Obs.IPV4, "process:name": Obs.PROCESS,
-             "email-addr:value": Obs.EMAIL, "file:name": Obs.FILE_NAME, "app:id": Obs.APP_ID,
-             "file:hashes.sha256": Obs.SHA256}
+    kinds = {
+        "domain-name:value": Obs.DOMAIN,
+        "ipv4-addr:value": Obs.IPV4,
+        "process:name": Obs.PROCESS,
+        "email-addr:value": Obs.EMAIL,
+        "file:name": Obs.FILE_NAME,
+        "app:id": Obs.APP_ID,
+        "file:hashes.sha256": Obs.SHA256,
+    }
     rng = random.Random(seed)
     out: list[object] = []
     usable = [(k, v) for k, v in values if k in kinds]
@@ -130,8 +148,9 @@ def _rate_by_type(match, stream: list[object], min_seconds: float) -> dict[str, 
     return out
 
 
-def bench_matching(sizes: list[int], backup: Path, *, seed: int = 1, min_seconds: float = 1.0,
-                   log=print) -> list[dict[str, object]]:
+def bench_matching(
+    sizes: list[int], backup: Path, *, seed: int = 1, min_seconds: float = 1.0, log=print
+) -> list[dict[str, object]]:
     """Observables per second of ``IndicatorIndex.match`` against synthetic sets of each size."""
     from bench.synthetic import synthetic_bundle, synthetic_values
     from unmask.detect.indicators.index import IndicatorIndex
@@ -166,12 +185,22 @@ def bench_matching(sizes: list[int], backup: Path, *, seed: int = 1, min_seconds
                 done += len(stream)
             rates.append(done / elapsed)
         per_pass = found * len(stream) // max(done, 1)
-        row = {"indicators": n, "indexed": index.count, "load_s": t1 - t0, "build_s": t2 - t1,
-               "load_cache": "warm" if warm_cache else "cold",
-               "observables": len(stream), "hits_per_pass": per_pass, "planted_hits": len(hits),
-               "obs_per_s": median(rates), "by_type": _rate_by_type(match, stream, min_seconds / 4)}
-        log(f"  {n:>9,} indicators: {row['obs_per_s']:,.0f} observables/s "
-            f"(load {t1 - t0:.2f} s, index {t2 - t1:.2f} s, {per_pass}/{len(hits)} hits per pass)")
+        row = {
+            "indicators": n,
+            "indexed": index.count,
+            "load_s": t1 - t0,
+            "build_s": t2 - t1,
+            "load_cache": "warm" if warm_cache else "cold",
+            "observables": len(stream),
+            "hits_per_pass": per_pass,
+            "planted_hits": len(hits),
+            "obs_per_s": median(rates),
+            "by_type": _rate_by_type(match, stream, min_seconds / 4),
+        }
+        log(
+            f"  {n:>9,} indicators: {row['obs_per_s']:,.0f} observables/s "
+            f"(load {t1 - t0:.2f} s, index {t2 - t1:.2f} s, {per_pass}/{len(hits)} hits per pass)"
+        )
         rows.append(row)
         del index, sets
     return rows
@@ -185,8 +214,14 @@ def bench_payloads(log=print) -> dict[str, object]:
     if importlib.util.find_spec("unmask.detect.payloads") is None:
         return {"status": "not available yet", "detail": "unmask.detect.payloads is not importable"}
     # Its interface belongs to the payloads work, so run it as a program and keep what it prints.
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_payloads"], cwd=REPO, capture_output=True,
-                          text=True, check=False, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.bench_payloads"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     text = (proc.stdout.strip() or proc.stderr.strip())[-3000:]
     log("  payloads: " + (text.splitlines()[-1] if text else f"exit {proc.returncode}"))
     return {"status": "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})", "detail": text}

@@ -38,9 +38,15 @@ def installed_version() -> str | None:
     """The MVT version in the bench venv, or None."""
     if not MVT_PY.exists():
         return None
-    proc = subprocess.run([str(MVT_PY), "-c", "import importlib.metadata as m; print(m.version('mvt'))"],
-                          capture_output=True, text=True, check=False)
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    proc = subprocess.run(
+        [str(MVT_PY), "-c", "import importlib.metadata as m; print(m.version('mvt'))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
 
 
 def ensure_mvt(install: bool, log=print) -> PeerStatus:
@@ -49,16 +55,24 @@ def ensure_mvt(install: bool, log=print) -> PeerStatus:
     if version == MVT_VERSION:
         return PeerStatus(True, version, f"MVT {version} in {VENV}")
     if not install:
-        return PeerStatus(False, version, f"MVT {MVT_VERSION} not installed in {VENV} (the smoke run does not install it)")
+        return PeerStatus(
+            False, version, f"MVT {MVT_VERSION} not installed in {VENV} (the smoke run does not install it)"
+        )
     log(f"installing MVT {MVT_VERSION} into {VENV} …")
-    steps = [[sys.executable, "-m", "venv", str(VENV)],
-             [str(VENV / "bin" / "pip"), "install", "--quiet", f"mvt=={MVT_VERSION}"]]
+    steps = [
+        [sys.executable, "-m", "venv", str(VENV)],
+        [str(VENV / "bin" / "pip"), "install", "--quiet", f"mvt=={MVT_VERSION}"],
+    ]
     for step in steps:
         proc = subprocess.run(step, capture_output=True, text=True, check=False, timeout=1800)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            return PeerStatus(False, None, f"MVT {MVT_VERSION} could not be installed ({' '.join(step[:3])} …: "
-                                           f"{' / '.join(tail)}); unmask is benchmarked alone")
+            return PeerStatus(
+                False,
+                None,
+                f"MVT {MVT_VERSION} could not be installed ({' '.join(step[:3])} …: "
+                f"{' / '.join(tail)}); unmask is benchmarked alone",
+            )
     version = installed_version()
     if version != MVT_VERSION:
         return PeerStatus(False, version, f"installed MVT reports version {version}, expected {MVT_VERSION}")
@@ -68,14 +82,16 @@ def ensure_mvt(install: bool, log=print) -> PeerStatus:
 def mvt_env(home: Path) -> dict[str, str]:
     """Environment for every MVT run: no network, private data/config folders."""
     env = dict(os.environ)
-    env.update({
-        "MVT_NETWORK_ACCESS_ALLOWED": "false",
-        "MVT_DATA_FOLDER": str(home / "data"),
-        "MVT_CONFIG_FOLDER": str(home / "config"),
-        "MVT_STIX2": "",
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-    })
+    env.update(
+        {
+            "MVT_NETWORK_ACCESS_ALLOWED": "false",
+            "MVT_DATA_FOLDER": str(home / "data"),
+            "MVT_CONFIG_FOLDER": str(home / "config"),
+            "MVT_STIX2": "",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
     return env
 
 
@@ -101,9 +117,15 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "total": ind.total_ioc_co
 
 
 def load_indicators_seconds(files: list[Path], home: Path) -> tuple[float, int]:
-    """Seconds MVT's ``Indicators.load_indicators_files`` takes on ``files`` (fresh process), and its count."""
-    proc = subprocess.run([str(MVT_PY), "-c", _LOAD_DRIVER, *map(str, files)], capture_output=True, text=True,
-                          env=mvt_env(home), check=False, timeout=900)
+    """Seconds MVT's ``Indicators.load_indicators_files`` takes on ``files`` (fresh process), and count."""
+    proc = subprocess.run(
+        [str(MVT_PY), "-c", _LOAD_DRIVER, *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=mvt_env(home),
+        check=False,
+        timeout=900,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"MVT loading driver failed: {proc.stderr.strip()[-400:]}")
     doc = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cProfile
 import json
 import pstats
+import resource
 import sys
 import tempfile
 import time
@@ -28,8 +29,14 @@ def _rows(stats: pstats.Stats, key: str, limit: int) -> list[dict[str, object]]:
             if marker in file:
                 short = file.split(marker, 1)[1]
                 break
-        out.append({"function": f"{short}:{line}({func})", "calls": nc, "tottime": round(tt, 3),
-                    "cumtime": round(ct, 3)})
+        out.append(
+            {
+                "function": f"{short}:{line}({func})",
+                "calls": nc,
+                "tottime": round(tt, 3),
+                "cumtime": round(ct, 3),
+            }
+        )
     return out
 
 
@@ -48,9 +55,14 @@ def profile(backup: Path, limit: int = 25) -> dict[str, object]:
         wall = time.perf_counter() - t0
     stats = pstats.Stats(prof)
     records = {name: len(recs) for name, recs in result.records.items()}
-    return {"backup": str(backup), "wall_under_profiler": round(wall, 3), "timings": result.extra["timings"],
-            "records": records, "top_tottime": _rows(stats, "tottime", limit),
-            "top_cumtime": _rows(stats, "cumtime", limit)}
+    return {
+        "backup": str(backup),
+        "wall_under_profiler": round(wall, 3),
+        "timings": result.extra["timings"],
+        "records": records,
+        "top_tottime": _rows(stats, "tottime", limit),
+        "top_cumtime": _rows(stats, "cumtime", limit),
+    }
 
 
 def timings_only(backup: Path) -> dict[str, object]:
@@ -63,10 +75,72 @@ def timings_only(backup: Path) -> dict[str, object]:
     return {"timings": result.extra["timings"], "seconds": result.extra["seconds"]}
 
 
+def _rss_mb() -> float:
+    """Peak RSS of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_checkpoints(backup: Path) -> dict[str, float]:
+    """Peak RSS after each step of a scan, doing by hand what ``check_backup`` does.
+
+    Must run first in a fresh process: ru_maxrss only grows, so later steps would hide earlier ones.
+    """
+    from unmask.acquisition import open_ios_backup
+    from unmask.api import scan_acquisition
+    from unmask.detect.indicators.sets import bundled_files
+    from unmask.report.writers import write_all
+
+    out = {"imports": _rss_mb()}
+    acq = open_ios_backup(backup)
+    out["opened (Manifest.db rows loaded)"] = _rss_mb()
+    result = scan_acquisition(acq, command="check-backup", iocs=bundled_files())
+    out["scanned (records + findings held)"] = _rss_mb()
+    with tempfile.TemporaryDirectory(prefix="unmask-profile-") as folder:
+        write_all(result, Path(folder))
+    out["written (all outputs)"] = _rss_mb()
+    out["records"] = float(sum(len(r) for r in result.records.values()))
+    return out
+
+
+def allocation_sites(backup: Path, limit: int = 12) -> list[dict[str, object]]:
+    """The source lines holding the most memory once a scan has finished (tracemalloc; slow, so use
+    a small backup): what the records and findings are made of."""
+    import tracemalloc
+
+    from unmask.acquisition import open_ios_backup
+    from unmask.api import scan_acquisition
+    from unmask.detect.indicators.sets import bundled_files
+
+    tracemalloc.start(1)
+    result = scan_acquisition(open_ios_backup(backup), command="check-backup", iocs=bundled_files())
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    total = sum(len(r) for r in result.records.values())
+    rows = []
+    for stat in snapshot.statistics("lineno")[:limit]:
+        frame = stat.traceback[0]
+        name = frame.filename.split("/src/", 1)[-1].split("/lib/python3.11/", 1)[-1]
+        rows.append(
+            {
+                "line": f"{name}:{frame.lineno}",
+                "mb": round(stat.size / 2**20, 2),
+                "blocks": stat.count,
+                "bytes_per_record": round(stat.size / max(total, 1)),
+            }
+        )
+    return rows
+
+
 def main(argv: list[str]) -> int:
-    """Entry point: profile ``argv[1]`` into the JSON file ``argv[2]``."""
+    """Entry point: profile ``argv[1]`` into the JSON file ``argv[2]``.
+
+    ``--memory-sites SMALL_BACKUP`` (optional, after them) adds the tracemalloc breakdown.
+    """
     backup, target = Path(argv[1]), Path(argv[2])
-    doc = {"plain": timings_only(backup), "profiled": profile(backup)}
+    doc: dict[str, object] = {"memory": memory_checkpoints(backup)}
+    if len(argv) > 4 and argv[3] == "--memory-sites":
+        doc["memory_sites"] = {"backup": argv[4], "sites": allocation_sites(Path(argv[4]))}
+    doc.update({"plain": timings_only(backup), "profiled": profile(backup)})
     target.write_text(json.dumps(doc, indent=1))
     return 0
 

@@ -43,16 +43,29 @@ def unmask_env() -> dict[str, str]:
 
 def unmask_cmd(backup: Path, iocs: list[Path], out: Path) -> list[str]:
     """``unmask check-backup`` with the same indicator files MVT gets."""
-    cmd = [str(Path(sys.executable).parent / "unmask"), "check-backup", str(backup), "--output", str(out), "--quiet"]
+    cmd = [
+        str(Path(sys.executable).parent / "unmask"),
+        "check-backup",
+        str(backup),
+        "--output",
+        str(out),
+        "--quiet",
+    ]
     for f in iocs:
         cmd += ["--iocs", str(f)]
     return cmd
 
 
 def _tool_summary(runs: list[measure.Run], loads: list[float]) -> dict[str, object]:
-    return {"walls": [r.wall for r in runs], "peaks_mb": [r.peak_mb for r in runs], "rcs": [r.rc for r in runs],
-            "cpu": [r.cpu for r in runs], "median_wall": measure.median([r.wall for r in runs]),
-            "median_peak_mb": measure.median([r.peak_mb for r in runs]), "load_avg": loads}
+    return {
+        "walls": [r.wall for r in runs],
+        "peaks_mb": [r.peak_mb for r in runs],
+        "rcs": [r.rc for r in runs],
+        "cpu": [r.cpu for r in runs],
+        "median_wall": measure.median([r.wall for r in runs]),
+        "median_peak_mb": measure.median([r.peak_mb for r in runs]),
+        "load_avg": loads,
+    }
 
 
 def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs: int) -> dict[str, object]:
@@ -70,20 +83,27 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
     def run_unmask(tag: str) -> measure.Run:
         out = base / f"unmask-{tag}"
         shutil.rmtree(out, ignore_errors=True)
-        r = measure.measure(unmask_cmd(bb.path, iocs, out), log_prefix=base / "logs" / f"unmask-{tag}",
-                            env=unmask_env())
+        r = measure.measure(
+            unmask_cmd(bb.path, iocs, out), log_prefix=base / "logs" / f"unmask-{tag}", env=unmask_env()
+        )
         _log(f"    unmask {tag:>6}: {r.wall:7.2f} s  {r.peak_mb:7.1f} MB  exit {r.rc}")
         return r
 
     def run_mvt(tag: str) -> measure.Run:
         out = base / f"mvt-{tag}"
         shutil.rmtree(out, ignore_errors=True)
-        r = measure.measure(peer.check_backup_cmd(bb.path, iocs, out), log_prefix=base / "logs" / f"mvt-{tag}",
-                            env=peer.mvt_env(mvt_home))
+        r = measure.measure(
+            peer.check_backup_cmd(bb.path, iocs, out),
+            log_prefix=base / "logs" / f"mvt-{tag}",
+            env=peer.mvt_env(mvt_home),
+        )
         _log(f"    MVT    {tag:>6}: {r.wall:7.2f} s  {r.peak_mb:7.1f} MB  exit {r.rc}")
         return r
 
-    _log(f"  {bb.name}: {bb.counts['manifest_rows']:,} Manifest rows, load average {measure.load_average():.2f}")
+    _log(
+        f"  {bb.name}: {bb.counts['manifest_rows']:,} Manifest rows, "
+        f"load average {measure.load_average():.2f}"
+    )
     # Warm-up (untimed): fills the OS page cache for both tools and unmask's compiled-indicator cache.
     run_unmask("warmup")
     if use_mvt:
@@ -102,9 +122,14 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
     last = runs
     u_det = compare.unmask_detections(base / f"unmask-{last}")
     row: dict[str, object] = {
-        "size": bb.name, "rows": bb.counts["manifest_rows"], "counts": bb.counts, "disk_mb": bb.disk_bytes / 2**20,
-        "generated_s": bb.generated_seconds, "planted": bb.planted,
-        "unmask": _tool_summary(u_runs, u_loads), "unmask_timings": u_timings[-1] if u_timings else {},
+        "size": bb.name,
+        "rows": bb.counts["manifest_rows"],
+        "counts": bb.counts,
+        "disk_mb": bb.disk_bytes / 2**20,
+        "generated_s": bb.generated_seconds,
+        "planted": bb.planted,
+        "unmask": _tool_summary(u_runs, u_loads),
+        "unmask_timings": u_timings[-1] if u_timings else {},
         "unmask_detections": _det_doc(u_det),
         "planted_missed": compare.missed_planted(u_det, bb.planted),
     }
@@ -113,9 +138,13 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
         cmp_ = compare.compare(u_det, m_det)
         row["mvt"] = _tool_summary(m_runs, m_loads)
         row["mvt_detections"] = _det_doc(m_det)
-        row["comparison"] = {"unmask_finds_all": cmp_.unmask_finds_all, "missed_indicators": cmp_.missed_indicators,
-                             "missed_heuristics": cmp_.missed_heuristics, "common_indicators": cmp_.common_indicators,
-                             "only_unmask_indicators": cmp_.only_unmask_indicators}
+        row["comparison"] = {
+            "unmask_finds_all": cmp_.unmask_finds_all,
+            "missed_indicators": cmp_.missed_indicators,
+            "missed_heuristics": cmp_.missed_heuristics,
+            "common_indicators": cmp_.common_indicators,
+            "only_unmask_indicators": cmp_.only_unmask_indicators,
+        }
         uw, mw = row["unmask"]["median_wall"], row["mvt"]["median_wall"]  # type: ignore[index]
         up, mp = row["unmask"]["median_peak_mb"], row["mvt"]["median_peak_mb"]  # type: ignore[index]
         row["speedup"] = mw / uw if uw else float("nan")
@@ -126,22 +155,39 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
 
 
 def _det_doc(d: compare.Detections) -> dict[str, object]:
-    return {"alerts": d.alerts, "by_level": d.by_level, "indicators": sorted(d.indicators),
-            "heuristics": sorted(d.heuristics)}
+    return {
+        "alerts": d.alerts,
+        "by_level": d.by_level,
+        "indicators": sorted(d.indicators),
+        "heuristics": sorted(d.heuristics),
+    }
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--smoke", action="store_true", help="seconds-long CI run: small backup, 1 run, no MVT install")
+    p.add_argument(
+        "--smoke", action="store_true", help="seconds-long CI run: small backup, 1 run, no MVT install"
+    )
     p.add_argument("--sizes", default=None, help=f"comma-separated sizes out of {', '.join(SIZES)}")
-    p.add_argument("--runs", type=int, default=None, help="measured runs per tool and size (default 3; smoke 1)")
+    p.add_argument(
+        "--runs", type=int, default=None, help="measured runs per tool and size (default 3; smoke 1)"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-mvt", action="store_true", help="benchmark unmask alone")
     p.add_argument("--no-install", action="store_true", help="use MVT only if it is already installed")
-    p.add_argument("--matching", default=None, help="comma-separated synthetic set sizes (default 10^3..10^6)")
+    p.add_argument(
+        "--matching", default=None, help="comma-separated synthetic set sizes (default 10^3..10^6)"
+    )
     p.add_argument("--skip-micro", action="store_true")
     p.add_argument("--skip-profile", action="store_true")
-    p.add_argument("--doc", default=None, help="markdown report path (default docs/benchmarks.md; smoke: bench/out)")
+    p.add_argument(
+        "--doc", default=None, help="markdown report path (default docs/benchmarks.md; smoke: bench/out)"
+    )
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: render the report again from bench/out/results.json",
+    )
     return p.parse_args(argv)
 
 
@@ -151,9 +197,20 @@ def main(argv: list[str] | None = None) -> int:
     smoke = args.smoke
     sizes = (args.sizes or ("small" if smoke else "small,medium,large")).split(",")
     runs = args.runs or (1 if smoke else 3)
-    matching = [int(float(x)) for x in (args.matching or ("1e3,1e4" if smoke else "1e3,1e4,1e5,1e6")).split(",")]
-    doc_path = Path(args.doc) if args.doc else (OUT / "benchmarks-smoke.md" if smoke else REPO / "docs" / "benchmarks.md")
+    matching = [
+        int(float(x)) for x in (args.matching or ("1e3,1e4" if smoke else "1e3,1e4,1e5,1e6")).split(",")
+    ]
+    doc_path = (
+        Path(args.doc)
+        if args.doc
+        else (OUT / "benchmarks-smoke.md" if smoke else REPO / "docs" / "benchmarks.md")
+    )
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.render_only:
+        results_path = OUT / ("results-smoke.json" if smoke else "results.json")
+        doc_path.write_text(report.render(json.loads(results_path.read_text())))
+        _log(f"wrote {doc_path} from {results_path}")
+        return 0
     # The in-process micro-benchmarks compile indicator files too: keep that cache out of the user's.
     os.environ["UNMASK_CACHE_DIR"] = str(UNMASK_CACHE)
 
@@ -168,9 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"peer: {status.note}")
     iocs = bundled_files()
     results: dict[str, object] = {
-        "started": started.isoformat(timespec="seconds"), "smoke": smoke, "runs": runs, "seed": args.seed,
-        "machine": measure.machine(), "unmask_version": unmask_version, "mvt": status.__dict__,
-        "ioc_files": [f.name for f in iocs], "load_avg_start": measure.load_average(),
+        "started": started.isoformat(timespec="seconds"),
+        "smoke": smoke,
+        "runs": runs,
+        "seed": args.seed,
+        "machine": measure.machine(),
+        "unmask_version": unmask_version,
+        "mvt": status.__dict__,
+        "ioc_files": [f.name for f in iocs],
+        "load_avg_start": measure.load_average(),
         "unmask_cmd": unmask_cmd(Path("BACKUP"), [Path("IOC.stix2")], Path("OUT")),
         "mvt_cmd": peer.check_backup_cmd(Path("BACKUP"), [Path("IOC.stix2")], Path("OUT")),
     }
@@ -197,9 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         _log("micro-benchmarks:")
         mvt_home = OUT / "mvt-home" if status.available else None
         results["loading"] = micro.bench_loading(iocs, 1 if smoke else 3, mvt_home, log=_log)
-        results["matching"] = micro.bench_matching(matching, backups[sizes[0]].path, seed=args.seed,
-                                                   min_seconds=0.3 if smoke else 1.0, log=_log)
-        results["payloads"] = {"status": "skipped in the smoke run"} if smoke else micro.bench_payloads(log=_log)
+        results["matching"] = micro.bench_matching(
+            matching, backups[sizes[0]].path, seed=args.seed, min_seconds=0.3 if smoke else 1.0, log=_log
+        )
+        results["payloads"] = (
+            {"status": "skipped in the smoke run"} if smoke else micro.bench_payloads(log=_log)
+        )
 
     if not (smoke or args.skip_profile):
         largest = max(backups.values(), key=lambda b: b.counts["manifest_rows"])
@@ -207,15 +273,29 @@ def main(argv: list[str] | None = None) -> int:
         target = OUT / f"profile-{largest.name}.json"
         import subprocess
 
-        proc = subprocess.run([sys.executable, "-m", "bench.profile", str(largest.path), str(target)], cwd=REPO,
-                              env=unmask_env(), check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.profile",
+                str(largest.path),
+                str(target),
+                "--memory-sites",
+                str(min(backups.values(), key=lambda b: b.counts["manifest_rows"]).path),
+            ],
+            cwd=REPO,
+            env=unmask_env(),
+            check=False,
+        )
         if proc.returncode == 0:
             results["profile"] = {"size": largest.name, **json.loads(target.read_text())}
 
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["load_avg_end"] = measure.load_average()
     results["failures"] = failures
-    (OUT / ("results-smoke.json" if smoke else "results.json")).write_text(json.dumps(results, indent=1, default=str))
+    (OUT / ("results-smoke.json" if smoke else "results.json")).write_text(
+        json.dumps(results, indent=1, default=str)
+    )
     doc_path.parent.mkdir(parents=True, exist_ok=True)
     doc_path.write_text(report.render(results))
     _log(f"wrote {doc_path}")

@@ -31,13 +31,76 @@ TYPE_MIX: list[tuple[str, float]] = [
 ]
 COLLECTIONS = 10  # reports the indicators are spread over (a finding names its collection)
 
-_SYLLABLES = ("ar", "be", "cor", "da", "el", "fi", "go", "ha", "in", "jo", "ka", "lu", "mo", "ne", "or", "pa",
-              "qui", "ro", "sa", "te", "ul", "ve", "wa", "xo", "yu", "za", "net", "cloud", "news", "info", "sec",
-              "up", "date", "cdn", "api", "track", "mail", "web", "app", "store", "link", "safe", "fast")
-_TLDS = ("com", "net", "org", "info", "io", "co", "me", "biz", "xyz", "online", "site", "top", "co.uk", "com.br")
+_SYLLABLES = (
+    "ar",
+    "be",
+    "cor",
+    "da",
+    "el",
+    "fi",
+    "go",
+    "ha",
+    "in",
+    "jo",
+    "ka",
+    "lu",
+    "mo",
+    "ne",
+    "or",
+    "pa",
+    "qui",
+    "ro",
+    "sa",
+    "te",
+    "ul",
+    "ve",
+    "wa",
+    "xo",
+    "yu",
+    "za",
+    "net",
+    "cloud",
+    "news",
+    "info",
+    "sec",
+    "up",
+    "date",
+    "cdn",
+    "api",
+    "track",
+    "mail",
+    "web",
+    "app",
+    "store",
+    "link",
+    "safe",
+    "fast",
+)
+_TLDS = (
+    "com",
+    "net",
+    "org",
+    "info",
+    "io",
+    "co",
+    "me",
+    "biz",
+    "xyz",
+    "online",
+    "site",
+    "top",
+    "co.uk",
+    "com.br",
+)
 _SUBS = ("", "", "", "www.", "cdn.", "api.", "m.", "static.", "img.", "track.")
-_DIRS = ("/private/var/db/", "/private/var/tmp/", "/private/var/mobile/Library/", "/usr/libexec/",
-         "/private/var/containers/Bundle/Application/", "/Library/LaunchDaemons/")
+_DIRS = (
+    "/private/var/db/",
+    "/private/var/tmp/",
+    "/private/var/mobile/Library/",
+    "/usr/libexec/",
+    "/private/var/containers/Bundle/Application/",
+    "/Library/LaunchDaemons/",
+)
 
 
 def _word(rng: random.Random, lo: int = 2, hi: int = 4) -> str:
@@ -71,7 +134,9 @@ def synthetic_values(count: int, seed: int = 1) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     kinds = [k for k, _ in TYPE_MIX]
     weights = [w for _, w in TYPE_MIX]
-    return [(kind, synthetic_value(rng, kind, i)) for i, kind in enumerate(rng.choices(kinds, weights, k=count))]
+    return [
+        (kind, synthetic_value(rng, kind, i)) for i, kind in enumerate(rng.choices(kinds, weights, k=count))
+    ]
 
 
 def _quote(value: str) -> str:
@@ -90,20 +155,45 @@ def synthetic_bundle(count: int, seed: int = 1, *, log=print) -> Path:
     log(f"writing a synthetic STIX bundle of {count:,} indicators to {path} …")
     uid = uuid.UUID(int=random.Random(seed).getrandbits(128))
     stamp = "2026-01-01T00:00:00.000Z"
-    objects: list[dict[str, object]] = [{"type": "identity", "spec_version": "2.1", "id": f"identity--{uid}",
-                                         "name": "unmask benchmarks", "created": stamp, "modified": stamp}]
+    objects: list[dict[str, object]] = [
+        {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": f"identity--{uid}",
+            "name": "unmask benchmarks",
+            "created": stamp,
+            "modified": stamp,
+        }
+    ]
     refs: list[list[str]] = [[] for _ in range(COLLECTIONS)]
     for i, (kind, value) in enumerate(synthetic_values(count, seed)):
         ident = f"indicator--{uuid.UUID(int=(uid.int + i + 1) % 2**128)}"
         refs[i % COLLECTIONS].append(ident)
-        objects.append({"type": "indicator", "spec_version": "2.1", "id": ident, "created": stamp,
-                        "modified": stamp, "pattern": f"[{kind} = '{_quote(value)}']", "pattern_type": "stix",
-                        "valid_from": stamp})
+        objects.append(
+            {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": ident,
+                "created": stamp,
+                "modified": stamp,
+                "pattern": f"[{kind} = '{_quote(value)}']",
+                "pattern_type": "stix",
+                "valid_from": stamp,
+            }
+        )
     for k, ids in enumerate(refs):
-        objects.append({"type": "report", "spec_version": "2.1",
-                        "id": f"report--{uuid.UUID(int=(uid.int + count + k + 1) % 2**128)}",
-                        "name": f"Synthetic-{k}", "published": stamp, "created": stamp, "modified": stamp,
-                        "object_refs": ids})
+        objects.append(
+            {
+                "type": "report",
+                "spec_version": "2.1",
+                "id": f"report--{uuid.UUID(int=(uid.int + count + k + 1) % 2**128)}",
+                "name": f"Synthetic-{k}",
+                "published": stamp,
+                "created": stamp,
+                "modified": stamp,
+                "object_refs": ids,
+            }
+        )
     bundle = {"type": "bundle", "id": f"bundle--{uid}", "objects": objects}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".partial")

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,19 @@ def verdict(findings: Sequence[Finding], coverage: Sequence[Coverage]) -> Verdic
     )
 
 
+def finalise(findings: Sequence[Finding], hashes: dict[str, str]) -> list[Finding]:
+    """Give each finding the hash of its artefact and order them: most severe first, then by time."""
+    done = [
+        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
+        for f in findings
+    ]
+    done.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or _EPOCH, f.rule))
+    return done
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def load_indicators(iocs: Sequence[str | Path] = ()) -> tuple[IndicatorSets, IndicatorIndex]:
     """Load the indicator sets for a scan (explicit, ``UNMASK_IOCS``, or the default sets) and index them."""
     sets = load_sets(resolve(iocs))
@@ -189,11 +202,7 @@ def scan_acquisition(
         ]
     else:
         extra_screened = []
-    findings = [
-        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
-        for f in findings
-    ]
-    findings.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or started, f.rule))
+    findings = finalise(findings, hashes)
     return ScanResult(
         command=command,
         evidence_path=str(acq.root),

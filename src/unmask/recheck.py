@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from unmask import timeutil
-from unmask.api import ScanResult, load_indicators
+from unmask.api import ScanResult, finalise, load_indicators
 from unmask.detect.heuristics.base import HeuristicContext, registry, run_heuristics
 from unmask.detect.indicators.index import Matcher
 from unmask.detect.indicators.match import RULE as INDICATOR_RULE
@@ -177,7 +177,7 @@ def recheck(
     ``output`` names the new folder instead of ``folder/recheck-<UTC time>``; it must not exist
     yet or be empty, so that nothing is overwritten.
     """
-    from unmask.report.writers import _dump, alerts_json, info_json, write_timeline
+    from unmask.report.writers import alerts_json, dump_json, info_json, write_timeline
 
     source = Path(folder)
     if not source.is_dir():
@@ -209,13 +209,7 @@ def recheck(
             except (ValueError, TypeError) as exc:
                 raise UsageError(f"{source / 'alerts.json'}: an alert cannot be read ({exc})") from None
     findings.extend(carried)
-    # As a scan does: heuristic findings get the hash of the artefact they came from, and the most
-    # serious come first.
-    findings = [
-        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
-        for f in findings
-    ]
-    findings.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or started, f.rule))
+    findings = finalise(findings, hashes)
 
     new_alerts = alerts_json(findings)
     old_keys = {_key(a) for a in old_alerts if isinstance(a, dict)}
@@ -265,8 +259,8 @@ def recheck(
         target.mkdir(parents=True, exist_ok=True)
     from unmask.report.html import write_report
 
-    _dump(target / "alerts.json", new_alerts)
+    dump_json(target / "alerts.json", new_alerts)
     write_timeline(result, target)
-    _dump(target / "info.json", info_json(result))
+    dump_json(target / "info.json", info_json(result))
     write_report(target)
     return Recheck(result, target, source, new_findings, gone, skipped)

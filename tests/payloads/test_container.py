@@ -73,3 +73,9 @@ def test_pdf_embedded_file_is_screened() -> None:
     got = {(r, loc) for r, _, loc in found(pdf)}
     assert ("BP-VP8L-BUDGET", "pdf obj 2 0 /EmbeddedFile > webp VP8L code#4 (distance)") in got
     assert ("DISGUISE", "pdf obj 2 0 /EmbeddedFile") in got
+
+
+def test_claimed_pkpass_without_pass_json() -> None:
+    data = v.zip_bytes({"logo.png": v.png_1x1()})
+    assert found(data, "Pass.pkpass") == [("PKPASS-STRUCTURE", "info", "file")]
+    assert found(data, "bundle.zip") == []

@@ -116,3 +116,31 @@ def test_truncations_never_raise() -> None:
     for cut in range(0, len(data), 7):
         r = screen_bytes(data[:cut], name="x.dng")
         assert not any(e.startswith("internal error") for e in r.errors), (cut, r.errors)
+
+
+def test_shared_offsets_array_is_bounded() -> None:
+    # 60 chained IFDs all pointing at one 100,000-entry StripOffsets array: one shared budget.
+    import struct
+    import time
+
+    from unmask.detect.payloads import Limits
+
+    w = v.TiffWriter()
+    shared = w.blob(struct.pack("<100000I", *([8] * 100000)))
+    prev = 0
+    for _ in range(60):
+        if len(w.buf) % 2:
+            w.buf += b"\x00"
+        off = len(w.buf)
+        entries = [
+            struct.pack("<HHIHH", 0x0103, v.SHORT, 1, 7, 0),
+            struct.pack("<HHII", 0x0111, v.LONG, 100000, shared),
+            struct.pack("<HHII", 0x0117, v.LONG, 100000, shared),
+        ]
+        w.buf += struct.pack("<H", len(entries)) + b"".join(entries) + struct.pack("<I", prev)
+        prev = off
+    t0 = time.monotonic()
+    r = screen_bytes(w.finish(prev), limits=Limits(max_tiles=10_000))
+    assert time.monotonic() - t0 < 10
+    assert "tiff-values" in r.limits_hit
+    assert not [e for e in r.errors if e.startswith("internal error")]

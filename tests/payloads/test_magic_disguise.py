@@ -142,3 +142,29 @@ def test_qmage_under_image_claim() -> None:
     data = b"QG\x01\x0b" + b"\x00" * 32
     assert sniff(data)[0] == "qmage"
     assert rules(screen_bytes(data, name="photo.jpg")) == [("DISGUISE", "medium")]
+
+
+def test_jpeg_trailing_archive_info_and_screened() -> None:
+    data = v.JPEG_STUB + v.zip_bytes({"logo.png": v.webp_overbudget()})
+    got = {(f.rule, f.severity.value) for f in screen_bytes(data, name="a.jpg").findings}
+    assert ("DISGUISE-TRAILING", "info") in got and ("BP-VP8L-BUDGET", "high") in got
+    exe = screen_bytes(v.JPEG_STUB + b"\x7fELF" + b"\x00" * 60, name="a.jpg")
+    assert [(f.rule, f.evidence["trailing_type"]) for f in exe.findings] == [("DISGUISE-TRAILING", "elf")]
+
+
+def test_jpeg_trailing_benign_data_ignored() -> None:
+    # Motion-photo style MP4 and padding after EOI are normal.
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42" + b"\x00" * 64
+    assert screen_bytes(v.JPEG_STUB + mp4, name="a.jpg").findings == []
+    assert screen_bytes(v.JPEG_STUB + b"\x00" * 100, name="a.jpg").findings == []
+
+
+def test_jpeg_eoi_found_past_entropy_data() -> None:
+    from unmask.detect.payloads import DEFAULT_LIMITS
+    from unmask.detect.payloads.jpeg import end_of_image
+    from unmask.detect.payloads.result import Ctx
+
+    sos = b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+    body = b"\x12\xff\x00\x34\xff\xd3\x56"  # stuffed FF and a restart marker inside scan data
+    data = b"\xff\xd8\xff\xe0\x00\x04ab" + sos + body + b"\xff\xd9" + b"TAIL"
+    assert end_of_image(Ctx(DEFAULT_LIMITS), data) == len(data) - 4

@@ -233,3 +233,13 @@ def test_assets_cannot_break_out_of_their_blocks() -> None:
         text = report_html._asset(name)
         assert not re.search(r"</(script|style)", text, re.I), name
         assert not re.search(r"(src|href)\s*=\s*[\"']https?:", text), name
+
+
+def test_a_folder_without_timeline_still_renders_its_findings(scanned: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "results"
+    shutil.copytree(scanned, copy)
+    (copy / "timeline.csv").unlink()
+    page = html.unescape(write_report(copy).read_text())
+    assert "timeline.csv was missing or unreadable" in page
+    for alert in json.loads((copy / "alerts.json").read_text()):
+        assert alert["message"] in page

@@ -161,9 +161,20 @@ def _recover(source: Path, folder: Path) -> Path | None:
         if script.rstrip().endswith(b"ROLLBACK; -- due to errors"):
             script = script.rstrip()[: -len(b"ROLLBACK; -- due to errors")] + b"COMMIT;\n"
         _run([shell, str(target)], script)
-        if target.exists():
+        if target.exists() and _table_count(target) > 0:
             return target
     return None
+
+
+def _table_count(path: Path) -> int:
+    conn = _connect(path, immutable=True)
+    try:
+        row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        return int(row[0]) if row else 0
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        conn.close()
 
 
 def _healthy(conn: sqlite3.Connection) -> str | None:

@@ -339,12 +339,19 @@ def _finding_views(
     set_hash = {str(s.get("name")): str(s.get("sha256", "")) for s in info.get("indicator_sets") or []}
     labels = {str(c.get("parser")): short_label(str(c.get("description", "")), str(c.get("parser")))
               for c in info.get("coverage") or []}
+    # A record kind without timestamps never appears in timeline.csv; the file it came from then
+    # names its parser, when exactly one parser read that file.
+    readers: dict[str, set[str]] = {}
+    for c in info.get("coverage") or []:
+        for a in c.get("artefacts") or []:
+            readers.setdefault(str(a.get("device_path")), set()).add(str(c.get("parser")))
     views: list[FindingView] = []
     for i, alert in enumerate(alerts):
         severity = str(alert.get("severity", "info"))
         indicator = alert.get("indicator") if isinstance(alert.get("indicator"), dict) else None
         source = str(alert.get("source", ""))
-        parser = parser_of_kind.get(source, "")
+        by_file = readers.get(str(alert.get("device_path")), set())
+        parser = parser_of_kind.get(source) or (next(iter(by_file)) if len(by_file) == 1 else "")
         views.append(
             FindingView(
                 number=i + 1,

@@ -26,7 +26,8 @@ def csv_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _dump(path: Path, value: Any) -> None:
+def dump_json(path: Path, value: Any) -> None:
+    """Write JSON atomically (a .part file renamed into place), indented for people."""
     tmp = path.with_suffix(path.suffix + ".part")
     with tmp.open("w", encoding="utf-8") as handle:
         json.dump(value, handle, ensure_ascii=False, indent=1, default=str)
@@ -133,13 +134,13 @@ def write_all(result: ScanResult, folder: Path) -> list[str]:
     """Write every output file into ``folder`` (created if needed); returns the names written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = write_records(result, folder)
-    _dump(folder / "alerts.json", alerts_json(result.findings))
+    dump_json(folder / "alerts.json", alerts_json(result.findings))
     screened = result.extra.get("screened_files")
     if screened:
-        _dump(folder / "screened_files.json", screened)
+        dump_json(folder / "screened_files.json", screened)
         written.append("screened_files.json")
     write_timeline(result, folder)
-    _dump(folder / "info.json", info_json(result))
+    dump_json(folder / "info.json", info_json(result))
     from unmask.report.html import write_report  # last: the report is built from the files above
 
     write_report(folder)

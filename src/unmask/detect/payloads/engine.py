@@ -15,7 +15,7 @@ from pathlib import PurePath
 
 from unmask.model import Severity
 
-from . import container, font, jbig2, pdf, tiff, webp
+from . import container, font, jbig2, jpeg, pdf, tiff, webp
 from .disguise import check_claims
 from .magic import claim_from_mime, claim_from_name, sniff
 from .result import DEFAULT_LIMITS, Ctx, FileReport, LimitExceeded, Limits, PayloadFinding
@@ -34,6 +34,7 @@ _HANDLERS: dict[str, Handler] = {
     "tiff": tiff.scan,
     "bigtiff": tiff.scan,
     "zip": container.scan,
+    "jpeg": jpeg.scan,
 }
 
 _SEVERITIES = list(Severity)
@@ -54,6 +55,14 @@ def scan_content(ctx: Ctx, data: bytes, claims: list[tuple[str, str]], locator: 
         handler = _HANDLERS.get(kind or "")
         if handler is not None:
             refined = handler(ctx, data, offset, locator) or kind
+        if refined == "zip" and any(c == "pkpass" for _, c in claims):
+            ctx.add(
+                "PKPASS-STRUCTURE",
+                Severity.INFO,
+                "file claimed as a Wallet pass has no pass.json",
+                locator or ROOT,
+                missing=["pass.json"],
+            )
     finally:
         # Claims are compared with the refined type (DNG rather than TIFF) even if a limit cut the
         # walk short: a disguise is worth reporting on a file we could not finish.

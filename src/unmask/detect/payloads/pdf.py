@@ -183,12 +183,17 @@ class Document:
         self.by_num: dict[int, Obj] = {}
         self.encrypted = False
         self._parser = _Parser(data)
+        # num -> offset after its last "N G obj" header, for /Length references to later objects.
+        self._headers: dict[int, int] = {}
 
     # -- discovery ---------------------------------------------------------------------------
     def scan(self) -> None:
         data, ctx = self.data, self.ctx
+        matches = list(_OBJ_RE.finditer(data))
+        for m in matches:
+            self._headers[int(m.group(1))] = m.end()
         skip_until = 0
-        for m in _OBJ_RE.finditer(data):
+        for m in matches:
             if m.start() < skip_until:
                 continue
             ctx.tick(8)
@@ -250,15 +255,14 @@ class Document:
 
     def _lookahead_int(self, length_ref: Any) -> int | None:
         # /Length pointing to an object defined later in the file (the usual layout for writers
-        # that stream content): find its definition directly.
-        if not isinstance(length_ref, Ref):
+        # that stream content): read it at its header, found in the first pass.
+        if not isinstance(length_ref, Ref) or length_ref.num not in self._headers:
             return None
-        m = re.search(
-            rb"(?<![0-9])%d[\x00\t\n\x0c\r ]+%d[\x00\t\n\x0c\r ]+obj[\x00\t\n\x0c\r ]*(\d{1,12})"
-            % (length_ref.num, length_ref.gen),
-            self.data,
-        )
-        return int(m.group(1)) if m else None
+        try:
+            value, _ = self._parser.value(self._headers[length_ref.num])
+        except (ParseError, IndexError, RecursionError):
+            return None
+        return value if isinstance(value, int) else None
 
     def _expand_objstm(self, obj: Obj) -> None:
         raw = self.decoded(obj)
@@ -309,11 +313,11 @@ class Document:
         return obj.container[s:e]
 
     def filters(self, d: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        f = self.resolve(d.get("Filter", d.get("F")))
+        f = self.resolve(d.get("Filter"))  # /F in a stream dictionary is a file, not a filter
         if isinstance(f, dict):
             f = None
         names = [str(self.resolve(x)) for x in (f if isinstance(f, list) else [f] if f is not None else [])]
-        p = self.resolve(d.get("DecodeParms", d.get("DP")))
+        p = self.resolve(d.get("DecodeParms"))
         parms = [self.resolve(x) for x in p] if isinstance(p, list) else [p] * len(names)
         parms += [None] * (len(names) - len(parms))
         return names, parms

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import multiprocessing as mp
 import os
+import signal
 import stat
 import sys
 import time
@@ -144,6 +145,8 @@ def _set_memory_limit(limit: int) -> None:
 
 
 def _worker_main(conn: Connection, limits: Limits) -> None:
+    # Ctrl-C is the parent's to handle: it stops the scan and kills the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_memory_limit(limits.memory_bytes)
     while True:
         try:
@@ -165,7 +168,7 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
                 errors=["limit reached: out of memory"],
                 limits_hit=["memory"],
             )
-        except BaseException as exc:
+        except Exception as exc:  # a parser bug: report it, keep the worker
             report = FileReport(
                 str(item.path), "", 0, None, None, errors=[f"internal error: {type(exc).__name__}: {exc}"]
             )
@@ -222,18 +225,22 @@ def screen_files(
 
     Each file gets at most ``limits.seconds`` (plus a short grace) and ``limits.memory_bytes`` of
     address space. A file that overruns, or that kills its worker, yields a report with an error
-    and ``limits_hit`` (``time`` or ``memory``); the worker is replaced and the scan continues.
+    and ``limits_hit`` (``time``, ``memory`` or ``crash``); the worker is replaced and the scan
+    continues.
     ``workers=None`` uses the CPU count (at most 8); ``workers=0`` screens in this process with
     only the cooperative limits (for debugging; not for hostile input). ``on_progress`` is called
     in the parent with each report as it completes.
     """
     todo = [_as_item(x) for x in items]
+    if not todo:
+        return []
     results: list[FileReport | None] = [None] * len(todo)
     if workers == 0:
         for i, item in enumerate(todo):
-            results[i] = screen_path(item, limits)
+            rep = screen_path(item, limits)
+            results[i] = rep
             if on_progress:
-                on_progress(results[i])  # type: ignore[arg-type]
+                on_progress(rep)
         return [r for r in results if r is not None]
     n = max(1, min(workers or min(os.cpu_count() or 1, 8), len(todo) or 1))
     ctx = _mp_context()

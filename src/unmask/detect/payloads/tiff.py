@@ -64,8 +64,11 @@ class Tiff:
         self.bo = "<" if data[:2] == b"II" else ">"
         self.big = data[2:4] in (b"+\x00", b"\x00+")
         self.ifds: list[IFD] = []
-        self.ranges: list[tuple[int, int]] = [(0, 16 if self.big else 8)]
+        # End of the furthest byte range any IFD references (for the appended-data rule).
+        self.end = 16 if self.big else 8
         self.loop: list[str] = []
+        # Shared by all IFDs: many IFDs can point at one huge offsets array.
+        self.values_budget = 4 * ctx.limits.max_tiles
 
     def values(self, e: Entry, cap: int | None = None) -> list[int]:
         """Integer values of an entry (at most ``cap``; a longer list is a limit hit)."""
@@ -89,6 +92,10 @@ class Tiff:
             if cap is None:  # only a cut list of offsets is a lost check; first() wants one value
                 self.ctx.hit("tiff-values")
             n = limit
+        if n > self.values_budget:
+            self.ctx.hit("tiff-values")
+            n = self.values_budget
+        self.values_budget -= n
         width = _TYPE_SIZE[e.type]
         n = min(n, max(0, (len(self.data) - e.offset) // width))
         if n <= 0:
@@ -163,7 +170,7 @@ class Tiff:
             count = ctx.limits.max_ifd_entries
         count = min(count, (len(data) - p) // esize)
         ifd = IFD(off, label)
-        self.ranges.append((off, p + count * esize + inline))
+        self.end = max(self.end, p + count * esize + inline)
         for i in range(count):
             q = p + i * esize
             if self.big:
@@ -178,7 +185,7 @@ class Tiff:
             else:
                 voff = struct.unpack_from(f"{bo}Q" if self.big else f"{bo}I", data, vpos)[0]
                 if voff + size <= len(data):
-                    self.ranges.append((voff, voff + size))
+                    self.end = max(self.end, voff + size)
             ifd.entries[tag] = Entry(tag, typ, n, voff, size)
         self._data_ranges(ifd)
         return ifd
@@ -200,14 +207,10 @@ class Tiff:
                 continue
             for o, c in zip(self.values(oe), self.values(ce), strict=False):
                 if 0 < o < len(self.data):
-                    self.ranges.append((o, min(len(self.data), o + c)))
-
-    @property
-    def end(self) -> int:
-        return max(e for _, e in self.ranges)
+                    self.end = max(self.end, min(len(self.data), o + c))
 
 
-def _zip_after(data: bytes, end: int) -> int | None:
+def zip_after(data: bytes, end: int) -> int | None:
     """Offset of a plausible ZIP local header or end-of-central-directory at or after ``end``."""
     pos = end
     while True:
@@ -253,7 +256,7 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
         dng.check(ctx, t, is_dng, where)
     finally:
         end = t.end
-        z = _zip_after(data, end)
+        z = zip_after(data, end)
         if z is not None:
             ctx.add(
                 "DNG-APPENDED-ZIP",
