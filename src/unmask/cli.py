@@ -256,10 +256,15 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     for c in statuses[Status.FAILED] + statuses[Status.UNSUPPORTED]:
         out.print(f"  [yellow]{c.status.value}[/] {c.parser}: {c.reason}", soft_wrap=True)
     sets = result.indicator_sets
-    out.print(
-        f"[bold]Indicators[/]: {len(sets.indicators)} from {len(sets.sets)} file(s)"
-        + (f", {sets.unsupported} pattern(s) not usable" if sets.unsupported else "")
-    )
+    if not sets.indicators and sets.sets:
+        # Confidential matching: the client never learns the indicators, only the published set.
+        names = ", ".join(f"{s.name} at {s.path}" for s in sets.sets)
+        out.print(f"[bold]Indicators[/]: matched confidentially against {names}", soft_wrap=True)
+    else:
+        out.print(
+            f"[bold]Indicators[/]: {len(sets.indicators)} from {len(sets.sets)} file(s)"
+            + (f", {sets.unsupported} pattern(s) not usable" if sets.unsupported else "")
+        )
     if output is not None:
         out.print(f"[bold]Results[/]: {output}")
 

@@ -185,3 +185,22 @@ def test_publish_cli(tmp_path: Path) -> None:
     assert (tmp_path / "i" / "signing.key").stat().st_mode & 0o077 == 0
     empty = CliRunner().invoke(main, ["intel", "publish", "--out", str(tmp_path / "j")])
     assert empty.exit_code == 2 and "--iocs" in empty.output
+
+
+def test_expired_token_is_refused(intel_dir: tuple[Path, PublishReport], start_server) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = intel_dir
+    clock = Clock()
+    live = start_server(folder, clock=clock)
+    _, token = TokenStore(folder).create("Lab A", expires_days=1, now=clock.now)
+    with _client(live.url, token) as http:
+        assert http.get("/v1/manifest").status_code == 200
+        clock.now += timedelta(days=1, seconds=1)
+        assert http.get("/v1/manifest").status_code == 401
+
+
+def test_serve_refuses_plain_http_off_loopback(intel_dir: tuple[Path, PublishReport]) -> None:
+    folder, _ = intel_dir
+    result = CliRunner().invoke(main, ["intel", "serve", str(folder), "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "plain http" in result.output
+    empty = CliRunner().invoke(main, ["intel", "serve", str(folder / "nothing")])
+    assert empty.exit_code == 2 and "no published epoch" in empty.output
