@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
-from tests.parsers.ios.test_datausage import VALUES, assert_tolerated, garbage_db
 from unmask.model import Obs, Status
 from unmask.parsers.ios.chrome_history import ChromeHistoryParser, ChromeVisit, transition_parts
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from tests.builders.schema import create_db, db_bytes, schema_path
+from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
 from unmask.parsers.ios.datausage import DataUsageParser, LiveUsage, UsageProcess
 from unmask.timeutil import to_cocoa
@@ -153,45 +152,8 @@ def test_absent_database(backup: BackupBuilder) -> None:
 
 # --- robustness -----------------------------------------------------------------------------------
 
-VALUES = st.one_of(
-    st.none(),
-    st.integers(min_value=-(2**63), max_value=2**63 - 1),
-    st.floats(),
-    st.text(max_size=30),
-    st.binary(max_size=30),
-)
 PROCESS_COLS = ["Z_ENT", "Z_OPT", "ZFIRSTTIMESTAMP", "ZTIMESTAMP", "ZBUNDLENAME", "ZPROCNAME"]
 LIVE_COLS = ["ZKIND", "ZHASPROCESS", "ZTIMESTAMP", "ZWIFIIN", "ZWIFIOUT", "ZWWANIN", "ZWWANOUT"]
-
-
-def relaxed(schema: str) -> str:
-    """The real DDL without NOT NULL / column UNIQUE constraints, so garbage rows can be stored."""
-    ddl = schema_path(schema).read_text()
-    ddl = re.sub(r"NOT NULL(\s+ON CONFLICT\s+\w+)?", "", ddl)
-    return re.sub(r"\bUNIQUE\b(\s+ON CONFLICT\s+\w+)?(?!\s*\()", "", ddl)
-
-
-def garbage_db(
-    folder: Path, schema: str, rows: dict[str, list[dict[str, Any]]], bad_text: tuple[str, str]
-) -> bytes:
-    """A database with the device's columns, arbitrary rows, and invalid UTF-8 stored as TEXT."""
-    path = create_db(folder / "garbage.sqlite", None, rows, relaxed(schema))
-    conn = sqlite3.connect(path)
-    table, column = bad_text
-    conn.execute(f'UPDATE "{table}" SET "{column}" = CAST(X\'C3FFFE28\' AS TEXT) WHERE rowid % 2 = 0')
-    conn.commit()
-    conn.close()
-    return path.read_bytes()
-
-
-def assert_tolerated(records: list[Any], cov: Any) -> None:
-    assert cov.status in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED)
-    for artefact in cov.artefacts:
-        assert not (artefact.reason or "").startswith("unexpected"), artefact.reason
-    for record in records:
-        list(record.observables())
-        record.describe()
-        record.to_json()
 
 
 @settings(max_examples=30, deadline=None)

@@ -3,9 +3,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from tests.parsers.ios import junk
 from unmask.model import Status
 from unmask.parsers.ios.global_preferences import GlobalPreferences, GlobalPreferencesParser
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 
+from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from tests.parsers.ios import junk
 from unmask.model import Obs, Status
 from unmask.parsers.ios.idstatuscache import IdStatusCacheParser, IdStatusEntry, split_handle
 from unmask.timeutil import to_cocoa

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 
+from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from tests.parsers.ios import junk
 from unmask.model import Obs, Status
 from unmask.parsers.ios.osanalytics_addaily import NetUsageBaseline, OSAnalyticsADDailyParser
 

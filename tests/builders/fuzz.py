@@ -1,13 +1,13 @@
-"""Hypothesis helpers for robustness tests: hostile cell values in databases built from real DDL.
+"""Hostile-input builders shared by the parsers' property tests.
 
-Values cover NULL (where the device schema allows it), huge and negative integers, floats, text,
-blobs, and invalid UTF-8 stored as TEXT. Rows that collide with a UNIQUE constraint (or that SQLite
-refuses) are skipped, as the device would never hold them.
+Databases built from the real device DDL (optionally relaxed so garbage rows can be stored),
+garbage plists, and the checks that a parser tolerated them.
 """
 
 from __future__ import annotations
 
 import plistlib
+import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
-from tests.builders.schema import schema_path
+from tests.builders.schema import create_db, schema_path
 from unmask.model import Coverage, Record, Status
 from unmask.parsers.base import Parser
 
@@ -159,3 +159,44 @@ def plist_dicts(keys: st.SearchStrategy[str] | None = None) -> st.SearchStrategy
 def plist_bytes(value: Any, binary: bool = True) -> bytes:
     """A plist file (binary or XML) holding a value."""
     return plistlib.dumps(value, fmt=plistlib.FMT_BINARY if binary else plistlib.FMT_XML)
+
+
+# --- generic rows and relaxed schemas ------------------------------------------------------------
+
+VALUES = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(),
+    st.text(max_size=30),
+    st.binary(max_size=30),
+)
+
+
+def relaxed(schema: str) -> str:
+    """The real DDL without NOT NULL / column UNIQUE constraints, so garbage rows can be stored."""
+    ddl = schema_path(schema).read_text()
+    ddl = re.sub(r"NOT NULL(\s+ON CONFLICT\s+\w+)?", "", ddl)
+    return re.sub(r"\bUNIQUE\b(\s+ON CONFLICT\s+\w+)?(?!\s*\()", "", ddl)
+
+
+def garbage_db(
+    folder: Path, schema: str, rows: dict[str, list[dict[str, Any]]], bad_text: tuple[str, str]
+) -> bytes:
+    """A database with the device's columns, arbitrary rows, and invalid UTF-8 stored as TEXT."""
+    path = create_db(folder / "garbage.sqlite", None, rows, relaxed(schema))
+    conn = sqlite3.connect(path)
+    table, column = bad_text
+    conn.execute(f'UPDATE "{table}" SET "{column}" = CAST(X\'C3FFFE28\' AS TEXT) WHERE rowid % 2 = 0')
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+def assert_tolerated(records: list[Any], cov: Any) -> None:
+    assert cov.status in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED)
+    for artefact in cov.artefacts:
+        assert not (artefact.reason or "").startswith("unexpected"), artefact.reason
+    for record in records:
+        list(record.observables())
+        record.describe()
+        record.to_json()
