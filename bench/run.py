@@ -92,6 +92,11 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
     def run_mvt(tag: str) -> measure.Run:
         out = base / f"mvt-{tag}"
         shutil.rmtree(out, ignore_errors=True)
+        if not peer.MVT_IOS.exists():
+            # The venv vanished mid-run (seen once on a shared machine): reinstall rather than lose the run.
+            again = peer.ensure_mvt(install=True, log=_log)
+            if not again.available:
+                raise RuntimeError(again.note)
         r = measure.measure(
             peer.check_backup_cmd(bb.path, iocs, out),
             log_prefix=base / "logs" / f"mvt-{tag}",

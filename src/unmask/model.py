@@ -77,6 +77,10 @@ class Obs(enum.StrEnum):
     HOST = "host"
     PHONE_OR_EMAIL = "phone-or-email"
 
+    # Enum hashes its member name in Python code; hashing the string value instead is consistent
+    # with StrEnum equality and runs in C, which matters on the matching hot path.
+    __hash__ = str.__hash__
+
 
 @dataclass(frozen=True, slots=True)
 class Observable:

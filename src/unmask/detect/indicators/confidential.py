@@ -124,9 +124,8 @@ def published_entries(indicators: Iterable[Indicator]) -> Entries:
     """File indicators under the keys of the plaintext index (same normalisation, same tables)."""
     index = IndicatorIndex.build(indicators)
     by_key: dict[Key, list[Indicator]] = {}
-    for kind, table in index.exact.items():
-        for key, found in table.items():
-            by_key[(kind.value, key)] = list(found)
+    for kind, key, found in index.entries():
+        by_key[(kind.value, key)] = list(found)
     for key, found in index.truncated.items():
         by_key[(TRUNCATED, key)] = list(found)
     unusable = list(index.unusable)
