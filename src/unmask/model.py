@@ -171,9 +171,35 @@ class _Plan:
     times: tuple[str, ...]
     observables: tuple[tuple[str, Obs, bool], ...]
     to_json: Callable[[Any], dict[str, Any]]
+    describe: Callable[[Any], str]
 
 
 _PLANS: dict[type[Any], _Plan] = {}
+
+
+def _compile_summary(cls: type[Any]) -> Callable[[Any], str]:
+    """The class's ``summary`` template as a function of a record (fields formatted by ``_fmt``)."""
+    template: str = cls.summary
+    pieces: list[tuple[str, str | None]] = []
+    try:
+        for literal, name, spec, conversion in string.Formatter().parse(template):
+            if spec or conversion:
+                raise ValueError("format specs are not used in summaries")
+            pieces.append((literal, name))
+    except ValueError:
+        kind = cls.kind
+        return lambda record: kind
+    kind = cls.kind
+
+    def describe(record: Any) -> str:
+        out: list[str] = []
+        for literal, name in pieces:
+            out.append(literal)
+            if name is not None:
+                out.append(kind if name == "kind" else _fmt(getattr(record, name, None)))
+        return "".join(out)
+
+    return describe
 
 
 def _plan(cls: type[Any]) -> _Plan:
@@ -199,6 +225,7 @@ def _plan(cls: type[Any]) -> _Plan:
         times=tuple(s.name for s in specs if s.is_time),
         observables=tuple((s.name, s.obs, s.is_seq) for s in specs if s.obs is not None),
         to_json=namespace["to_json"],
+        describe=_compile_summary(cls),
     )
     _PLANS[cls] = plan
     return plan
@@ -278,19 +305,7 @@ class Record:
 
     def describe(self) -> str:
         """A one-line human description from the class's ``summary`` template."""
-        cls = type(self)
-        names = _TEMPLATE_FIELDS.get(cls)
-        if names is None:
-            names = _TEMPLATE_FIELDS[cls] = tuple(
-                {f for _, f, _, _ in string.Formatter().parse(cls.summary) if f}
-            )
-        values: dict[str, str] = {}
-        for name in names:
-            values[name] = self.kind if name == "kind" else _fmt(getattr(self, name, None))
-        try:
-            return self.summary.format(**values)
-        except (KeyError, IndexError, ValueError, AttributeError):
-            return self.kind
+        return _plan(type(self)).describe(self)
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Record:
@@ -334,7 +349,6 @@ def record_types() -> dict[str, type[Record]]:
     return kinds
 
 
-_TEMPLATE_FIELDS: dict[type[Any], tuple[str, ...]] = {}
 
 
 @functools.cache
@@ -348,6 +362,8 @@ def _expander() -> Callable[[Observable], Iterator[Observable]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
+    if type(value) is str:
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, tuple):

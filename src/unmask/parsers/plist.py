@@ -163,70 +163,79 @@ def _fast_mbfile(blob: bytes) -> MBFileMeta:
 
     Object references are resolved through the offset table read in one ``struct`` call; keys are
     recognised by their encoded bytes, so no intermediate objects are built for other fields.
+    Written out without helper calls: it runs once per Manifest.db row.
     """
     if blob[:8] != b"bplist00":
         raise ValueError("not bplist00")
-    offset_size, ref_size, count, top, table = struct.unpack_from(">6xBBQQQ", blob, len(blob) - 32)
+    offset_size, ref_size, count, top, table = _TRAILER.unpack_from(blob, len(blob) - 32)
     offsets = struct.unpack_from(f">{count}{_WIDTH_FORMAT[offset_size]}", blob, table)
     ref_format = _WIDTH_FORMAT[ref_size]
 
-    def dict_refs(ref: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        pos = offsets[ref]
-        marker = blob[pos]
-        if marker >> 4 != 0xD:
-            raise ValueError("not a dict")
-        n = marker & 0xF
-        if n == 0xF:
-            raise ValueError("long dict")
-        refs = struct.unpack_from(f">{2 * n}{ref_format}", blob, pos + 1)
-        return refs[:n], refs[n:]
-
-    def key_is(ref: int, encoded: bytes) -> bool:
-        pos = offsets[ref]
-        return blob[pos : pos + len(encoded)] == encoded
-
-    keys, values = dict_refs(top)
+    # Top-level dict: find $objects and $top.
+    pos = offsets[top]
+    marker = blob[pos]
+    n = marker & 0xF
+    if marker >> 4 != 0xD or n == 0xF:
+        raise ValueError("top is not a small dict")
+    refs = struct.unpack_from(f">{2 * n}{ref_format}", blob, pos + 1)
     objects_ref = top_ref = -1
-    for k, v in zip(keys, values, strict=True):
-        if key_is(k, _KEY_OBJECTS):
-            objects_ref = v
-        elif key_is(k, _KEY_TOP):
-            top_ref = v
+    for i in range(n):
+        kpos = offsets[refs[i]]
+        if blob[kpos : kpos + 9] == _KEY_OBJECTS:
+            objects_ref = refs[n + i]
+        elif blob[kpos : kpos + 5] == _KEY_TOP:
+            top_ref = refs[n + i]
     if objects_ref < 0 or top_ref < 0:
         raise ValueError("not a keyed archive")
-    tkeys, tvalues = dict_refs(top_ref)
-    uid: int | None = None
-    for k, v in zip(tkeys, tvalues, strict=True):
-        if key_is(k, _KEY_ROOT):
-            pos = offsets[v]
-            marker = blob[pos]
-            if marker >> 4 != 0x8:
+
+    # $top: {root: UID}
+    pos = offsets[top_ref]
+    marker = blob[pos]
+    n = marker & 0xF
+    if marker >> 4 != 0xD or n == 0xF:
+        raise ValueError("$top is not a small dict")
+    refs = struct.unpack_from(f">{2 * n}{ref_format}", blob, pos + 1)
+    uid = -1
+    for i in range(n):
+        kpos = offsets[refs[i]]
+        if blob[kpos : kpos + 5] == _KEY_ROOT:
+            vpos = offsets[refs[n + i]]
+            vmarker = blob[vpos]
+            if vmarker >> 4 != 0x8:
                 raise ValueError("root is not a UID")
-            uid = int.from_bytes(blob[pos + 1 : pos + 2 + (marker & 0xF)], "big")
-    if uid is None:
-        raise ValueError("no root")
+            uid = int.from_bytes(blob[vpos + 1 : vpos + 2 + (vmarker & 0xF)], "big")
     pos = offsets[objects_ref]
     marker = blob[pos]
-    if marker >> 4 != 0xA or marker & 0xF == 0xF or uid >= marker & 0xF:
+    if uid < 0 or marker >> 4 != 0xA or marker & 0xF == 0xF or uid >= marker & 0xF:
         raise ValueError("unexpected $objects")
     root_ref = struct.unpack_from(f">{ref_format}", blob, pos + 1 + uid * ref_size)[0]
-    rkeys, rvalues = dict_refs(root_ref)
+
+    # The MBFile dict itself.
+    pos = offsets[root_ref]
+    marker = blob[pos]
+    n = marker & 0xF
+    if marker >> 4 != 0xD or n == 0xF:
+        raise ValueError("root object is not a small dict")
+    refs = struct.unpack_from(f">{2 * n}{ref_format}", blob, pos + 1)
     fields: dict[str, int] = {}
-    for k, v in zip(rkeys, rvalues, strict=True):
-        kpos = offsets[k]
-        kmarker = blob[kpos]
-        klen = kmarker & 0xF
+    encoded_keys = _ENCODED_KEYS
+    for i in range(n):
+        kpos = offsets[refs[i]]
+        klen = blob[kpos] & 0xF
         encoded = blob[kpos : kpos + 3 + blob[kpos + 2]] if klen == 0xF else blob[kpos : kpos + 1 + klen]
-        target = _ENCODED_KEYS.get(encoded)
+        target = encoded_keys.get(encoded)
         if target is None:
             continue
-        vpos = offsets[v]
+        vpos = offsets[refs[n + i]]
         vmarker = blob[vpos]
         if vmarker >> 4 != 0x1:
             continue
         width = 1 << (vmarker & 0xF)
         fields[target] = int.from_bytes(blob[vpos + 1 : vpos + 1 + width], "big", signed=width >= 8)
     return _meta(fields)
+
+
+_TRAILER = struct.Struct(">6xBBQQQ")
 
 
 def _meta(values: dict[str, int]) -> MBFileMeta:

@@ -67,15 +67,16 @@ def timeline_rows(records: dict[str, list[Record]]) -> Iterator[tuple[str, str, 
     """Every record timestamp as a timeline row; identical times of one record appear once."""
     for parser, recs in records.items():
         for record in recs:
+            stamps = list(record.timestamps())
+            if not stamps:
+                continue
+            description = record.describe()
+            kind = record.kind
             seen: set[datetime] = set()
-            description: str | None = None
-            for name, ts in record.timestamps():
-                if ts in seen:
-                    continue
-                seen.add(ts)
-                if description is None:
-                    description = record.describe()
-                yield csv_time(ts), parser, f"{record.kind} {name}", description
+            for name, ts in stamps:
+                if ts not in seen:
+                    seen.add(ts)
+                    yield csv_time(ts), parser, f"{kind} {name}", description
 
 
 def write_timeline(result: ScanResult, folder: Path) -> None:
