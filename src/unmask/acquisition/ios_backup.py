@@ -102,14 +102,16 @@ class IOSBackup(Acquisition):
                 f"{root} is an encrypted iOS backup; decrypt it first (encrypted backups are not supported yet)"
             )
         self._entries: dict[str, FileEntry] = {}
-        self._rows: list[tuple[str, str, str, int, bytes | None]] = []
-        self._blobs: dict[str, bytes | None] | None = None
+        # Row order and file IDs; the metadata blobs stay in Manifest.db and are streamed when
+        # needed (holding 200,000 of them would cost ~100 MB for nothing).
+        self._by_id: dict[str, FileEntry] = {}
+        self._manifest_db = manifest_db
         self._load_manifest(manifest_db)
 
     def _load_manifest(self, path: Path) -> None:
         try:
             with open_readonly(path) as db:
-                rows = db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files").fetchall()
+                rows = db.execute("SELECT fileID, domain, relativePath, flags FROM Files").fetchall()
         except Exception as exc:
             header = path.read_bytes()[:16]
             if header != b"SQLite format 3\x00":
@@ -119,13 +121,14 @@ class IOSBackup(Acquisition):
             raise AcquisitionError(f"{path}: cannot read the Files table ({exc})") from None
         stored = self._stored_ids()
         entries = self._entries
-        for fid, domain, rel, flags, blob in rows:
+        by_id = self._by_id
+        for fid, domain, rel, flags in rows:
             if not isinstance(fid, str) or not isinstance(domain, str):
                 continue
             rel = rel if isinstance(rel, str) else ""
             kind = _KINDS.get(flags if isinstance(flags, int) else 0, "file")
             dpath = device_path(domain, rel)
-            entries[dpath] = FileEntry(
+            entry = FileEntry(
                 device_path=dpath,
                 kind=kind,
                 stored=kind != "file" or fid in stored,
@@ -133,7 +136,8 @@ class IOSBackup(Acquisition):
                 domain=domain,
                 relative_path=rel,
             )
-            self._rows.append((dpath, fid, domain, flags if isinstance(flags, int) else 0, blob))
+            entries[dpath] = entry
+            by_id[fid] = entry
 
     def _stored_ids(self) -> set[str]:
         stored: set[str] = set()
@@ -147,18 +151,25 @@ class IOSBackup(Acquisition):
         return iter(self._entries.values())
 
     def manifest_rows(self) -> Iterator[tuple[FileEntry, bytes | None]]:
-        """Entries with their raw MBFile metadata blob, for the Manifest parser to decode."""
-        for dpath, _fid, _domain, _flags, blob in self._rows:
-            yield self._entries[dpath], blob
+        """Entries in Manifest.db order with their raw MBFile metadata blob, for the Manifest parser."""
+        by_id = self._by_id
+        with open_readonly(self._manifest_db) as db:
+            cursor = db.execute("SELECT fileID, file FROM Files")
+            while batch := cursor.fetchmany(4096):
+                for fid, blob in batch:
+                    entry = by_id.get(fid) if isinstance(fid, str) else None
+                    if entry is not None:
+                        yield entry, blob if isinstance(blob, bytes) else None
 
     def stat(self, device_path: str) -> FileEntry | None:
         """The entry at a device path with its size, mode and times decoded from Manifest.db."""
         entry = self.entry(device_path)
         if entry is None:
             return None
-        if self._blobs is None:
-            self._blobs = {row[0]: row[4] for row in self._rows}
-        meta = plist.mbfile_metadata(self._blobs.get(entry.device_path))
+        with open_readonly(self._manifest_db) as db:
+            row = db.execute("SELECT file FROM Files WHERE fileID = ?", (entry.locator,)).fetchone()
+        blob = row[0] if row and isinstance(row[0], bytes) else None
+        meta = plist.mbfile_metadata(blob)
         if meta is None:
             return entry
         return replace(
