@@ -209,3 +209,22 @@ def test_wal_is_applied_without_touching_the_evidence(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check-backup", str(root)])
     assert result.exit_code == 1 and "weather4free.com" in result.output
     assert _tree_hashes(root) == before
+
+
+def test_output_inside_the_evidence_is_refused(tmp_path: Path) -> None:
+    root = build_sample(tmp_path / "backup").root
+    before = _tree_hashes(root)
+    for target in (root, root / "results"):
+        result = CliRunner().invoke(main, ["check-backup", str(root), "-o", str(target)])
+        assert result.exit_code == 2 and "inside the evidence" in result.output
+    assert _tree_hashes(root) == before
+
+
+def test_every_finding_names_the_hash_of_its_source(tmp_path: Path) -> None:
+    sample = build_sample(tmp_path / "backup")
+    out = tmp_path / "out"
+    CliRunner().invoke(main, ["check-backup", str(sample.root), "-o", str(out)])
+    alerts = json.loads((out / "alerts.json").read_text())
+    assert alerts and all(a["sha256"] and len(a["sha256"]) == 64 for a in alerts), [
+        (a["rule"], a["device_path"]) for a in alerts if not a["sha256"]
+    ]

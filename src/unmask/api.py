@@ -20,8 +20,9 @@ from unmask.detect.indicators.index import IndicatorIndex, Matcher
 from unmask.detect.indicators.match import RULE as INDICATOR_RULE
 from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets, load_sets, resolve
+from unmask.errors import UsageError
 from unmask.model import Coverage, Finding, Record, Severity, Status
-from unmask.parsers.base import parsers_for, run_parser
+from unmask.parsers.base import Parser, parsers_for, run_parser
 
 ProgressFn = Callable[[str, int, int], None]
 """``(label, done, total)`` — called as work advances."""
@@ -122,6 +123,38 @@ def finalise(findings: Sequence[Finding], hashes: dict[str, str]) -> list[Findin
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _finding_hashes(
+    acq: Acquisition,
+    findings: Sequence[Finding],
+    hashes: dict[str, str],
+    parsers: Sequence[type[Parser]],
+    coverage: Sequence[Coverage],
+) -> dict[str, str]:
+    """Device path → SHA-256 for every finding: the artefact read, else the file itself when the
+    evidence stores it (a Manifest row that names a file), else the host file the record came
+    from (Manifest.db, Info.plist)."""
+    out = dict(hashes)
+    host_hash: dict[str, str] = {}
+    for cls, cov in zip(parsers, coverage, strict=True):
+        host = {s.pattern for s in cls.sources if s.host}
+        digest = next((a.sha256 for a in cov.artefacts if a.device_path in host and a.sha256), None)
+        if digest:
+            for record_type in cls.records:
+                host_hash[record_type.kind] = digest
+    for f in findings:
+        path = f.device_path
+        if f.sha256 is not None or path is None or path in out:
+            continue
+        try:
+            digest = acq.sha256(path) if acq.exists(path) else None
+        except OSError:
+            digest = None
+        digest = digest or host_hash.get(f.source)
+        if digest:
+            out[path] = digest
+    return out
+
+
 def load_indicators(iocs: Sequence[str | Path] = ()) -> tuple[IndicatorSets, IndicatorIndex]:
     """Load the indicator sets for a scan (explicit, ``UNMASK_IOCS``, or the default sets) and index them."""
     sets = load_sets(resolve(iocs))
@@ -202,7 +235,7 @@ def scan_acquisition(
         ]
     else:
         extra_screened = []
-    findings = finalise(findings, hashes)
+    findings = finalise(findings, _finding_hashes(acq, findings, hashes, parsers, coverage))
     return ScanResult(
         command=command,
         evidence_path=str(acq.root),
@@ -237,6 +270,8 @@ def check_backup(
     """
     t0 = time.perf_counter()
     acq = open_ios_backup(Path(path))
+    if output is not None:
+        refuse_output_inside(Path(output), acq.root)
     opened = time.perf_counter() - t0
     result = scan_acquisition(
         acq,
@@ -258,6 +293,13 @@ def check_backup(
         result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
+
+
+def refuse_output_inside(output: Path, evidence: Path) -> None:
+    """Raise :class:`UsageError` when an output folder is the evidence folder or inside it."""
+    out, ev = output.resolve(), evidence.resolve()
+    if out == ev or out.is_relative_to(ev):
+        raise UsageError(f"{output} is inside the evidence folder {evidence}; choose another output folder")
 
 
 def tool_info() -> dict[str, str]:

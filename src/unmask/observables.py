@@ -105,6 +105,30 @@ def url_parts(url: str) -> tuple[str, str] | None:
     return f"{scheme}://{netloc}{path}{query}", bare_host
 
 
+_SIMPLE_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+_HOST_END = re.compile(r"[/?#\\]")
+
+
+def url_host_hint(url: str) -> str | None:
+    """The normalised host of a URL when it is plain ASCII, found without parsing the whole URL.
+
+    ``None`` means the host is not simple (IDNA, IPv6, odd characters) and only
+    :func:`url_parts` can say; matching uses the hint to skip normalising URLs whose host no URL
+    indicator names.
+    """
+    rest = url.strip()
+    scheme = rest.find("://")
+    if 0 <= scheme < 16:
+        rest = rest[scheme + 3 :]
+    end = _HOST_END.search(rest)
+    netloc = rest[: end.start()] if end else rest
+    host = netloc.rsplit("@", 1)[-1]
+    if ":" in host:
+        host = host.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    return host if _SIMPLE_HOST.fullmatch(host) else None
+
+
 @lru_cache(maxsize=8192)
 def normalize_path(value: str) -> str | None:
     """A device path in one form: ``/private/var/…`` for ``/var/…``, no repeated or trailing ``/``."""

@@ -156,3 +156,23 @@ def test_manifest_rows_with_nulls_are_tolerated(backup: BackupBuilder) -> None:
     assert {e.device_path for e in acq.entries()} == {"/private/var/mobile/Library/a", "/private/var/mobile"}
     info = plistlib.loads((root / "Info.plist").read_bytes())
     assert info["Product Version"] == acq.metadata()["ios_version"]
+
+
+def test_fifos_links_and_odd_file_ids_are_not_content(backup: BackupBuilder, tmp_path: Path) -> None:
+    import os
+
+    backup.add_file("HomeDomain", "Library/SMS/sms.db", b"x")
+    backup.add_file("HomeDomain", "Library/link.db", b"y")
+    root = backup.finish()
+    sms = root / file_id("HomeDomain", "Library/SMS/sms.db")[:2] / file_id("HomeDomain", "Library/SMS/sms.db")
+    sms.unlink()
+    os.mkfifo(sms)  # opening it would block forever
+    link = root / file_id("HomeDomain", "Library/link.db")[:2] / file_id("HomeDomain", "Library/link.db")
+    link.unlink()
+    (tmp_path / "outside.db").write_bytes(b"secret")
+    link.symlink_to(tmp_path / "outside.db")
+    acq = open_ios_backup(root)
+    assert acq.local_path("/private/var/mobile/Library/SMS/sms.db") is None
+    assert acq.local_path("/private/var/mobile/Library/link.db") is None
+    with pytest.raises(FileNotFoundError):
+        acq.read_bytes("/private/var/mobile/Library/SMS/sms.db")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from unmask.cli import main
 from unmask.detect.indicators import oprf
 from unmask.intel.audit import AUDIT_FILE, AuditLog, verify
+from unmask.intel.errors import IntelError
 from unmask.intel.publish import PublishReport
 from unmask.intel.tokens import TokenStore
 
@@ -69,7 +70,7 @@ def test_tampering_is_detected(logged: tuple[Path, bytes]) -> None:
     _rewrite(path, edit)
     broken = verify(path)
     assert not broken.ok and broken.line == 2 and "hash" in (broken.error or "")
-    with pytest.raises(ValueError, match="chain broken"):
+    with pytest.raises(IntelError, match="chain broken"):
         AuditLog(path)  # a server will not append to a broken chain
     result = CliRunner().invoke(main, ["intel", "audit-verify", str(folder)])
     assert result.exit_code == 2 and "line 2" in result.output

@@ -54,3 +54,20 @@ def test_unarchive_resolves_a_keyed_archive_with_cycles() -> None:
     }
     value = plist.unarchive(plist.load(plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)))
     assert value == {"url": ["https://evil.example/", None]}
+
+
+def test_shared_references_resolve_in_linear_time() -> None:
+    # Each object lists the next twice: 2^60 paths without memoisation.
+    n = 60
+    objects: list[object] = ["$null", {"$classname": "NSArray", "$classes": ["NSArray", "NSObject"]}]
+    for i in range(n):
+        nxt = plistlib.UID(2 + i + 1) if i < n - 1 else plistlib.UID(2 + n)
+        objects.append({"$class": plistlib.UID(1), "NS.objects": [nxt, nxt]})
+    objects.append("leaf")
+    archive = {"$archiver": "NSKeyedArchiver", "$version": 100000, "$top": {"root": plistlib.UID(2)},
+               "$objects": objects}
+    value = plist.unarchive(plist.load(plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)))
+    depth = 0
+    while isinstance(value, list):
+        value, depth = value[0], depth + 1
+    assert depth > 0

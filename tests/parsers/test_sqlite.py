@@ -58,3 +58,31 @@ def test_invalid_utf8_text_is_read_leniently(tmp_path: Path, backup: BackupBuild
     acq = open_ios_backup(backup.finish())
     with open_database(acq, PATH) as db:
         assert db.conn.execute("SELECT v FROM t").fetchone()[0] == "\\xffabc"
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the sqlite3 shell is not installed")
+def test_recovery_never_executes_shell_commands_planted_in_the_schema(tmp_path: Path, backup: BackupBuilder) -> None:
+    # Schema SQL is copied verbatim into a dump; a planted dot-command must not run on replay.
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "evil.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("CREATE INDEX tv ON t(v)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [(f"value {i} " * 20,) for i in range(400)])
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = ? WHERE name = 't'",
+        (f"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n.shell touch {marker}\n--",),
+    )
+    conn.commit()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[-4096 * 2 : -4096 * 2 + 64] = b"\xff" * 64  # damage a page so recovery is attempted
+    backup.add_file("HomeDomain", "Library/x.db", bytes(data))
+    acq = open_ios_backup(backup.finish())
+    try:
+        with open_database(acq, PATH) as db:
+            db.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except ArtefactError:
+        pass
+    assert not marker.exists()

@@ -7,9 +7,10 @@ never writes to the evidence, and knows which listed files are not stored.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
+import os
 import re
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,8 +38,18 @@ class FileEntry:
     relative_path: str = ""
 
 
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file (not a link, FIFO, socket or device, which can block or escape)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def sha256_file(path: Path) -> str:
-    """SHA-256 of a file on disk, read in chunks."""
+    """SHA-256 of a regular file on disk, read in chunks."""
+    if not is_regular_file(path):
+        raise OSError(f"{path} is not a regular file")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -101,12 +112,12 @@ class Acquisition(ABC):
     def host_file(self, name: str) -> Path | None:
         """A file of the acquisition's own (a backup's Info.plist), not part of the device."""
         path = self.root / name
-        return path if path.is_file() else None
+        return path if is_regular_file(path) else None
 
     def evidence_files(self) -> Iterator[Path]:
         """Every file of the evidence on disk, for integrity hashing."""
         for path in sorted(self.root.rglob("*")):
-            if path.is_file():
+            if is_regular_file(path):
                 yield path
 
     # -- shared behaviour ------------------------------------------------------------------------
@@ -139,7 +150,7 @@ class Acquisition(ABC):
     def read_bytes(self, device_path: str, limit: int | None = None) -> bytes:
         """The content at a device path (up to ``limit`` bytes); raises FileNotFoundError if absent."""
         path = self.local_path(device_path)
-        if path is None:
+        if path is None or not is_regular_file(path):
             raise FileNotFoundError(device_path)
         with path.open("rb") as handle:
             return handle.read() if limit is None else handle.read(limit)
@@ -158,8 +169,3 @@ class Acquisition(ABC):
     def hashes_read(self) -> dict[str, str]:
         """Device path → SHA-256 of every artefact handed to a parser so far."""
         return dict(self._hashes)
-
-    @staticmethod
-    def match(pattern: str, device_path: str) -> bool:
-        """Whether one device path matches a glob pattern."""
-        return fnmatch.fnmatchcase(device_path, pattern)

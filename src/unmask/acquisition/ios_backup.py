@@ -8,12 +8,13 @@ domain maps to the device folder it was copied from.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from unmask.acquisition.base import Acquisition, FileEntry
+from unmask.acquisition.base import Acquisition, FileEntry, is_regular_file
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
 from unmask.parsers import plist
 from unmask.parsers.sqlite import open_readonly
@@ -72,6 +73,7 @@ def file_id(domain: str, relative_path: str) -> str:
 
 
 _KINDS = {1: "file", 2: "dir", 4: "symlink"}
+_HEX = re.compile(r"[0-9a-fA-F]{40}")
 
 
 class IOSBackup(Acquisition):
@@ -191,7 +193,12 @@ class IOSBackup(Acquisition):
         entry = self.entry(device_path)
         if entry is None or entry.kind != "file" or not entry.stored:
             return None
-        return self.root / entry.locator[:2] / entry.locator
+        fid = entry.locator
+        # A file ID is 40 hex digits; anything else ("../…") could point outside the backup.
+        if len(fid) != 40 or not _HEX.fullmatch(fid):
+            return None
+        path = self.root / fid[:2] / fid
+        return path if is_regular_file(path) else None
 
     def metadata(self) -> dict[str, Any]:
         """Info.plist and Manifest.plist facts about the device and the backup."""

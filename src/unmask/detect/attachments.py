@@ -122,9 +122,10 @@ def _finding(device_path: str, record: Record, report: FileReport, pf: object) -
     spec = type(record).content
     sender = _field(record, spec.sender) if spec else None
     when = record.timestamp
-    delivered = "delivered"
+    outgoing = getattr(record, "direction", None) == "sent"
+    delivered = "sent" if outgoing else "delivered"
     if sender:
-        delivered += f" by {sender}"
+        delivered += f" to {sender}" if outgoing else f" by {sender}"
     if when:
         delivered += f" on {when:%Y-%m-%d %H:%M:%S} UTC"
     cve = f" ({pf.cve})" if pf.cve else ""

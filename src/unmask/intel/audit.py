@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask import timeutil
+from unmask.intel.errors import IntelError
 
 AUDIT_FILE = "audit.log"
 GENESIS = "0" * 64
@@ -45,7 +46,7 @@ class AuditLog:
             result = verify(path)
             if not result.ok:
                 # Appending to a broken chain would bury the damage; refuse and let a human look.
-                raise ValueError(f"{path}: audit chain broken at line {result.line}: {result.error}")
+                raise IntelError(f"{path}: audit chain broken at line {result.line}: {result.error}")
             self._head, self._seq = result.head, result.count
 
     def append(

@@ -62,45 +62,74 @@ def unarchive(value: Any) -> Any:
         raise ArtefactError("NSKeyedArchiver $objects is not an array")
     top = value["$top"]
     root = top.get("root", next(iter(top.values()), None)) if isinstance(top, dict) else None
-    return _resolve(objects, root, frozenset(), 0)
+    return _Unarchiver(objects).resolve(root, 0)
 
 
-def _resolve(objects: list[Any], item: Any, seen: frozenset[int], depth: int) -> Any:
-    if depth > _MAX_DEPTH:
-        return None
-    if isinstance(item, plistlib.UID):
-        index = item.data
-        if index in seen or not 0 <= index < len(objects):
+_MAX_STEPS = 1_000_000
+
+
+class _Unarchiver:
+    """Resolves UIDs once each (memoised) within a work budget.
+
+    Hostile archives reference objects many times over: without the memo a chain of objects that
+    each list the next one twice costs 2^n steps; the budget bounds whatever is left.
+    """
+
+    def __init__(self, objects: list[Any]) -> None:
+        self.objects = objects
+        self.memo: dict[int, Any] = {}
+        self.active: set[int] = set()
+        self.steps = 0
+
+    def resolve(self, item: Any, depth: int) -> Any:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise ArtefactError("NSKeyedArchiver archive too large or too deeply shared")
+        if depth > _MAX_DEPTH:
             return None
-        seen = seen | {index}
-        item = objects[index]
-        if item == "$null":
-            return None
-    if isinstance(item, dict):
-        class_name = _class_name(objects, item.get("$class"))
-        if class_name in ("NSDictionary", "NSMutableDictionary") and "NS.keys" in item:
-            keys = [_resolve(objects, k, seen, depth + 1) for k in item.get("NS.keys", [])]
-            vals = [_resolve(objects, v, seen, depth + 1) for v in item.get("NS.objects", [])]
-            return {str(k): v for k, v in zip(keys, vals, strict=False)}
-        if class_name in ("NSArray", "NSMutableArray", "NSSet", "NSMutableSet", "NSOrderedSet"):
-            return [_resolve(objects, v, seen, depth + 1) for v in item.get("NS.objects", [])]
-        if class_name in ("NSString", "NSMutableString"):
-            return item.get("NS.string")
-        if class_name in ("NSData", "NSMutableData"):
-            return item.get("NS.data")
-        if class_name == "NSDate":
-            return timeutil.cocoa(item.get("NS.time"))
-        if class_name in ("NSURL",):
-            base = _resolve(objects, item.get("NS.base"), seen, depth + 1)
-            rel = _resolve(objects, item.get("NS.relative"), seen, depth + 1)
-            return f"{base or ''}{rel or ''}"
-        out = {k: _resolve(objects, v, seen, depth + 1) for k, v in item.items() if k != "$class"}
-        if class_name:
-            out["$class"] = class_name
-        return out
-    if isinstance(item, list):
-        return [_resolve(objects, v, seen, depth + 1) for v in item]
-    return item
+        if isinstance(item, plistlib.UID):
+            index = item.data
+            if index in self.memo:
+                return self.memo[index]
+            if index in self.active or not 0 <= index < len(self.objects):
+                return None  # a cycle, or a dangling reference
+            self.active.add(index)
+            try:
+                target = self.objects[index]
+                result = None if target == "$null" else self._value(target, depth)
+            finally:
+                self.active.discard(index)
+            self.memo[index] = result
+            return result
+        return self._value(item, depth)
+
+    def _value(self, item: Any, depth: int) -> Any:
+        objects, resolve = self.objects, self.resolve
+        if isinstance(item, dict):
+            class_name = _class_name(objects, item.get("$class"))
+            if class_name in ("NSDictionary", "NSMutableDictionary") and "NS.keys" in item:
+                keys = [resolve(k, depth + 1) for k in item.get("NS.keys", [])]
+                vals = [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
+                return {str(k): v for k, v in zip(keys, vals, strict=False)}
+            if class_name in ("NSArray", "NSMutableArray", "NSSet", "NSMutableSet", "NSOrderedSet"):
+                return [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
+            if class_name in ("NSString", "NSMutableString"):
+                return item.get("NS.string")
+            if class_name in ("NSData", "NSMutableData"):
+                return item.get("NS.data")
+            if class_name == "NSDate":
+                return timeutil.cocoa(item.get("NS.time"))
+            if class_name == "NSURL":
+                base = resolve(item.get("NS.base"), depth + 1)
+                rel = resolve(item.get("NS.relative"), depth + 1)
+                return f"{base or ''}{rel or ''}"
+            out = {k: resolve(v, depth + 1) for k, v in item.items() if k != "$class"}
+            if class_name:
+                out["$class"] = class_name
+            return out
+        if isinstance(item, list):
+            return [resolve(v, depth + 1) for v in item]
+        return item
 
 
 def _class_name(objects: list[Any], ref: Any) -> str | None:

@@ -143,7 +143,7 @@ def _recover(source: Path, folder: Path) -> Path | None:
     we turn into a COMMIT to keep them).
     """
     shell = shutil.which("sqlite3")
-    if shell is None:
+    if shell is None or not _has_safe_mode(shell):
         return None
     copy = folder / "corrupt-copy.sqlite"
     if source != copy:
@@ -152,7 +152,9 @@ def _recover(source: Path, folder: Path) -> Path | None:
     for command in (".recover", ".dump"):
         if target.exists():
             target.unlink()
-        dumped = _run([shell, str(copy), command])
+        # -safe: the dump is evidence-controlled text (schema SQL is copied verbatim), so the shell
+        # that reads it back must refuse dot-commands such as .shell or .output.
+        dumped = _run([shell, "-safe", str(copy), command])
         if dumped is None or not dumped.stdout:
             continue
         script = dumped.stdout
@@ -160,10 +162,16 @@ def _recover(source: Path, folder: Path) -> Path | None:
             continue
         if script.rstrip().endswith(b"ROLLBACK; -- due to errors"):
             script = script.rstrip()[: -len(b"ROLLBACK; -- due to errors")] + b"COMMIT;\n"
-        _run([shell, str(target)], script)
+        _run([shell, "-safe", str(target)], script)
         if target.exists() and _table_count(target) > 0:
             return target
     return None
+
+
+def _has_safe_mode(shell: str) -> bool:
+    """Whether this sqlite3 shell has ``-safe`` (3.37+); without it, recovery is not attempted."""
+    probe = _run([shell, "-safe", ":memory:", "SELECT 1"])
+    return probe is not None and probe.returncode == 0 and probe.stdout.strip() == b"1"
 
 
 def _table_count(path: Path) -> int:

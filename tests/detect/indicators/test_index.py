@@ -39,6 +39,19 @@ def test_idna_domains_match_their_unicode_form() -> None:
     assert hits(index, Obs.HOST, "xn--bcher-kva.example") == {"bücher.example"}
 
 
+def test_cidr_blocks_are_reported_unusable_not_silently_dead() -> None:
+    index = IndicatorIndex.build([ind("ipv4-addr:value", "10.1.2.0/24")])
+    assert [i.value for i in index.unusable] == ["10.1.2.0/24"] and index.count == 0
+    assert hits(index, Obs.HOST, "10.1.2.5") == set()
+
+
+def test_urls_with_fragments_trailing_dots_and_ports() -> None:
+    index = IndicatorIndex.build([ind("url:value", "http://evil.com/"), ind("url:value", "http://evil.com/path")])
+    assert hits(index, Obs.URL, "http://evil.com#frag") == {"http://evil.com/"}
+    assert hits(index, Obs.URL, "http://evil.com./path") == {"http://evil.com/path"}
+    assert hits(index, Obs.URL, "HTTP://EVIL.COM:80/path") == {"http://evil.com/path"}
+
+
 def test_ips_match_by_address_only_even_when_filed_as_domains() -> None:
     index = IndicatorIndex.build(
         [
@@ -152,11 +165,18 @@ _INDICATORS = st.one_of(
     st.builds(lambda v: ind("file:name", v), _COMPONENT),
     st.builds(lambda v: ind("process:name", v), _PROCS),
     st.builds(lambda h, p: ind("url:value", f"https://{h}{p}"), _HOSTS, _PATHS),
+    st.builds(lambda h: ind("url:value", f"http://{h}/"), _HOSTS),
+    st.builds(lambda v: ind("ipv4-addr:value", v), st.sampled_from(["10.1.2.0/24", "59.48.241.0/24"])),
     st.builds(lambda v: ind("email-addr:value", f"u@{v}"), _HOSTS),
+)
+_URL_FORMS = st.sampled_from(
+    ["https://{h}{p}", "HTTP://{H}{p}", "http://{h}.{p}", "{h}{p}", "https://{h}:443{p}#frag", "http://u@{h}{p}?q=1",
+     "http://{h}#x", "http://{h}"]
 )
 _OBSERVATIONS = st.one_of(
     st.builds(lambda v: Observable(Obs.HOST, v), st.one_of(_HOSTS, _IPS)),
-    st.builds(lambda h, p: Observable(Obs.URL, f"https://{h}{p}"), st.one_of(_HOSTS, _IPS), _PATHS),
+    st.builds(lambda f, h, p: Observable(Obs.URL, f.format(h=h, H=h.upper(), p=p)), _URL_FORMS,
+              st.one_of(_HOSTS, _IPS), _PATHS),
     st.builds(lambda v: Observable(Obs.FILE_PATH, v), _PATHS),
     st.builds(lambda v: Observable(Obs.PROCESS, v), _PROCS),
     st.builds(lambda v: Observable(Obs.PHONE_OR_EMAIL, f"U@{v}"), _HOSTS),

@@ -105,7 +105,8 @@ def test_ios15_messages_media_and_data_items(backup: BackupBuilder) -> None:
     assert first.locator == "ZWAMESSAGE.Z_PK=1"
     (item,) = media
     assert item.media_url == "https://mmg.whatsapp.net/d/f/abc.enc"
-    assert item.local_path == f"{CONTAINER}/Media/491701234567@s.whatsapp.net/a/b/photo.jpg"
+    # Nothing stored: the usual layout, under the group's Message/ folder.
+    assert item.local_path == f"{CONTAINER}/Message/Media/491701234567@s.whatsapp.net/a/b/photo.jpg"
     assert (item.message_pk, item.message_date, item.direction, item.file_size) == (2, T1, "sent", 2048)
     obs = {(o.type, o.value) for o in item.observables()}
     # WhatsApp's own media hosts are facts too: matching decides what they mean.
@@ -174,3 +175,12 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     for record in records:
         list(record.observables())
         record.describe()
+
+
+def test_media_path_follows_the_layout_the_evidence_holds(backup: BackupBuilder) -> None:
+    rows = {"ZWAMEDIAITEM": [{"Z_PK": 1, "ZMEDIALOCALPATH": "Media/x@s.whatsapp.net/p.jpg"}]}
+    backup.add_sqlite(DOMAIN, "ChatStorage.sqlite", "ios/ChatStorage.sqlite/ios15.sql", rows=rows)
+    backup.add_file(DOMAIN, "Media/x@s.whatsapp.net/p.jpg", b"\xff\xd8\xff")  # old layout, no Message/
+    records, _ = run(WhatsAppParser, backup.finish())
+    (media,) = [r for r in records if r.kind == "ios/whatsapp/media"]
+    assert media.local_path == f"{CONTAINER}/Media/x@s.whatsapp.net/p.jpg"

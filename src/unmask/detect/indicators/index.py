@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from unmask.model import Indicator, Obs, Observable
-from unmask.observables import basename, normalize, normalize_domain, normalize_ip, normalize_path, url_parts
+from unmask.observables import (
+    basename,
+    normalize,
+    normalize_domain,
+    normalize_ip,
+    normalize_path,
+    url_host_hint,
+    url_parts,
+)
 
 
 class Matcher(Protocol):
@@ -121,6 +129,12 @@ class IndicatorIndex:
             ip = normalize_ip(value)
             if ip is not None:
                 self._put(ip[0], ip[1], indicator)
+                return
+            if kind is not Obs.DOMAIN:
+                # Not an address (a CIDR block, garbage): unmask matches addresses exactly, so
+                # this indicator is reported as unusable rather than silently never matching.
+                self.unusable.append(indicator)
+                self.count -= 1
                 return
             if "/" in value or "://" in value:
                 # A URL filed as a domain: match it as the URL it is, never as its whole host.
@@ -227,11 +241,10 @@ class IndicatorIndex:
 
     def _match_url(self, value: str, table: dict[str, list[Indicator]]) -> Sequence[Indicator]:
         found = list(table.get(value, ()))
-        # Normalising a URL is the expensive part; only a URL on a host some URL indicator names
-        # can match in normalised form, and a plain-ASCII host is recognisable without it.
-        rest = value.split("://", 1)[-1]
-        host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
-        if host.isascii() and "[" not in host and host.split(":", 1)[0].lower() not in self.url_hosts:
+        # Normalising a URL is the expensive part; only a URL on a host that some URL indicator
+        # names can match in normalised form.
+        hint = url_host_hint(value)
+        if hint is not None and hint not in self.url_hosts:
             return found
         parts = url_parts(value)
         if parts is not None and parts[0] != value:
@@ -269,6 +282,8 @@ def naive_match(observable: Observable, indicators: Iterable[Indicator]) -> list
             ip = normalize_ip(raw)
             if ip is not None:
                 ok = kind is ip[0] and value == ip[1]
+            elif ikind is not Obs.DOMAIN:
+                ok = False
             elif "/" in raw or "://" in raw:
                 ok = kind is Obs.URL and _url_equal(value, raw)
             else:

@@ -178,6 +178,8 @@ def load_bytes(data: bytes, name: str, origin: str) -> LoadedSet:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndicatorError(f"{origin}: not JSON ({exc})") from None
+    except RecursionError:
+        raise IndicatorError(f"{origin}: JSON nested too deeply to be an indicator bundle") from None
     objects = document.get("objects") if isinstance(document, dict) else document
     if not isinstance(objects, list):
         raise IndicatorError(f"{origin}: not a STIX 2 bundle (no 'objects' list)")

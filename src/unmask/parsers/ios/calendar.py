@@ -14,16 +14,6 @@ from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, tex
 from unmask.parsers.sqlite import Database
 
 
-def _email(value: str | None) -> str | None:
-    # Participant addresses are sometimes stored as "mailto:" URIs (Identity.address, CalDAV).
-    if not value:
-        return None
-    value = value.strip()
-    if value.lower().startswith("mailto:"):
-        value = value[7:]
-    return value or None
-
-
 @dataclass
 class _Participant:
     email: str | None
@@ -84,7 +74,8 @@ def _people(db: Database) -> _People:
         cols.append('NULL AS "identity_address"')
     for row in db.query(f"SELECT {', '.join(cols)} FROM {source}"):
         person = _Participant(
-            email=_email(text(row["email"])) or _email(text(row["identity_address"])),
+            # Kept as stored ("mailto:" URIs included); observables.py normalises for matching.
+            email=text(row["email"]) or text(row["identity_address"]),
             phone=(text(row["phone"]) or "").strip() or None,
         )
         rowid, owner = integer(row["rowid"]), integer(row["owner_id"])

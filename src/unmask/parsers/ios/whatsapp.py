@@ -120,7 +120,7 @@ class WhatsAppParser(SqliteParser):
         """Yield messages, then media items, then data items (each table only if present)."""
         yield from self._messages(db)
         if db.has("ZWAMEDIAITEM", "Z_PK"):
-            yield from self._media(db)
+            yield from self._media(ctx, db)
         if db.has("ZWAMESSAGEDATAITEM", "Z_PK"):
             yield from self._data_items(db)
 
@@ -162,7 +162,7 @@ class WhatsAppParser(SqliteParser):
                 media_item=integer(row["media_item"]),
             )
 
-    def _media(self, db: Database) -> Iterator[WhatsAppMedia]:
+    def _media(self, ctx: ParseContext, db: Database) -> Iterator[WhatsAppMedia]:
         joined = "ZMESSAGE" in db.columns("ZWAMEDIAITEM")
 
         def msg(column: str, alias: str) -> str:
@@ -200,8 +200,7 @@ class WhatsAppParser(SqliteParser):
                 direction=_direction(row["is_from_me"]),
                 from_jid=text(row["from_jid"]),
                 media_url=text(row["media_url"]),
-                # ZMEDIALOCALPATH is relative to the app group container that holds the database.
-                local_path=_in_container(container, relative),
+                local_path=_in_container(ctx, container, relative),
                 relative_path=relative,
                 thumbnail_path=text(row["thumbnail_path"]),
                 title=title,
@@ -245,11 +244,20 @@ class WhatsAppParser(SqliteParser):
             )
 
 
-def _in_container(container: str, relative: str | None) -> str | None:
+def _in_container(ctx: ParseContext, container: str, relative: str | None) -> str | None:
+    """The device path of a media file named by ZMEDIALOCALPATH.
+
+    The column is relative to the app group's ``Message/`` folder ("Media/<jid>/…/x.jpg" is stored
+    at "<group>/Message/Media/<jid>/…"); older databases name it relative to the group itself. The
+    form the evidence holds wins; otherwise the ``Message/`` form, the usual one.
+    """
     if not relative:
         return None
     if relative.startswith("/"):
         return relative
     if relative.startswith("./"):
         relative = relative[2:]
-    return f"{container}/{relative}"
+    candidates = [f"{container}/{relative}"]
+    if not relative.startswith("Message/"):
+        candidates.insert(0, f"{container}/Message/{relative}")
+    return next((c for c in candidates if ctx.acq.entry(c) is not None), candidates[0])
