@@ -247,16 +247,58 @@ _TRAILING = ".,;:!?)]}'\"»”’>"
 # Common file extensions that look like TLDs in prose ("photo.jpg"); a bare token ending in one
 # of these is a file name, not a link.
 _FILE_SUFFIXES = frozenset(
-    ["jpg", "jpeg", "png", "gif", "heic", "mov", "mp4", "mp3", "m4a", "pdf", "doc", "docx", "xls", "xlsx", "txt", "zip", "plist", "db", "sqlite", "json", "xml", "html", "htm", "js", "css", "py", "sh", "exe", "apk", "ipa", "dmg", "pkg", "log", "csv", "vcf", "ics"]
+    [
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "heic",
+        "mov",
+        "mp4",
+        "mp3",
+        "m4a",
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "txt",
+        "zip",
+        "plist",
+        "db",
+        "sqlite",
+        "json",
+        "xml",
+        "html",
+        "htm",
+        "js",
+        "css",
+        "py",
+        "sh",
+        "exe",
+        "apk",
+        "ipa",
+        "dmg",
+        "pkg",
+        "log",
+        "csv",
+        "vcf",
+        "ics",
+    ]
 )
 
 
-def find_urls(text: str | None) -> tuple[str, ...]:
-    """Links in free text, with or without a scheme, in order of appearance, without duplicates."""
-    if not text:
-        return ()
+def find_urls(*texts: str | None) -> tuple[str, ...]:
+    """Links in free texts, with or without a scheme, in order of appearance, without duplicates."""
     found: list[str] = []
     seen: set[str] = set()
+    for text in texts:
+        if text:
+            _collect_links(text, found, seen)
+    return tuple(found)
+
+
+def _collect_links(text: str, found: list[str], seen: set[str]) -> None:
     for match in _LINK.finditer(text):
         link = match.group(0).rstrip(_TRAILING)
         if "://" not in link:
@@ -266,4 +308,3 @@ def find_urls(text: str | None) -> tuple[str, ...]:
         if link and link not in seen:
             seen.add(link)
             found.append(link)
-    return tuple(found)

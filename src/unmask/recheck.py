@@ -16,7 +16,6 @@ carried over unchanged and counted as ``carried_over``.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets
 from unmask.errors import UsageError
 from unmask.model import ArtefactRun, Coverage, Finding, Obs, Observable, Record, Severity, Status
+from unmask.report.writers import read_json
 
 FOLDER_PREFIX = "recheck-"
 
@@ -47,16 +47,6 @@ class Recheck:
     new_findings: list[int] = field(default_factory=list)
     no_longer_found: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: missing; is {path.parent} an unmask results folder?") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
 
 
 def _coverage(entries: Any) -> list[Coverage]:
@@ -88,7 +78,7 @@ def load_saved_records(folder: Path, info: dict[str, Any]) -> tuple[dict[str, li
         if not parser or not int(c.get("records") or 0):
             continue
         path = folder / f"{parser}.json"
-        rows = _read_json(path)
+        rows = read_json(path)
         if not isinstance(rows, list):
             raise UsageError(f"{path}: expected a list of records")
         out: list[Record] = []
@@ -182,8 +172,8 @@ def recheck(
     source = Path(folder)
     if not source.is_dir():
         raise UsageError(f"{source}: no such results folder")
-    info = _read_json(source / "info.json")
-    old_alerts = _read_json(source / "alerts.json")
+    info = read_json(source / "info.json")
+    old_alerts = read_json(source / "alerts.json")
     if not isinstance(info, dict) or not isinstance(info.get("coverage"), list):
         raise UsageError(f"{source / 'info.json'}: not an unmask info.json (no coverage)")
     if not isinstance(old_alerts, list):

@@ -135,8 +135,8 @@ def test_records_of_unknown_kinds_are_skipped_and_counted(pegasus_only: Path, tm
     ("damage", "message"),
     [
         (lambda p: shutil.rmtree(p), "no such results folder"),
-        (lambda p: (p / "info.json").unlink(), "info.json: missing"),
-        (lambda p: (p / "sms.json").unlink(), "sms.json: missing"),
+        (lambda p: (p / "info.json").unlink(), "info.json is missing"),
+        (lambda p: (p / "sms.json").unlink(), "sms.json is missing"),
         (lambda p: (p / "sms.json").write_text("[{"), "sms.json: cannot be read"),
         (lambda p: (p / "alerts.json").write_text("{}"), "not an unmask alerts.json"),
     ],

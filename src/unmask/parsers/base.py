@@ -137,6 +137,21 @@ def integer(value: object) -> int | None:
     return None
 
 
+def flag(value: object) -> bool | None:
+    """A boolean column or plist value as a bool: booleans as they are, numbers non-zero = true,
+    anything else (NULL, text, blobs) unknown."""
+    if isinstance(value, bool):
+        return value
+    number_ = integer(value)
+    return None if number_ is None else number_ != 0
+
+
+def direction(is_from_me: object) -> str:
+    """``sent`` / ``received`` from an ``is_from_me`` flag; ``unknown`` when it is NULL or odd."""
+    value = integer(is_from_me)
+    return "sent" if value == 1 else "received" if value == 0 else "unknown"
+
+
 def number(value: object) -> float | None:
     """A column value as a float when numeric, else None."""
     if isinstance(value, bool) or value is None:

@@ -39,7 +39,7 @@ from markupsafe import Markup
 
 from unmask.errors import UsageError
 from unmask.model import Record, Severity
-from unmask.report.writers import csv_time
+from unmask.report.writers import csv_time, read_json
 
 REPORT_NAME = "report.html"
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -95,16 +95,6 @@ _URL = re.compile(r"https?://[^\s<>\"')]+")
 # --- reading the output folder ------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{path.parent}: not an unmask output folder ({path.name} is missing)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
-
-
 def read_results(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``info.json`` and ``alerts.json`` of an output folder, checked enough to render them.
 
@@ -113,8 +103,8 @@ def read_results(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such results folder")
-    info = _read_json(folder / "info.json")
-    alerts = _read_json(folder / "alerts.json")
+    info = read_json(folder / "info.json")
+    alerts = read_json(folder / "alerts.json")
     if not isinstance(info, dict) or not isinstance(info.get("verdict"), dict):
         raise UsageError(f"{folder / 'info.json'}: not an unmask info.json (no verdict)")
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):

@@ -35,6 +35,19 @@ def dump_json(path: Path, value: Any) -> None:
     tmp.replace(path)
 
 
+def read_json(path: Path) -> Any:
+    """Read a JSON file of a saved output folder; a missing or broken file is a one-line UsageError."""
+    from unmask.errors import UsageError
+
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path.parent}: not an unmask output folder ({path.name} is missing)") from None
+    except (OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+
+
 def write_records(result: ScanResult, folder: Path) -> list[str]:
     """One ``<parser>.json`` per parser that yielded records; returns the file names."""
     written: list[str] = []

@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar
 from unmask import timeutil
 from unmask.model import Obs, Record
 from unmask.observables import find_urls
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
+from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
 from unmask.parsers.sqlite import Database
 
 
@@ -94,11 +94,6 @@ def _unique(values: list[str | None]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _bool(value: object) -> bool | None:
-    flag = integer(value)
-    return None if flag not in (0, 1) else flag == 1
-
-
 class CalendarParser(SqliteParser):
     """Calendar events (titles, notes, times) with organizer and participant emails and URLs."""
 
@@ -150,8 +145,8 @@ class CalendarParser(SqliteParser):
                 title=text(row["title"]),
                 notes=notes,
                 calendar=text(row["calendar"]),
-                all_day=_bool(row["all_day"]),
-                hidden=_bool(row["hidden"]),
+                all_day=flag(row["all_day"]),
+                hidden=flag(row["hidden"]),
                 invitation_status=integer(row["invitation_status"]),
                 organizer_email=organizer.email if organizer else None,
                 organizer_phone=organizer.phone if organizer else None,

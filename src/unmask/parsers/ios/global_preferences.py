@@ -8,16 +8,7 @@ from typing import Any, ClassVar
 
 from unmask.errors import ArtefactError
 from unmask.model import Record
-from unmask.parsers.base import ParseContext, PlistParser, Source, text
-
-
-def flag(value: object) -> bool | None:
-    """A plist boolean (or 0/1 integer) as a bool; anything else is unknown (``None``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return value == 1
-    return None
+from unmask.parsers.base import ParseContext, PlistParser, Source, flag, text
 
 
 def _strings(value: object) -> tuple[str, ...]:

@@ -18,8 +18,8 @@ from unmask import timeutil
 from unmask.errors import ArtefactError
 from unmask.model import Obs, Record
 from unmask.parsers import plist
-from unmask.parsers.base import ParseContext, Source, SqliteParser, text
-from unmask.parsers.ios.safari_history import SAFARI_FOLDERS, flag
+from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, text
+from unmask.parsers.ios.safari_history import SAFARI_FOLDERS
 from unmask.parsers.sqlite import Database
 
 # Plist signatures: binary, and XML with or without a declaration.
@@ -181,4 +181,3 @@ class SafariBrowserStateParser(SqliteParser):
         except ArtefactError as exc:
             ctx.warn(f"{db.device_path} {locator}: session history not read ({exc})")
             return None
-

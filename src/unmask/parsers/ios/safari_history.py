@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar
 
 from unmask import timeutil
 from unmask.model import Obs, Record
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
+from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
 from unmask.parsers.sqlite import Database
 
 # Safari keeps History.db in its home folder, in per-profile folders (iOS 17+) and, on some
@@ -57,12 +57,6 @@ class SafariVisit(Record):
     redirect_source_url: str | None = None
     redirect_destination: int | None = None
     redirect_destination_url: str | None = None
-
-
-def flag(value: object) -> bool | None:
-    """A SQLite boolean column as a bool (``None`` when NULL or not a number)."""
-    number = integer(value)
-    return None if number is None else number != 0
 
 
 class SafariHistoryParser(SqliteParser):

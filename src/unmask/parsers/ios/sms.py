@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar
 from unmask import timeutil
 from unmask.model import Obs, Record
 from unmask.observables import find_urls
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
+from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
 from unmask.parsers.sqlite import Database
 
 SMS_DB = "/private/var/mobile/Library/SMS/sms.db"
@@ -50,16 +50,6 @@ def attributed_text(blob: object) -> str | None:
     if length <= 0 or length > _MAX_BODY or i + length > len(blob):
         return None
     return blob[i : i + length].decode("utf-8", "backslashreplace")
-
-
-def direction(is_from_me: object) -> str:
-    """``sent`` / ``received`` from an ``is_from_me`` flag; ``unknown`` when it is NULL or odd."""
-    flag = integer(is_from_me)
-    if flag == 1:
-        return "sent"
-    if flag == 0:
-        return "received"
-    return "unknown"
 
 
 def chat_identifiers(db: Database) -> dict[int, str]:

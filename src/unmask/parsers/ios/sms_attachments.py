@@ -9,8 +9,8 @@ from typing import Annotated, ClassVar
 
 from unmask import timeutil
 from unmask.model import Content, Obs, Record
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
-from unmask.parsers.ios.sms import SMS_DB, direction
+from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
+from unmask.parsers.ios.sms import SMS_DB
 from unmask.parsers.sqlite import Database
 
 # Messages stores attachment paths relative to the mobile user's home folder.
@@ -33,7 +33,9 @@ class SmsAttachment(Record):
     """One attachment of an SMS/iMessage message, with the message that delivered it."""
 
     kind: ClassVar[str] = "ios/sms/attachment"
-    content: ClassVar[Content | None] = Content("path", name="transfer_name", mime="mime_type", sender="handle")
+    content: ClassVar[Content | None] = Content(
+        "path", name="transfer_name", mime="mime_type", sender="handle"
+    )
     summary: ClassVar[str] = (
         "{direction} attachment {transfer_name} ({mime_type}, {total_bytes} bytes) {handle}: {path}"
     )

@@ -19,8 +19,7 @@ from typing import Annotated, ClassVar
 
 from unmask import timeutil
 from unmask.model import Obs, Record
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
-from unmask.parsers.ios.safari_history import flag
+from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
 from unmask.parsers.sqlite import Database
 
 _STORE = "Library/WebKit/WebsiteData/ResourceLoadStatistics/observations.db"

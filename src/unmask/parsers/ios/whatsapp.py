@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 from unmask import timeutil
 from unmask.model import Content, Obs, Record
 from unmask.observables import find_urls
-from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
+from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
 from unmask.parsers.sqlite import Database
 
 _USER_SERVER = "@s.whatsapp.net"
@@ -26,15 +26,6 @@ def jid_phone(jid: str | None) -> str | None:
         return None
     user = jid[: -len(_USER_SERVER)].split(":", 1)[0]  # multi-device JIDs add ":<device>"
     return f"+{user}" if user.isdigit() and 5 <= len(user) <= 16 else None
-
-
-def _links(*texts: str | None) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in texts:
-        for link in find_urls(value):
-            if link not in found:
-                found.append(link)
-    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,11 +94,6 @@ class WhatsAppDataItem(Record):
     links: Annotated[tuple[str, ...], Obs.URL] = ()
 
 
-def _direction(flag: object) -> str:
-    value = integer(flag)
-    return "sent" if value == 1 else "received" if value == 0 else "unknown"
-
-
 class WhatsAppParser(SqliteParser):
     """WhatsApp messages, links, media download URLs and link previews from ChatStorage.sqlite."""
 
@@ -140,7 +126,7 @@ class WhatsAppParser(SqliteParser):
         ]
         for row in db.query(f"SELECT {', '.join(cols)} FROM ZWAMESSAGE ORDER BY ZWAMESSAGE.Z_PK"):
             pk = integer(row["pk"])
-            way = _direction(row["is_from_me"])
+            way = direction(row["is_from_me"])
             from_jid, to_jid = text(row["from_jid"]), text(row["to_jid"])
             body = text(row["text"])
             yield WhatsAppMessage(
@@ -158,7 +144,7 @@ class WhatsAppParser(SqliteParser):
                 chat_session=integer(row["chat_session"]),
                 message_type=integer(row["message_type"]),
                 text=body,
-                links=_links(body),
+                links=find_urls(body),
                 media_item=integer(row["media_item"]),
             )
 
@@ -197,7 +183,7 @@ class WhatsAppParser(SqliteParser):
                 media_url_date=timeutil.cocoa(row["media_url_date"]),
                 pk=pk,
                 message_pk=integer(row["message_pk"]),
-                direction=_direction(row["is_from_me"]),
+                direction=direction(row["is_from_me"]),
                 from_jid=text(row["from_jid"]),
                 media_url=text(row["media_url"]),
                 local_path=_in_container(ctx, container, relative),
@@ -206,7 +192,7 @@ class WhatsAppParser(SqliteParser):
                 title=title,
                 author_name=text(row["author_name"]),
                 file_size=integer(row["file_size"]),
-                links=_links(title),
+                links=find_urls(title),
             )
 
     def _data_items(self, db: Database) -> Iterator[WhatsAppDataItem]:
@@ -240,7 +226,7 @@ class WhatsAppParser(SqliteParser):
                 content2=content2,
                 title=text(row["title"]),
                 item_summary=text(row["item_summary"]),
-                links=_links(matched, content1, content2),
+                links=find_urls(matched, content1, content2),
             )
 
 
