@@ -16,6 +16,7 @@ from typing import Any
 
 from unmask.acquisition.base import Acquisition, FileEntry, is_regular_file
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
+from unmask.observables import normalize_path
 from unmask.parsers import plist
 from unmask.parsers.sqlite import open_readonly
 
@@ -180,8 +181,6 @@ class IOSBackup(Acquisition):
 
     def entry(self, device_path: str) -> FileEntry | None:
         """The Manifest.db entry at a device path."""
-        from unmask.observables import normalize_path
-
         found = self._entries.get(device_path)
         if found is None:
             norm = normalize_path(device_path)

@@ -75,10 +75,9 @@ class WebKitResourceLoadStatisticsParser(SqliteParser):
     """Registrable domains loaded by WebKit views in every app container (ResourceLoadStatistics)."""
 
     name = "webkit_rls"
-    sources = (
-        Source("/private/var/**/" + _STORE),
-        Source("/private/var/**/SystemData/com.apple.SafariViewService/" + _STORE),
-    )
+    # "**/" spans any folders, so this also covers app containers and SafariViewService's
+    # SystemData folder.
+    sources = (Source("/private/var/**/" + _STORE),)
     records = (ObservedDomain,)
     required: ClassVar[dict[str, set[str]]] = {"ObservedDomains": {"registrableDomain"}}
 
