@@ -47,5 +47,10 @@ def test_converters_never_raise_and_return_aware_utc(value: object) -> None:
         assert result is None or result.tzinfo is UTC
 
 
+@given(st.one_of(st.integers(), st.none(), st.floats(allow_nan=False)))
+def test_int_fast_path_equals_the_general_one(value: object) -> None:
+    assert timeutil.unix_int(value) == timeutil.unix(value)
+
+
 def test_aware() -> None:
     assert timeutil.aware(datetime(2024, 1, 1)).tzinfo is UTC

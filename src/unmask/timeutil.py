@@ -50,6 +50,18 @@ def unix(value: object) -> datetime | None:
     return None if number is None else _from_unix_seconds(number)
 
 
+_MIN_SECONDS = int((_MIN - _UNIX_EPOCH).total_seconds())
+_MAX_SECONDS = int((_MAX - _UNIX_EPOCH).total_seconds())
+
+
+def unix_int(value: object) -> datetime | None:
+    """Unix seconds known to be an int (Manifest.db metadata): the same result as :func:`unix`,
+    on a fast path for the common case, since a backup holds hundreds of thousands of them."""
+    if type(value) is int and _MIN_SECONDS <= value < _MAX_SECONDS:
+        return datetime.fromtimestamp(value, UTC)
+    return unix(value)
+
+
 def unix_ms(value: object) -> datetime | None:
     """Unix time in milliseconds (Java's ``System.currentTimeMillis``, Android databases)."""
     number = _number(value)

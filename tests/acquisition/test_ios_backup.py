@@ -176,3 +176,20 @@ def test_fifos_links_and_odd_file_ids_are_not_content(backup: BackupBuilder, tmp
     assert acq.local_path("/private/var/mobile/Library/link.db") is None
     with pytest.raises(FileNotFoundError):
         acq.read_bytes("/private/var/mobile/Library/SMS/sms.db")
+
+
+def test_invalid_utf8_in_manifest_rows_is_decoded_leniently(backup: BackupBuilder) -> None:
+    backup.add_file("HomeDomain", "Library/a.txt", b"a")
+    backup.add_file("HomeDomain", "Library/b.txt", b"b")
+    root = backup.finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("UPDATE Files SET relativePath = CAST(x'4c6962726172792fff2e747874' AS TEXT) "
+                 "WHERE relativePath = 'Library/b.txt'")
+    conn.execute("INSERT INTO Files VALUES (CAST(x'ff' AS TEXT), 'HomeDomain', 'Library/c', 1, NULL)")
+    conn.commit()
+    conn.close()
+    acq = open_ios_backup(root)
+    paths = {e.device_path for e in acq.entries()}
+    assert "/private/var/mobile/Library/a.txt" in paths
+    assert "/private/var/mobile/Library/\\xff.txt" in paths
+    assert len(list(acq.manifest_rows())) == 3

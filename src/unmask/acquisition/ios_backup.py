@@ -8,9 +8,12 @@ domain maps to the device folder it was copied from.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,7 @@ _PREFIX_DOMAINS = (
 UNKNOWN_DOMAIN_ROOT = "/private/var/.unmask-backup-domain"
 
 
+@lru_cache(maxsize=4096)
 def domain_root(domain: str) -> str:
     """The device folder a backup domain was copied from."""
     fixed = _FIXED_DOMAINS.get(domain)
@@ -59,6 +63,18 @@ def domain_root(domain: str) -> str:
         if domain.startswith(prefix) and len(domain) > len(prefix):
             return folder + domain[len(prefix) :]
     return f"{UNKNOWN_DOMAIN_ROOT}/{domain}"
+
+
+def _files_rows(path: Path) -> list[tuple[object, object, object, object]]:
+    query = "SELECT fileID, domain, relativePath, flags FROM Files"
+    try:
+        with open_readonly(path, lenient=False) as db:
+            return db.execute(query).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+    with open_readonly(path) as db:  # invalid UTF-8 somewhere: decode leniently instead
+        return db.execute(query).fetchall()
 
 
 def device_path(domain: str, relative_path: str) -> str:
@@ -88,7 +104,9 @@ class IOSBackup(Acquisition):
             raise AcquisitionError(f"{root} is not a folder")
         manifest_db = root / "Manifest.db"
         manifest_plist = root / "Manifest.plist"
-        if not manifest_db.is_file() or (not (root / "Info.plist").is_file() and not manifest_plist.is_file()):
+        if not manifest_db.is_file() or (
+            not (root / "Info.plist").is_file() and not manifest_plist.is_file()
+        ):
             if (root / "Manifest.mbdb").is_file():
                 raise AcquisitionError(f"{root} is an iOS 9 or older backup (Manifest.mbdb), not supported")
             raise AcquisitionError(
@@ -113,8 +131,7 @@ class IOSBackup(Acquisition):
 
     def _load_manifest(self, path: Path) -> None:
         try:
-            with open_readonly(path) as db:
-                rows = db.execute("SELECT fileID, domain, relativePath, flags FROM Files").fetchall()
+            rows = _files_rows(path)
         except Exception as exc:
             header = path.read_bytes()[:16]
             if header != b"SQLite format 3\x00":
@@ -144,9 +161,10 @@ class IOSBackup(Acquisition):
 
     def _stored_ids(self) -> set[str]:
         stored: set[str] = set()
-        for bucket in self.root.iterdir():
-            if len(bucket.name) == 2 and bucket.is_dir():
-                stored.update(p.name for p in bucket.iterdir())
+        for bucket in os.listdir(self.root):
+            folder = self.root / bucket
+            if len(bucket) == 2 and folder.is_dir():
+                stored.update(os.listdir(folder))
         return stored
 
     def entries(self) -> Iterator[FileEntry]:
@@ -156,13 +174,25 @@ class IOSBackup(Acquisition):
     def manifest_rows(self) -> Iterator[tuple[FileEntry, bytes | None]]:
         """Entries in Manifest.db order with their raw MBFile metadata blob, for the Manifest parser."""
         by_id = self._by_id
-        with open_readonly(self._manifest_db) as db:
-            cursor = db.execute("SELECT fileID, file FROM Files")
-            while batch := cursor.fetchmany(4096):
-                for fid, blob in batch:
-                    entry = by_id.get(fid) if isinstance(fid, str) else None
-                    if entry is not None:
-                        yield entry, blob if isinstance(blob, bytes) else None
+        # SQLite's own (C) text decoding first; if a row holds invalid UTF-8, carry on from that
+        # row with the lenient decoder instead of failing the whole listing.
+        last = -1
+        for lenient in (False, True):
+            try:
+                with open_readonly(self._manifest_db, lenient=lenient) as db:
+                    cursor = db.execute(
+                        "SELECT rowid, fileID, file FROM Files WHERE rowid > ? ORDER BY rowid", (last,)
+                    )
+                    while batch := cursor.fetchmany(4096):
+                        for rowid, fid, blob in batch:
+                            last = rowid
+                            entry = by_id.get(fid) if isinstance(fid, str) else None
+                            if entry is not None:
+                                yield entry, blob if isinstance(blob, bytes) else None
+                return
+            except sqlite3.OperationalError:
+                if lenient:
+                    raise
 
     def stat(self, device_path: str) -> FileEntry | None:
         """The entry at a device path with its size, mode and times decoded from Manifest.db."""
@@ -176,7 +206,12 @@ class IOSBackup(Acquisition):
         if meta is None:
             return entry
         return replace(
-            entry, size=meta.size, mode=meta.mode, birth=meta.birth, modified=meta.modified, changed=meta.changed
+            entry,
+            size=meta.size,
+            mode=meta.mode,
+            birth=meta.birth,
+            modified=meta.modified,
+            changed=meta.changed,
         )
 
     def entry(self, device_path: str) -> FileEntry | None:

@@ -271,9 +271,9 @@ def _meta(values: dict[str, int]) -> MBFileMeta:
     return MBFileMeta(
         size=values.get("size"),
         mode=values.get("mode"),
-        birth=timeutil.unix(values.get("birth")),
-        modified=timeutil.unix(values.get("modified")),
-        changed=timeutil.unix(values.get("changed")),
+        birth=timeutil.unix_int(values.get("birth")),
+        modified=timeutil.unix_int(values.get("modified")),
+        changed=timeutil.unix_int(values.get("changed")),
         inode=values.get("inode"),
         uid=values.get("uid"),
         gid=values.get("gid"),

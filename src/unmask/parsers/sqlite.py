@@ -32,19 +32,24 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _connect(path: Path, *, immutable: bool) -> sqlite3.Connection:
+def _connect(path: Path, *, immutable: bool, lenient: bool = True) -> sqlite3.Connection:
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     if immutable:
         uri += "&immutable=1"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-    conn.text_factory = _text
+    if lenient:
+        conn.text_factory = _text
     return conn
 
 
 @contextmanager
-def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only, immutable connection to a SQLite file that is not part of a WAL set."""
-    conn = _connect(path, immutable=True)
+def open_readonly(path: Path, *, lenient: bool = True) -> Iterator[sqlite3.Connection]:
+    """A read-only, immutable connection to a SQLite file that is not part of a WAL set.
+
+    ``lenient=False`` keeps SQLite's own (C) UTF-8 decoding, several times faster on big tables;
+    it raises ``sqlite3.OperationalError`` on invalid text, so the caller retries leniently.
+    """
+    conn = _connect(path, immutable=True, lenient=lenient)
     try:
         yield conn
     finally:
