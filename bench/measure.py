@@ -4,7 +4,10 @@ Peak memory is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read by a small wrapper 
 runs nothing but the measured command. Linux reports there the peak resident set of the largest
 descendant the wrapper waited for (not a sum over the tree); both tools do their work in a
 single process, so that is the tool's peak. A fresh wrapper per run keeps one run's peak from
-leaking into the next, which reading RUSAGE_CHILDREN in the harness itself would not.
+leaking into the next, which reading RUSAGE_CHILDREN in the harness itself would not. The small
+wrapper also shields the figure from the harness's own size: Linux carries a forked copy's RSS
+high-water mark across ``exec``, so a tool forked straight from a harness that had grown to 1 GB
+would report at least 1 GB.
 """
 
 from __future__ import annotations

@@ -76,7 +76,17 @@ def timings_only(backup: Path) -> dict[str, object]:
 
 
 def _rss_mb() -> float:
-    """Peak RSS of this process so far (Linux reports ru_maxrss in KiB)."""
+    """Peak RSS of this process so far, in MB.
+
+    ``VmHWM`` from /proc is used when there is one: ``ru_maxrss`` would start at the parent's RSS,
+    because Linux carries the high-water mark of the forked copy across ``exec``.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -306,14 +306,14 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"- Date: {r['started']} – {r['finished']} (UTC)",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM, {m['os']}, Python {m['python']}",
-        f"- unmask {r['unmask_version']}; peer: {mvt['note']}",
+        f"- unmask {r['unmask_version']} at commit {r.get('revision', 'unknown')}; peer: {mvt['note']}",
         f"- Load average (1 min) at start {r['load_avg_start']:.2f}, at end {r['load_avg_end']:.2f}; the "
         "machine was shared with other work, so treat small differences as noise.",
         f"- Indicator sets: the {len(r['ioc_files'])} public sets bundled with unmask, passed to both tools "
         "explicitly: " + ", ".join(f"`{f}`" for f in r["ioc_files"]),
         f"- {r['runs']} measured run(s) per tool and backup, alternating unmask / MVT, after one untimed "
-        "warm-up run of each; medians reported. Wall time and peak RSS of the tool process, measured from "
-        "a fresh wrapper process (`bench/measure.py`).",
+        f"warm-up run of each{' (none in the smoke run)' if r['smoke'] else ''}; medians reported. Wall time "
+        "and peak RSS of the tool process, measured from a fresh wrapper process (`bench/measure.py`).",
         "",
         "## Targets",
         "",

@@ -68,8 +68,11 @@ def _tool_summary(runs: list[measure.Run], loads: list[float]) -> dict[str, obje
     }
 
 
-def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs: int) -> dict[str, object]:
-    """Both tools on one backup, alternating, ``runs`` measured runs each after one warm-up each."""
+def end_to_end(
+    bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs: int, *, warmup: bool = True
+) -> dict[str, object]:
+    """Both tools on one backup, alternating, ``runs`` measured runs each after one warm-up each
+    (the smoke run skips the warm-up: it checks that the harness works, its times are not reported)."""
     base = OUT / bb.name
     shutil.rmtree(base, ignore_errors=True)
     use_mvt = status.available
@@ -110,9 +113,10 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
         f"load average {measure.load_average():.2f}"
     )
     # Warm-up (untimed): fills the OS page cache for both tools and unmask's compiled-indicator cache.
-    run_unmask("warmup")
-    if use_mvt:
-        run_mvt("warmup")
+    if warmup:
+        run_unmask("warmup")
+        if use_mvt:
+            run_mvt("warmup")
     for i in range(runs):
         u_loads.append(measure.load_average())
         r = run_unmask(str(i + 1))
@@ -125,6 +129,10 @@ def end_to_end(bb: BenchBackup, iocs: list[Path], status: peer.PeerStatus, runs:
             m_runs.append(run_mvt(str(i + 1)))
 
     last = runs
+    # Keep only the last run's outputs (read below): all runs of a 200k-row backup take gigabytes.
+    for tag in ["warmup", *map(str, range(1, runs))]:
+        for tool in ("unmask", "mvt"):
+            shutil.rmtree(base / f"{tool}-{tag}", ignore_errors=True)
     u_det = compare.unmask_detections(base / f"unmask-{last}")
     row: dict[str, object] = {
         "size": bb.name,
@@ -166,6 +174,22 @@ def _det_doc(d: compare.Detections) -> dict[str, object]:
         "indicators": sorted(d.indicators),
         "heuristics": sorted(d.heuristics),
     }
+
+
+def _revision() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (read-only git queries)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (src/ with uncommitted changes)" if dirty else head
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -223,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     from unmask.detect.indicators.sets import bundled_files
 
     started = datetime.now(UTC)
+    revision = _revision()
     if args.no_mvt:
         status = peer.PeerStatus(False, None, "MVT not run (--no-mvt)")
     else:
@@ -235,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "seed": args.seed,
         "machine": measure.machine(),
+        "revision": revision,
         "unmask_version": unmask_version,
         "mvt": status.__dict__,
         "ioc_files": [f.name for f in iocs],
@@ -249,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         bb = get_backup(size, args.seed, log=_log)
         backups[size] = bb
-        row = end_to_end(bb, iocs, status, runs)
+        row = end_to_end(bb, iocs, status, runs, warmup=not smoke)
         rows.append(row)
         if row["planted_missed"]:
             failures.append(f"{size}: unmask missed planted traces {row['planted_missed']}")
