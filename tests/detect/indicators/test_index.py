@@ -3,13 +3,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.builders.matching import INDICATORS, OBSERVATIONS, ind
 from unmask.detect.indicators.index import IndicatorIndex, naive_match
 from unmask.model import Indicator, Obs, Observable
 from unmask.observables import expand
-
-
-def ind(kind: str, value: str, collection: str = "Test") -> Indicator:
-    return Indicator(kind, value, collection, f"indicator--{kind}-{value}", "test.stix2")
 
 
 def hits(index: IndicatorIndex, kind: Obs, value: str) -> set[str]:
@@ -141,50 +138,9 @@ def test_phone_or_email_handles() -> None:
 
 # --- property: the index agrees with a linear-scan reference ----------------------------------
 
-_LABEL = st.sampled_from(["a", "b", "evil", "cdn", "x1", "bücher", "com", "net", "example"])
-_HOSTS = st.lists(_LABEL, min_size=1, max_size=4).map(".".join)
-_IPS = st.sampled_from(["59.48.241.22", "59.48.241.221", "198.51.100.7", "::1", "2001:db8::1", "10.0.0.1"])
-_COMPONENT = st.sampled_from(["private", "var", "tmp", "db", "foo", "foobar", "l", "x.plist", "bh"])
-_PATHS = st.lists(_COMPONENT, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts))
-_PROCS = st.sampled_from(
-    [
-        "bh",
-        "roleaccountd",
-        "com.apple.xpc.roleaccountd",
-        "com.apple.xpc.ro",
-        "com.apple.xpc.r",
-        "/usr/bin/bh",
-        "BH",
-    ]
-)
-
-_INDICATORS = st.one_of(
-    st.builds(lambda v: ind("domain-name:value", v), st.one_of(_HOSTS, _IPS)),
-    st.builds(lambda v: ind("ipv4-addr:value", v), _IPS),
-    st.builds(lambda v: ind("file:path", v), _PATHS),
-    st.builds(lambda v: ind("file:name", v), _COMPONENT),
-    st.builds(lambda v: ind("process:name", v), _PROCS),
-    st.builds(lambda h, p: ind("url:value", f"https://{h}{p}"), _HOSTS, _PATHS),
-    st.builds(lambda h: ind("url:value", f"http://{h}/"), _HOSTS),
-    st.builds(lambda v: ind("ipv4-addr:value", v), st.sampled_from(["10.1.2.0/24", "59.48.241.0/24"])),
-    st.builds(lambda v: ind("email-addr:value", f"u@{v}"), _HOSTS),
-)
-_URL_FORMS = st.sampled_from(
-    ["https://{h}{p}", "HTTP://{H}{p}", "http://{h}.{p}", "{h}{p}", "https://{h}:443{p}#frag", "http://u@{h}{p}?q=1",
-     "http://{h}#x", "http://{h}"]
-)
-_OBSERVATIONS = st.one_of(
-    st.builds(lambda v: Observable(Obs.HOST, v), st.one_of(_HOSTS, _IPS)),
-    st.builds(lambda f, h, p: Observable(Obs.URL, f.format(h=h, H=h.upper(), p=p)), _URL_FORMS,
-              st.one_of(_HOSTS, _IPS), _PATHS),
-    st.builds(lambda v: Observable(Obs.FILE_PATH, v), _PATHS),
-    st.builds(lambda v: Observable(Obs.PROCESS, v), _PROCS),
-    st.builds(lambda v: Observable(Obs.PHONE_OR_EMAIL, f"U@{v}"), _HOSTS),
-)
-
 
 @settings(max_examples=400, deadline=None)
-@given(indicators=st.lists(_INDICATORS, max_size=25), observation=_OBSERVATIONS)
+@given(indicators=st.lists(INDICATORS, max_size=25), observation=OBSERVATIONS)
 def test_index_agrees_with_the_naive_reference(indicators: list[Indicator], observation: Observable) -> None:
     index = IndicatorIndex.build(indicators)
     for obs in expand(observation):
