@@ -292,7 +292,7 @@ def scan_files(
     import json
     import time
 
-    from unmask.detect.payloads import DEFAULT_LIMITS, escalate, expand_inputs, screen_files
+    from unmask.detect.payloads import DEFAULT_LIMITS, escalate, expand_inputs, screen_files, summarise
     from unmask.errors import UsageError
 
     for p in paths:
@@ -318,16 +318,14 @@ def scan_files(
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
         (output / "scan-files.json").write_text(json.dumps([r.to_json() for r in reports], indent=1) + "\n")
-    total = sum(r.size for r in reports)
-    counts = {lvl.value: 0 for lvl in Severity}
-    for r in reports:
-        for f in r.findings:
-            counts[f.severity.value] += 1
-    errors = sum(1 for r in reports if r.errors or r.limits_hit)
+    summary = summarise(reports)
+    megabytes = summary.bytes / 1e6
     console.print(
-        f"[bold]{len(reports)} file(s)[/], {total / 1e6:.1f} MB in {seconds:.1f} s ({total / 1e6 / seconds:.1f} MB/s); "
-        + ", ".join(f"[{_STYLE[lvl.value]}]{counts[lvl.value]} {lvl.value}[/]" for lvl in reversed(list(Severity)))
-        + (f"; {errors} file(s) with errors or limits hit" if errors else ""),
+        f"[bold]{summary.files} file(s)[/], {megabytes:.1f} MB in {seconds:.1f} s ({megabytes / seconds:.1f} MB/s); "
+        + ", ".join(
+            f"[{_STYLE[lvl.value]}]{summary.by_severity[lvl.value]} {lvl.value}[/]" for lvl in reversed(list(Severity))
+        )
+        + (f"; {summary.with_errors} file(s) with errors or limits hit" if summary.with_errors else ""),
         soft_wrap=True,
     )
     if not quiet:
@@ -340,8 +338,7 @@ def scan_files(
                         f"\n           [dim]{r.path} ({f.locator})[/]",
                         soft_wrap=True,
                     )
-    worst = max((f.severity.rank for r in reports for f in r.findings), default=-1)
-    sys.exit(EXIT_FINDINGS if worst >= fail_on.rank else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if summary.at_or_above(fail_on) else EXIT_CLEAN)
 
 
 @main.group("iocs")

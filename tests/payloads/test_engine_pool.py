@@ -177,3 +177,16 @@ def test_cooperative_time_limit_keeps_partial_results() -> None:
     r = screen_bytes(v.jbig2_pdf(None, segs), limits=Limits(seconds=0.0))
     assert r.limits_hit == ["time"]
     assert DEFAULT_LIMITS.seconds > 0
+
+
+def test_summarise_adds_up_a_run() -> None:
+    from unmask.detect.payloads import screen_bytes, summarise
+    from unmask.model import Severity
+
+    clean = screen_bytes(v.GIF_1X1, name="a.gif")
+    disguised = screen_bytes(v.png_1x1(), name="photo.gif")
+    summary = summarise([clean, disguised])
+    assert (summary.files, summary.bytes) == (2, clean.size + disguised.size)
+    assert summary.worst is not None and summary.at_or_above(Severity.INFO)
+    assert sum(summary.by_severity.values()) == len(disguised.findings) >= 1
+    assert not summarise([clean]).at_or_above(Severity.INFO)

@@ -18,7 +18,7 @@ Typical use::
 from .engine import escalate, escalate_within, screen_bytes
 from .magic import claim_from_mime, claim_from_name, sniff
 from .pool import ScreenItem, expand_inputs, screen_files, screen_path
-from .result import DEFAULT_LIMITS, FileReport, Limits, PayloadFinding
+from .result import DEFAULT_LIMITS, FileReport, Limits, PayloadFinding, ScreenSummary, summarise
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -26,6 +26,7 @@ __all__ = [
     "Limits",
     "PayloadFinding",
     "ScreenItem",
+    "ScreenSummary",
     "claim_from_mime",
     "claim_from_name",
     "escalate",
@@ -35,4 +36,5 @@ __all__ = [
     "screen_files",
     "screen_path",
     "sniff",
+    "summarise",
 ]

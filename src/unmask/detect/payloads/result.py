@@ -175,3 +175,36 @@ class Ctx:
     def remaining_decompress(self) -> int:
         """How many more decompressed bytes this file may produce."""
         return max(0, self.limits.max_decompressed_bytes - self.decompressed)
+
+
+@dataclass
+class ScreenSummary:
+    """What a screening run adds up to: files, bytes, findings per severity, files with problems."""
+
+    files: int
+    bytes: int
+    by_severity: dict[str, int]
+    worst: Severity | None
+    with_errors: int
+
+    def at_or_above(self, level: Severity) -> bool:
+        """Whether any finding is at or above ``level``."""
+        return self.worst is not None and self.worst.rank >= level.rank
+
+
+def summarise(reports: list[FileReport]) -> ScreenSummary:
+    """Totals over the reports of one screening run (what ``scan-files`` prints and exits on)."""
+    counts = {level.value: 0 for level in Severity}
+    worst: Severity | None = None
+    for report in reports:
+        for finding in report.findings:
+            counts[finding.severity.value] += 1
+            if worst is None or finding.severity.rank > worst.rank:
+                worst = finding.severity
+    return ScreenSummary(
+        files=len(reports),
+        bytes=sum(r.size for r in reports),
+        by_severity=counts,
+        worst=worst,
+        with_errors=sum(1 for r in reports if r.errors or r.limits_hit),
+    )
