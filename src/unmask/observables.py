@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from unmask.model import Obs, Observable
 
 _HEX_SEPARATORS = re.compile(r"[\s:]")
+# Anything ipaddress could accept: dotted digits, or something with a colon (IPv6).
+_IP_SHAPE = re.compile(r"[0-9.]+\Z|.*:")
 _HOST_CHARS = re.compile(r"^[a-z0-9_.-]+$")
 # iOS and Android mount points whose short form is a symlink to /private/…
 _PRIVATE_PREFIXES = ("/var/", "/etc/", "/tmp/")
@@ -50,6 +52,8 @@ def normalize_domain(value: str) -> str | None:
 def normalize_ip(value: str) -> tuple[Obs, str] | None:
     """``(IPV4|IPV6, canonical text)`` when the value is an IP address literal, else ``None``."""
     text = value.strip().strip("[]")
+    if not _IP_SHAPE.match(text):
+        return None  # most values are host names: skip ipaddress, which raises on them (slowly)
     if "%" in text:  # IPv6 zone index
         text = text.split("%", 1)[0]
     try:
