@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db, run_file
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
@@ -142,9 +142,7 @@ def test_garbage_rows_never_crash(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = garbage_db(Path(tmp), schema, {"urls": urls, "visits": visits}, bad)
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file(DOMAIN, REL, data)
-        records, cov = run(ChromeHistoryParser, backup.finish())
+        records, cov = run_file(ChromeHistoryParser, DOMAIN, REL, data)
     assert_tolerated(records, cov)
     assert cov.status is Status.PARSED and len(records) >= len(urls)
 
@@ -154,7 +152,5 @@ def test_garbage_rows_never_crash(
 def test_truncated_database_never_crashes(cut: float, schema: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = db_bytes(Path(tmp) / "scratch", schema, rows())
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file(DOMAIN, REL, data[: int(len(data) * cut)])
-        records, cov = run(ChromeHistoryParser, backup.finish())
+        records, cov = run_file(ChromeHistoryParser, DOMAIN, REL, data[: int(len(data) * cut)])
     assert_tolerated(records, cov)

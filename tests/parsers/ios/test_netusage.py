@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db, run_file
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
@@ -127,7 +127,7 @@ def test_garbage_rows_never_crash(processes: list[dict[str, Any]], live: list[di
 def test_truncated_database_never_crashes(cut: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = db_bytes(Path(tmp) / "scratch", SCHEMA, _rows())
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("NetworkDomain", "db/netusage.sqlite", data[: int(len(data) * cut)])
-        records, cov = run(NetusageParser, backup.finish())
+        records, cov = run_file(
+            NetusageParser, "NetworkDomain", "db/netusage.sqlite", data[: int(len(data) * cut)]
+        )
     assert_tolerated(records, cov)

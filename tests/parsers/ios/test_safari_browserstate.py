@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db, run_file
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
@@ -253,9 +253,9 @@ def test_garbage_rows_never_crash(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = garbage_db(Path(tmp), SCHEMA, {"tabs": tabs, "tab_sessions": sessions}, bad)
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("HomeDomain", "Library/Safari/BrowserState.db", data)
-        records, cov = run(SafariBrowserStateParser, backup.finish())
+        records, cov = run_file(
+            SafariBrowserStateParser, "HomeDomain", "Library/Safari/BrowserState.db", data
+        )
     assert_tolerated(records, cov)
     assert cov.status is Status.PARSED and len(records) >= len(tabs)
 
@@ -267,7 +267,10 @@ def test_truncated_database_never_crashes(cut: float) -> None:
         data = db_bytes(
             Path(tmp) / "scratch", SCHEMA, rows({"T1": session(("https://a.example/", "A", None))})
         )
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("HomeDomain", "Library/Safari/BrowserState.db", data[: int(len(data) * cut)])
-        records, cov = run(SafariBrowserStateParser, backup.finish())
+        records, cov = run_file(
+            SafariBrowserStateParser,
+            "HomeDomain",
+            "Library/Safari/BrowserState.db",
+            data[: int(len(data) * cut)],
+        )
     assert_tolerated(records, cov)

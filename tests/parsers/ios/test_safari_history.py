@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db, run_file
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
@@ -193,9 +193,7 @@ def test_garbage_rows_never_crash(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = garbage_db(Path(tmp), schema, {"history_items": items, "history_visits": visits}, bad)
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("HomeDomain", "Library/Safari/History.db", data)
-        records, cov = run(SafariHistoryParser, backup.finish())
+        records, cov = run_file(SafariHistoryParser, "HomeDomain", "Library/Safari/History.db", data)
     assert_tolerated(records, cov)
     assert cov.status is Status.PARSED and len(records) >= len(items)
 
@@ -205,7 +203,7 @@ def test_garbage_rows_never_crash(
 def test_truncated_database_never_crashes(cut: float, schema: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = db_bytes(Path(tmp) / "scratch", schema, rows(schema))
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("HomeDomain", "Library/Safari/History.db", data[: int(len(data) * cut)])
-        records, cov = run(SafariHistoryParser, backup.finish())
+        records, cov = run_file(
+            SafariHistoryParser, "HomeDomain", "Library/Safari/History.db", data[: int(len(data) * cut)]
+        )
     assert_tolerated(records, cov)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db
+from tests.builders.fuzz import VALUES, assert_tolerated, garbage_db, run_file
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
@@ -139,9 +139,7 @@ def test_garbage_rows_never_crash(domains: list[dict[str, Any]]) -> None:
         data = garbage_db(
             Path(tmp), SCHEMA, {"ObservedDomains": domains}, ("ObservedDomains", "registrableDomain")
         )
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("AppDomain-com.example.app", STORE, data)
-        records, cov = run(WebKitResourceLoadStatisticsParser, backup.finish())
+        records, cov = run_file(WebKitResourceLoadStatisticsParser, "AppDomain-com.example.app", STORE, data)
     assert_tolerated(records, cov)
     assert cov.status is Status.PARSED and len(records) == len(domains)
 
@@ -151,7 +149,10 @@ def test_garbage_rows_never_crash(domains: list[dict[str, Any]]) -> None:
 def test_truncated_database_never_crashes(cut: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = db_bytes(Path(tmp) / "scratch", SCHEMA, ROWS)
-        backup = BackupBuilder(Path(tmp) / "backup")
-        backup.add_file("AppDomain-com.example.app", STORE, data[: int(len(data) * cut)])
-        records, cov = run(WebKitResourceLoadStatisticsParser, backup.finish())
+        records, cov = run_file(
+            WebKitResourceLoadStatisticsParser,
+            "AppDomain-com.example.app",
+            STORE,
+            data[: int(len(data) * cut)],
+        )
     assert_tolerated(records, cov)
