@@ -9,8 +9,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from unmask import __version__, timeutil
 from unmask.acquisition import open_ios_backup
@@ -22,7 +23,7 @@ from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets, load_sets, resolve
 from unmask.errors import UsageError
 from unmask.model import Coverage, Finding, Record, Severity, Status
-from unmask.parsers.base import Parser, parsers_for, run_parser
+from unmask.parsers.base import Parser, iter_parser, parsers_for
 
 ProgressFn = Callable[[str, int, int], None]
 """``(label, done, total)`` — called as work advances."""
@@ -155,6 +156,32 @@ def _finding_hashes(
     return out
 
 
+BATCH = 16_384
+"""Records per batch: large enough that a remote matcher sees few round trips, small enough to
+keep memory flat."""
+
+
+class RecordSink(Protocol):
+    """Where a scan streams its records (the output folder writer)."""
+
+    def add(self, parser: str, records: Sequence[Record]) -> None:
+        """Take a batch of one parser's records."""
+
+    def end(self, parser: str) -> None:
+        """The parser has no more records."""
+
+
+def _kept_kinds() -> frozenset[str]:
+    """Record kinds a streamed scan keeps in memory: those the heuristics read and those that
+    declare content to screen."""
+    from unmask.detect.heuristics.base import registry as heuristic_registry
+    from unmask.model import record_types
+
+    kinds = {kind for rule in heuristic_registry() for kind in rule.kinds}
+    kinds.update(kind for kind, cls in record_types().items() if cls.content is not None)
+    return frozenset(kinds)
+
+
 def load_indicators(iocs: Sequence[str | Path] = ()) -> tuple[IndicatorSets, IndicatorIndex]:
     """Load the indicator sets for a scan (explicit, ``UNMASK_IOCS``, or the default sets) and index them."""
     sets = load_sets(resolve(iocs))
@@ -183,8 +210,15 @@ def scan_acquisition(
     hash_all: bool = False,
     indicators: tuple[IndicatorSets, Matcher] | None = None,
     screen: bool = True,
+    sink: RecordSink | None = None,
 ) -> ScanResult:
-    """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments."""
+    """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments.
+
+    Records flow through in batches: each batch is matched, then handed to ``sink`` (the output
+    writer) when there is one. With a sink, :attr:`ScanResult.records` keeps only the records the
+    heuristics and attachment screening need, so memory stays flat however large the evidence;
+    without one it keeps every record.
+    """
     started = timeutil.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -195,27 +229,45 @@ def scan_acquisition(
     parsers = parsers_for(acq.kind)
     records: dict[str, list[Record]] = {}
     coverage: list[Coverage] = []
+    findings: list[Finding] = []
+    keep = _kept_kinds() if sink is not None else None
+    matching = writing = 0.0
     for i, cls in enumerate(parsers):
         if progress:
             progress(cls.name, i, len(parsers))
         t = time.perf_counter()
-        recs, cov = run_parser(cls(), acq)
-        timings[f"parse:{cls.name}"] = time.perf_counter() - t
-        records[cls.name] = recs
+        cov = Coverage(cls.name, cls.description())
         coverage.append(cov)
-    timings["parse"] = time.perf_counter() - clock
+        kept: list[Record] = []
+        stream = iter_parser(cls(), acq, cov)
+        while batch := list(islice(stream, BATCH)):
+            t1 = time.perf_counter()
+            # finalise() adds each finding's artefact hash once every artefact has been read.
+            findings.extend(match_records(batch, index))
+            t2 = time.perf_counter()
+            matching += t2 - t1
+            if sink is None:
+                kept.extend(batch)
+                continue
+            sink.add(cls.name, batch)
+            writing += time.perf_counter() - t2
+            assert keep is not None
+            kept.extend(r for r in batch if r.kind in keep)
+        if sink is not None:
+            sink.end(cls.name)
+        records[cls.name] = kept
+        timings[f"parse:{cls.name}"] = time.perf_counter() - t
+    timings["parse"] = time.perf_counter() - clock - matching - writing
+    timings["match"] = matching
+    if sink is not None:
+        timings["write_records"] = writing
     clock = time.perf_counter()
     if progress:
-        progress("matching indicators", len(parsers), len(parsers))
-    hashes = acq.hashes_read()
-    all_records = [rec for recs in records.values() for rec in recs]
-    findings: list[Finding] = match_records(all_records, index, hashes)
+        progress("heuristics", len(parsers), len(parsers))
     by_kind: dict[str, list[Record]] = {}
     for recs in records.values():
         for rec in recs:
             by_kind.setdefault(rec.kind, []).append(rec)
-    timings["match"] = time.perf_counter() - clock
-    clock = time.perf_counter()
     metadata = acq.metadata()
     findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
     timings["heuristics"] = time.perf_counter() - clock
@@ -227,7 +279,8 @@ def scan_acquisition(
             if progress:
                 progress("screening attachments", done, total)
 
-        payload_findings, screened = screen_content(acq, all_records, progress=screen_progress)
+        content = [r for recs in records.values() for r in recs if r.content is not None]
+        payload_findings, screened = screen_content(acq, content, progress=screen_progress)
         findings.extend(payload_findings)
         timings["screen"] = time.perf_counter() - clock
         extra_screened = [
@@ -235,6 +288,7 @@ def scan_acquisition(
         ]
     else:
         extra_screened = []
+    hashes = acq.hashes_read()
     findings = finalise(findings, _finding_hashes(acq, findings, hashes, parsers, coverage))
     return ScanResult(
         command=command,
@@ -273,24 +327,33 @@ def check_backup(
     if output is not None:
         refuse_output_inside(Path(output), acq.root)
     opened = time.perf_counter() - t0
-    result = scan_acquisition(
-        acq,
-        command="check-backup",
-        iocs=iocs,
-        progress=progress,
-        hash_all=hash_all,
-        indicators=indicators,
-        screen=screen,
-    )
-    result.extra["timings"]["open"] = round(opened, 3)
+    writer = None
     if output is not None:
-        from unmask.report.writers import write_all
+        from unmask.report.writers import OutputWriter
 
-        t1 = time.perf_counter()
-        if progress:
-            progress("writing results", 1, 1)
-        write_all(result, Path(output))
-        result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
+        writer = OutputWriter(Path(output))
+    try:
+        result = scan_acquisition(
+            acq,
+            command="check-backup",
+            iocs=iocs,
+            progress=progress,
+            hash_all=hash_all,
+            indicators=indicators,
+            screen=screen,
+            sink=writer,
+        )
+        result.extra["timings"]["open"] = round(opened, 3)
+        if writer is not None:
+            t1 = time.perf_counter()
+            if progress:
+                progress("writing results", 1, 1)
+            writer.finish(result)
+            result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -203,12 +203,15 @@ def parsers_for(kind: str) -> list[type[Parser]]:
     return [p for p in registry() if kind in p.acquisitions]
 
 
-def run_parser(
-    parser: Parser, acq: Acquisition, on_record: Callable[[Record], None] | None = None
-) -> tuple[list[Record], Coverage]:
+def run_parser(parser: Parser, acq: Acquisition) -> tuple[list[Record], Coverage]:
     """Run one parser over every artefact it finds; never raises for bad evidence."""
     coverage = Coverage(parser.name, parser.description())
-    records: list[Record] = []
+    return list(iter_parser(parser, acq, coverage)), coverage
+
+
+def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterator[Record]:
+    """Yield the records of one parser over every artefact it finds, filling ``coverage`` as it
+    goes; never raises for bad evidence (a failure ends that artefact and is recorded)."""
     paths = parser.resolve(acq)
     if not paths:
         listed = [
@@ -222,7 +225,7 @@ def run_parser(
             )
         else:
             coverage.absent_reason = "not in the evidence"
-        return records, coverage
+        return
     for path in paths:
         ctx = ParseContext(acq)
         run = ArtefactRun(path, Status.PARSED)
@@ -230,10 +233,8 @@ def run_parser(
         try:
             run.sha256 = _hash(acq, parser, path)
             for record in parser.parse(ctx, path):
-                records.append(record)
                 run.records += 1
-                if on_record is not None:
-                    on_record(record)
+                yield record
         except SchemaUnsupported as exc:
             run.status, run.reason = Status.UNSUPPORTED, str(exc)
         except ArtefactError as exc:
@@ -244,7 +245,6 @@ def run_parser(
             run.status = Status.FAILED
             run.reason = _partial(f"unexpected {type(exc).__name__}: {exc}", run.records)
         coverage.warnings.extend(ctx.warnings)
-    return records, coverage
 
 
 def _partial(reason: str, count: int) -> str:

@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import json
-from collections.abc import Iterator
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
 
 from unmask.model import Finding, Record
 
@@ -48,27 +53,68 @@ def read_json(path: Path) -> Any:
         raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
-def write_records(result: ScanResult, folder: Path) -> list[str]:
-    """One ``<parser>.json`` per parser that yielded records; returns the file names."""
-    written: list[str] = []
-    for parser, records in result.records.items():
-        if not records:
-            continue
-        name = f"{parser}.json"
-        tmp = folder / (name + ".part")
-        encoder = json.JSONEncoder(ensure_ascii=False, default=str)
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write("[\n")
-            for start in range(0, len(records), 4096):
-                # One C-encoded chunk per few thousand records, one record per line for readers.
-                chunk = [encoder.encode(r.to_json()) for r in records[start : start + 4096]]
-                if start:
-                    handle.write(",\n")
-                handle.write(",\n".join(chunk))
-            handle.write("\n]\n")
-        tmp.replace(folder / name)
-        written.append(name)
-    return written
+class RecordsFile:
+    """One ``<parser>.json``: a JSON array with one record per line, written as records arrive.
+
+    Records are serialised by orjson straight from the dataclass (a few hundred thousand Manifest
+    rows per scan make the stdlib encoder a noticeable share of a scan); a record orjson refuses
+    (a string with lone surrogates, an integer beyond 64 bits) goes through :meth:`Record.to_json`
+    and the stdlib encoder instead, so nothing is dropped.
+    """
+
+    def __init__(self, folder: Path, parser: str) -> None:
+        self.name = f"{parser}.json"
+        self.path = folder / self.name
+        self._tmp = folder / (self.name + ".part")
+        self._handle = self._tmp.open("wb")
+        self._handle.write(b"[\n")
+        self._first = True
+        self._prefix: dict[type[Record], bytes] = {}
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Append records to the array."""
+        lines: list[bytes] = []
+        prefixes = self._prefix
+        for record in records:
+            cls = type(record)
+            prefix = prefixes.get(cls)
+            if prefix is None:
+                prefix = prefixes[cls] = b'{"kind":' + orjson.dumps(cls.kind) + b","
+            try:
+                body = orjson.dumps(record, default=_orjson_default)
+            except (TypeError, orjson.JSONEncodeError):
+                lines.append(_stdlib_line(record))
+                continue
+            lines.append(prefix + body[1:] if len(body) > 2 else prefix[:-1] + b"}")
+        if not lines:
+            return
+        if not self._first:
+            self._handle.write(b",\n")
+        self._first = False
+        self._handle.write(b",\n".join(lines))
+
+    def close(self) -> None:
+        """Finish the array and move the file into place."""
+        self._handle.write(b"\n]\n")
+        self._handle.close()
+        self._tmp.replace(self.path)
+
+    def abort(self) -> None:
+        """Drop the unfinished file."""
+        self._handle.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+def _orjson_default(value: Any) -> Any:
+    # The only field types orjson does not serialise itself; same forms as Record.to_json.
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(type(value).__name__)
+
+
+def _stdlib_line(record: Record) -> bytes:
+    text = json.dumps(record.to_json(), ensure_ascii=False, default=str)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -76,34 +122,115 @@ def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return [f.to_json() for f in findings]
 
 
-def timeline_rows(records: dict[str, list[Record]]) -> Iterator[tuple[str, str, str, str]]:
+TimelineRow = tuple[str, str, str, str]
+
+
+def timeline_rows(parser: str, records: Iterable[Record]) -> Iterator[TimelineRow]:
     """Every record timestamp as a timeline row; identical times of one record appear once."""
-    for parser, recs in records.items():
-        for record in recs:
-            stamps = list(record.timestamps())
-            if not stamps:
-                continue
-            description = record.describe()
-            kind = record.kind
-            seen: set[datetime] = set()
-            for name, ts in stamps:
-                if ts not in seen:
-                    seen.add(ts)
-                    yield csv_time(ts), parser, f"{kind} {name}", description
+    for record in records:
+        stamps = record.timestamps()
+        first = next(stamps, None)
+        if first is None:
+            continue
+        description = record.describe()
+        kind = record.kind
+        yield csv_time(first[1]), parser, f"{kind} {first[0]}", description
+        seen = [first[1]]
+        for name, ts in stamps:
+            if ts not in seen:
+                seen.append(ts)
+                yield csv_time(ts), parser, f"{kind} {name}", description
 
 
-def write_timeline(result: ScanResult, folder: Path) -> None:
-    """timeline.csv (all records) and alerts_timeline.csv (findings with a time), sorted by time."""
-    rows = sorted(timeline_rows(result.records))
-    with (folder / "timeline.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-        writer.writerow(TIMELINE_HEADER)
-        writer.writerows(rows)
-    parser_of = {id(r): p for p, recs in result.records.items() for r in recs} if result.findings else {}
+class TimelineSpool:
+    """Timeline rows gathered while records stream by, written sorted with bounded memory.
+
+    Rows are kept in memory up to ``limit``; beyond that each full buffer is sorted and spilled to
+    an anonymous temporary file as pickled chunks, and :meth:`sorted_rows` merges the runs. A
+    200,000-file backup yields a quarter of a million rows, which would otherwise all be held
+    until the end of the scan.
+    """
+
+    CHUNK = 8192
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self.count = 0
+        self._rows: list[TimelineRow] = []
+        self._runs: list[tuple[int, int]] = []  # (offset, chunks) in the spill file
+        self._spill: IO[bytes] | None = None
+
+    def add(self, rows: Iterable[TimelineRow]) -> None:
+        """Add rows (any order)."""
+        buffer = self._rows
+        before = len(buffer)
+        buffer.extend(rows)
+        self.count += len(buffer) - before
+        if len(buffer) >= self.limit:
+            self._spill_run()
+
+    def _spill_run(self) -> None:
+        rows = self._rows
+        rows.sort()
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="unmask-timeline-")  # noqa: SIM115 - closed by close()
+        spill = self._spill
+        spill.seek(0, 2)
+        offset = spill.tell()
+        chunks = 0
+        for start in range(0, len(rows), self.CHUNK):
+            pickle.dump(rows[start : start + self.CHUNK], spill, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks += 1
+        self._runs.append((offset, chunks))
+        self._rows = []
+
+    def _run(self, offset: int, chunks: int) -> Iterator[TimelineRow]:
+        spill = self._spill
+        assert spill is not None
+        for _ in range(chunks):
+            spill.seek(offset)
+            chunk: list[TimelineRow] = pickle.load(spill)
+            offset = spill.tell()
+            yield from chunk
+
+    def sorted_rows(self) -> Iterator[TimelineRow]:
+        """Every row added, in order (time, then parser, event and description)."""
+        self._rows.sort()
+        if not self._runs:
+            return iter(self._rows)
+        runs = [self._run(offset, chunks) for offset, chunks in self._runs]
+        return heapq.merge(*runs, self._rows)
+
+    def close(self) -> None:
+        """Release the spill file."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        self._rows = []
+
+
+def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None = None) -> None:
+    """timeline.csv (all records) and alerts_timeline.csv (findings with a time), sorted by time.
+
+    ``spool`` holds the rows of records already streamed out of memory; without it the rows come
+    from ``result.records``.
+    """
+    if spool is None:
+        spool = TimelineSpool()
+        for parser, recs in result.records.items():
+            spool.add(timeline_rows(parser, recs))
+    try:
+        with (folder / "timeline.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+            writer.writerow(TIMELINE_HEADER)
+            writer.writerows(spool.sorted_rows())
+    finally:
+        spool.close()
+    parser_of = _parser_of_kind() if result.findings else {}
     alert_rows = sorted(
         (
             csv_time(f.timestamp),
-            parser_of.get(id(f.record), f.source),
+            parser_of.get(f.record.kind, f.source) if f.record is not None else f.source,
             f.severity.value,
             f.rule,
             f.message,
@@ -116,6 +243,12 @@ def write_timeline(result: ScanResult, folder: Path) -> None:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
         writer.writerow(ALERTS_TIMELINE_HEADER)
         writer.writerows(alert_rows)
+
+
+def _parser_of_kind() -> dict[str, str]:
+    from unmask.parsers.base import registry
+
+    return {rc.kind: p.name for p in registry() for rc in p.records}
 
 
 def info_json(result: ScanResult) -> dict[str, Any]:
@@ -144,18 +277,65 @@ def info_json(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def write_all(result: ScanResult, folder: Path) -> list[str]:
-    """Write every output file into ``folder`` (created if needed); returns the names written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = write_records(result, folder)
-    dump_json(folder / "alerts.json", alerts_json(result.findings))
-    screened = result.extra.get("screened_files")
-    if screened:
-        dump_json(folder / "screened_files.json", screened)
-        written.append("screened_files.json")
-    write_timeline(result, folder)
-    dump_json(folder / "info.json", info_json(result))
-    from unmask.report.html import write_report  # last: the report is built from the files above
+class OutputWriter:
+    """The output folder, filled while a scan runs: records and timeline rows stream in per
+    parser (:meth:`add`), everything that needs the whole scan is written by :meth:`finish`."""
 
-    write_report(folder)
-    return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json", "report.html"]
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.spool = TimelineSpool()
+        self._files: dict[str, RecordsFile] = {}
+        self._written: list[str] = []
+
+    def add(self, parser: str, records: Sequence[Record]) -> None:
+        """Write a batch of one parser's records and keep their timeline rows."""
+        if not records:
+            return
+        out = self._files.get(parser)
+        if out is None:
+            out = self._files[parser] = RecordsFile(self.folder, parser)
+        out.write(records)
+        self.spool.add(timeline_rows(parser, records))
+
+    def end(self, parser: str) -> None:
+        """A parser is done: its records file is complete."""
+        out = self._files.pop(parser, None)
+        if out is not None:
+            out.close()
+            self._written.append(out.name)
+
+    def finish(self, result: ScanResult) -> list[str]:
+        """Write alerts, timelines, info.json and the report; returns every file name written."""
+        for parser in list(self._files):
+            self.end(parser)
+        folder = self.folder
+        written = list(self._written)
+        dump_json(folder / "alerts.json", alerts_json(result.findings))
+        screened = result.extra.get("screened_files")
+        if screened:
+            dump_json(folder / "screened_files.json", screened)
+            written.append("screened_files.json")
+        write_timeline(result, folder, self.spool)
+        dump_json(folder / "info.json", info_json(result))
+        from unmask.report.html import write_report  # last: the report is built from the files above
+
+        write_report(folder)
+        return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json", "report.html"]
+
+    def abort(self) -> None:
+        """Remove unfinished files after a failed scan."""
+        for out in self._files.values():
+            out.abort()
+        self._files.clear()
+        self.spool.close()
+
+
+def write_all(result: ScanResult, folder: Path) -> list[str]:
+    """Write every output file of an in-memory result into ``folder`` (created if needed)."""
+    writer = OutputWriter(folder)
+    for parser, records in result.records.items():
+        for start in range(0, len(records), 4096):
+            writer.add(parser, records[start : start + 4096])
+        writer.end(parser)
+    return writer.finish(result)
