@@ -354,6 +354,8 @@ def check_backup(
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        acq.close()
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 

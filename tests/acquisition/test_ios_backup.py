@@ -192,4 +192,76 @@ def test_invalid_utf8_in_manifest_rows_is_decoded_leniently(backup: BackupBuilde
     paths = {e.device_path for e in acq.entries()}
     assert "/private/var/mobile/Library/a.txt" in paths
     assert "/private/var/mobile/Library/\\xff.txt" in paths
-    assert len(list(acq.manifest_rows())) == 3
+    assert sum(len(batch) for batch in acq.manifest_rows()) == 3
+
+
+def _store(root: Path, fid: str, data: bytes, domain: str, rel: str, flags: int = 1) -> None:
+    """Add a row and its stored file by hand, under a file ID of our choosing."""
+    (root / fid[:2]).mkdir(exist_ok=True)
+    (root / fid[:2] / fid).write_bytes(data)
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("INSERT INTO Files VALUES (?, ?, ?, ?, NULL)", (fid, domain, rel, flags))
+    conn.commit()
+    conn.close()
+
+
+def test_rows_under_a_file_id_that_is_not_the_sha1_are_still_found(backup: BackupBuilder) -> None:
+    root = backup.finish()
+    _store(root, "ab" * 20, b"odd id", "HomeDomain", "Library/SMS/sms.db")
+    _store(root, "cd" * 20, b"slashes", "HomeDomain", "/Library/Notes/notes.db/")
+    acq = open_ios_backup(root)
+    assert acq.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"odd id"
+    assert acq.read_bytes("/private/var/mobile/Library/Notes/notes.db") == b"slashes"
+    assert acq.entry("/private/var/mobile/Library/SMS/sms.db") is not None
+    assert acq.entry("/private/var/mobile/Library/SMS/other.db") is None
+
+
+def test_domains_sharing_a_folder_resolve_to_the_last_listed_row(backup: BackupBuilder) -> None:
+    backup.add_file("MediaDomain", "Library/shared.db", b"media")
+    backup.add_file("HomeDomain", "Library/shared.db", b"home")
+    root = backup.finish()
+    acq = open_ios_backup(root)
+    entry = acq.entry("/private/var/mobile/Library/shared.db")
+    assert entry is not None and entry.domain == "HomeDomain"
+    assert acq.read_bytes("/private/var/mobile/Library/shared.db") == b"home"
+
+
+def test_globs_cover_container_domains_any_depth_and_skip_folders(backup: BackupBuilder) -> None:
+    backup.add_file("AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite", b"w")
+    backup.add_file("AppDomainGroup-group.other", "ChatStorage.sqlite", b"o")
+    backup.add_file("AppDomainGroup-group.other", "deeper/ChatStorage.sqlite", b"d")
+    backup.add_file("HomeDomain", "Library/x/y/ChatStorage.sqlite", b"h")
+    backup.add_file("SysSharedContainerDomain-systemgroup.com.apple.x", "a[1].db", b"s")
+    backup.add_dir("AppDomainGroup-group.dir", "ChatStorage.sqlite")
+    root = backup.finish()
+    acq = open_ios_backup(root)
+    group = "/private/var/mobile/Containers/Shared/AppGroup/"
+    assert acq.glob(group + "*/ChatStorage.sqlite") == [
+        group + "group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite",
+        group + "group.other/ChatStorage.sqlite",
+    ]
+    assert acq.glob("/private/var/**/ChatStorage.sqlite") == sorted(
+        [
+            group + "group.net.whatsapp.WhatsApp.shared/ChatStorage.sqlite",
+            group + "group.other/ChatStorage.sqlite",
+            group + "group.other/deeper/ChatStorage.sqlite",
+            "/private/var/mobile/Library/x/y/ChatStorage.sqlite",
+        ]
+    )
+    # Brackets in a device-path glob are literal characters (only * ? **/ are wildcards).
+    assert acq.glob("/private/var/containers/Shared/SystemGroup/*/a[1].db") == [
+        "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.x/a[1].db"
+    ]
+    assert acq.glob("/private/var/mobile/Library/x/*/Chat*") == ["/private/var/mobile/Library/x/y/ChatStorage.sqlite"]
+
+
+def test_globs_reach_rows_of_unknown_domains(backup: BackupBuilder) -> None:
+    from unmask.acquisition.ios_backup import UNKNOWN_DOMAIN_ROOT
+
+    backup.add_file("FutureDomain", "Library/x/report.db", b"f")
+    root = backup.finish()
+    acq = open_ios_backup(root)
+    expected = [f"{UNKNOWN_DOMAIN_ROOT}/FutureDomain/Library/x/report.db"]
+    assert acq.glob(f"{UNKNOWN_DOMAIN_ROOT}/*/Library/*/report.db") == expected
+    assert acq.glob("/private/var/**/report.db") == expected
+    assert acq.glob(f"{UNKNOWN_DOMAIN_ROOT}/FutureDomain/Library/x/*.db") == expected

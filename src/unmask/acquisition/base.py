@@ -109,6 +109,9 @@ class Acquisition(ABC):
         """Facts about the acquisition itself (device, OS version, dates)."""
         return {}
 
+    def close(self) -> None:
+        """Release what the acquisition holds open (nothing, unless a subclass says otherwise)."""
+
     def host_file(self, name: str) -> Path | None:
         """A file of the acquisition's own (a backup's Info.plist), not part of the device."""
         path = self.root / name

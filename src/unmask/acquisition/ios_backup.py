@@ -11,17 +11,17 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from unmask.acquisition.base import Acquisition, FileEntry, is_regular_file
+from unmask.acquisition.base import Acquisition, FileEntry, compile_glob, is_regular_file
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
 from unmask.observables import normalize_path
 from unmask.parsers import plist
-from unmask.parsers.sqlite import open_readonly
+from unmask.parsers.sqlite import connect_readonly, open_readonly
 
 # Domain → device folder. Container domains carry the bundle or group id after the dash; in a
 # backup the container's UUID is unknown, so the id stands in for it in the device path.
@@ -65,18 +65,6 @@ def domain_root(domain: str) -> str:
     return f"{UNKNOWN_DOMAIN_ROOT}/{domain}"
 
 
-def _files_rows(path: Path) -> list[tuple[object, object, object, object]]:
-    query = "SELECT fileID, domain, relativePath, flags FROM Files"
-    try:
-        with open_readonly(path, lenient=False) as db:
-            return db.execute(query).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "decode" not in str(exc):
-            raise
-    with open_readonly(path) as db:  # invalid UTF-8 somewhere: decode leniently instead
-        return db.execute(query).fetchall()
-
-
 def device_path(domain: str, relative_path: str) -> str:
     """The device path of one Manifest.db row."""
     root = domain_root(domain)
@@ -93,8 +81,76 @@ _KINDS = {1: "file", 2: "dir", 4: "symlink"}
 _HEX = re.compile(r"[0-9a-fA-F]{40}")
 
 
+def candidates(path: str) -> list[tuple[str, str]]:
+    """Every ``(domain, relativePath)`` whose row would sit at this device path (several domains
+    share a folder: HomeDomain, MediaDomain and others all live under /private/var/mobile)."""
+    out: list[tuple[str, str]] = []
+    for domain, root in _FIXED_DOMAINS.items():
+        if path == root:
+            out.append((domain, ""))
+        elif path.startswith(root) and path[len(root)] == "/":
+            out.append((domain, path[len(root) + 1 :]))
+    for prefix, folder in _PREFIX_DOMAINS:
+        if path.startswith(folder):
+            ident, _, rel = path[len(folder) :].partition("/")
+            if ident:
+                out.append((prefix + ident, rel))
+    unknown = UNKNOWN_DOMAIN_ROOT + "/"
+    if path.startswith(unknown):
+        domain, _, rel = path[len(unknown) :].partition("/")
+        if domain:
+            out.append((domain, rel))
+    return out
+
+
+def _relative_prefixes(pattern: str) -> set[str] | None:
+    """The literal prefixes that the relativePath of any row matching a device-path glob must
+    start with (``""`` means any); ``None`` when the glob lies outside every domain."""
+    out: set[str] = set()
+
+    def literal(rel_pattern: str) -> str:
+        cut = [i for i in (rel_pattern.find(c) for c in "*?[") if i >= 0]
+        return rel_pattern[: min(cut)] if cut else rel_pattern
+
+    first = min(i for i, c in enumerate(pattern) if c in "*?[")
+    folder = pattern[:first].rpartition("/")[0]
+    for root in _FIXED_DOMAINS.values():
+        if pattern.startswith(root + "/"):
+            out.add(literal(pattern[len(root) + 1 :]))
+        elif root == folder or root.startswith(folder + "/"):
+            out.add("")
+    # Container domains and unknown domains: the folder's next component names the domain.
+    for base in [*(b for _, b in _PREFIX_DOMAINS), UNKNOWN_DOMAIN_ROOT + "/"]:
+        if pattern.startswith(base):
+            ident, _, rest = pattern[len(base) :].partition("/")
+            out.add("" if "**" in ident else literal(rest))
+        elif base.startswith(folder + "/"):
+            out.add("")
+    return out or None
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as a SQLite GLOB pattern matching exactly itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+_KINDS = {1: "file", 2: "dir", 4: "symlink"}
+_HEX = re.compile(r"[0-9a-fA-F]{40}")
+_ROW = "SELECT rowid, fileID, domain, relativePath, flags FROM Files"
+
+ManifestRow = tuple[str, str, str, str, str, bool, "bytes | None"]
+"""``(device path, domain, relativePath, kind, fileID, stored, MBFile blob)``."""
+
+
 class IOSBackup(Acquisition):
-    """An unencrypted iOS backup folder (iOS 10+, Manifest.db layout)."""
+    """An unencrypted iOS backup (iOS 10+, Manifest.db layout), looked up in Manifest.db itself.
+
+    Nothing is loaded per row when the backup is opened: a device path is resolved through the
+    file ID that iOS derives from it (``SHA-1("<domain>-<relativePath>")``, the table's primary
+    key), falling back to the domain and relativePath columns (indexed in real backups), and globs
+    become SQL over the same columns. The only full pass over the table is the Manifest parser's
+    (:meth:`manifest_rows`), so memory does not grow with the number of files.
+    """
 
     kind = "ios-backup"
 
@@ -122,42 +178,176 @@ class IOSBackup(Acquisition):
             raise EncryptedBackupError(
                 f"{root} is an encrypted iOS backup; decrypt it first (encrypted backups are not supported yet)"
             )
-        self._entries: dict[str, FileEntry] = {}
-        # Row order and file IDs; the metadata blobs stay in Manifest.db and are streamed when
-        # needed (holding 200,000 of them would cost ~100 MB for nothing).
-        self._by_id: dict[str, FileEntry] = {}
         self._manifest_db = manifest_db
-        self._load_manifest(manifest_db)
+        self._found: dict[str, FileEntry | None] = {}
+        self._missing: int | None = None
+        self._db = self._open_manifest(manifest_db)
 
-    def _load_manifest(self, path: Path) -> None:
+    def _open_manifest(self, path: Path) -> sqlite3.Connection:
+        db = None
         try:
-            rows = _files_rows(path)
+            db = connect_readonly(path)
+            self._listed = int(db.execute("SELECT count(*) FROM Files").fetchone()[0])
+            db.execute(_ROW + " LIMIT 1").fetchall()
+            return db
         except Exception as exc:
+            if db is not None:
+                db.close()
             header = path.read_bytes()[:16]
             if header != b"SQLite format 3\x00":
                 raise EncryptedBackupError(
                     f"{path} is not readable SQLite: the backup is probably encrypted (not supported yet)"
                 ) from None
             raise AcquisitionError(f"{path}: cannot read the Files table ({exc})") from None
+
+    def close(self) -> None:
+        """Close Manifest.db."""
+        self._db.close()
+
+    def _entry_of(self, row: tuple[Any, ...]) -> FileEntry | None:
+        _, fid, domain, rel, flags = row
+        if not isinstance(fid, str) or not isinstance(domain, str):
+            return None
+        rel = rel if isinstance(rel, str) else ""
+        kind = _KINDS.get(flags if isinstance(flags, int) else 0, "file")
+        return FileEntry(
+            device_path=device_path(domain, rel),
+            kind=kind,
+            stored=kind != "file" or self._stored_file(fid) is not None,
+            locator=fid,
+            domain=domain,
+            relative_path=rel,
+        )
+
+    def _stored_file(self, fid: str) -> Path | None:
+        # A file ID is 40 hex digits; anything else ("../…") could point outside the backup.
+        if len(fid) != 40 or not _HEX.fullmatch(fid):
+            return None
+        path = self.root / fid[:2] / fid
+        return path if is_regular_file(path) else None
+
+    def _lookup(self, path: str) -> FileEntry | None:
+        pairs = candidates(path)
+        if not pairs:
+            return None
+        ids = [file_id(d, r) for d, r in pairs]
+        rows = self._db.execute(
+            f"{_ROW} WHERE fileID IN ({','.join('?' * len(ids))})", ids
+        ).fetchall()
+        found = [e for e in map(self._entry_of, sorted(rows, reverse=True)) if e and e.device_path == path]
+        if found:
+            return found[0]
+        # Not under the ID iOS would give it: look the row up by its columns (and the odd
+        # leading or trailing slash some tools leave in relativePath).
+        # relativePath is the selective column (a domain can hold most of the backup); the
+        # device path comparison below keeps only rows of the candidate domains.
+        rels = sorted({v for _, r in pairs for v in (r, "/" + r, r + "/", f"/{r}/")})
+        rows = self._db.execute(f"{_ROW} WHERE relativePath IN ({','.join('?' * len(rels))})", rels).fetchall()
+        found = [e for e in map(self._entry_of, sorted(rows, reverse=True)) if e and e.device_path == path]
+        return found[0] if found else None
+
+    def entry(self, device_path: str) -> FileEntry | None:
+        """The Manifest.db entry at a device path (the last listed, if several rows map there)."""
+        if device_path in self._found:
+            return self._found[device_path]
+        found = self._lookup(device_path)
+        if found is None:
+            norm = normalize_path(device_path)
+            found = self._lookup(norm) if norm and norm != device_path else None
+        if len(self._found) < 65_536:
+            self._found[device_path] = found
+        return found
+
+    def entries(self) -> Iterator[FileEntry]:
+        """Every Manifest.db row as a device-path entry (metadata blob not decoded)."""
+        for row in self._rows(_ROW + " ORDER BY rowid"):
+            entry = self._entry_of(row)
+            if entry is not None:
+                yield entry
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self._db.execute(query, params)
+        while batch := cursor.fetchmany(4096):
+            yield from batch
+
+    def glob(self, pattern: str) -> list[str]:
+        """Device paths of stored files matching a glob (``*``, ``?``, ``**/``), sorted.
+
+        The literal part of the glob gives the prefix a candidate's relativePath must have in each
+        domain it can lie in, a literal file name narrows relativePath further; both are asked of
+        SQLite on relativePath alone so that its index is used (rows carry their metadata blobs, so a scan
+        of the table itself reads the whole database). The glob is then applied to each
+        candidate's device path.
+        """
+        if not any(c in pattern for c in "*?["):
+            return [pattern] if self.exists(pattern) else []
+        regex = compile_glob(pattern)
+        name = pattern.rpartition("/")[2]
+        prefixes = _relative_prefixes(pattern)
+        if prefixes is None:
+            return []
+        clauses: list[str] = []
+        params: list[str] = []
+        if "" not in prefixes:
+            ranges = sorted(prefixes)
+            clauses.append("(" + " OR ".join("(relativePath >= ? AND relativePath < ?)" for _ in ranges) + ")")
+            params.extend(v for rel in ranges for v in (rel, rel[:-1] + chr(ord(rel[-1]) + 1)))
+        if not any(c in name for c in "*?["):
+            clauses.append("(relativePath = ? OR relativePath GLOB ?)")
+            params.extend((name, "*/" + _glob_literal(name)))
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rowids = [r[0] for r in self._rows(f"SELECT rowid FROM Files{where}", params)]
+        found: set[str] = set()
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start : start + 500]
+            query = f"{_ROW} WHERE rowid IN ({','.join('?' * len(chunk))})"
+            for entry in map(self._entry_of, self._db.execute(query, chunk).fetchall()):
+                if entry is None or entry.kind != "file" or entry.device_path in found:
+                    continue
+                if regex.match(entry.device_path) and self.exists(entry.device_path):
+                    found.add(entry.device_path)
+        return sorted(found)
+
+    def manifest_rows(self) -> Iterator[list[ManifestRow]]:
+        """Every Manifest.db row in table order, in batches, with its raw MBFile metadata blob.
+
+        For the Manifest parser: plain tuples, not entries, since a backup lists hundreds of
+        thousands of files. SQLite's own (C) text decoding is used first; if a row holds invalid
+        UTF-8, the listing carries on from that row with the lenient decoder.
+        """
         stored = self._stored_ids()
-        entries = self._entries
-        by_id = self._by_id
-        for fid, domain, rel, flags in rows:
-            if not isinstance(fid, str) or not isinstance(domain, str):
-                continue
-            rel = rel if isinstance(rel, str) else ""
-            kind = _KINDS.get(flags if isinstance(flags, int) else 0, "file")
-            dpath = device_path(domain, rel)
-            entry = FileEntry(
-                device_path=dpath,
-                kind=kind,
-                stored=kind != "file" or fid in stored,
-                locator=fid,
-                domain=domain,
-                relative_path=rel,
-            )
-            entries[dpath] = entry
-            by_id[fid] = entry
+        kinds = _KINDS
+        missing = 0
+        last = -1
+        for lenient in (False, True):
+            try:
+                with open_readonly(self._manifest_db, lenient=lenient) as db:
+                    cursor = db.execute(
+                        "SELECT rowid, fileID, domain, relativePath, flags, file FROM Files "
+                        "WHERE rowid > ? ORDER BY rowid",
+                        (last,),
+                    )
+                    while batch := cursor.fetchmany(4096):
+                        out: list[ManifestRow] = []
+                        for rowid, fid, domain, rel, flags, blob in batch:
+                            last = rowid
+                            if type(fid) is not str or type(domain) is not str:
+                                continue
+                            if type(rel) is not str:
+                                rel = ""
+                            kind = kinds.get(flags, "file") if type(flags) is int else "file"
+                            is_stored = kind != "file" or fid in stored
+                            missing += not is_stored
+                            out.append((
+                                device_path(domain, rel), domain, rel, kind, fid, is_stored,
+                                blob if type(blob) is bytes else None,
+                            ))
+                        yield out
+                self._missing = missing
+                return
+            except sqlite3.OperationalError:
+                if lenient:
+                    raise
 
     def _stored_ids(self) -> set[str]:
         stored: set[str] = set()
@@ -167,40 +357,12 @@ class IOSBackup(Acquisition):
                 stored.update(os.listdir(folder))
         return stored
 
-    def entries(self) -> Iterator[FileEntry]:
-        """Every Manifest.db row as a device-path entry (metadata blob not decoded)."""
-        return iter(self._entries.values())
-
-    def manifest_rows(self) -> Iterator[tuple[FileEntry, bytes | None]]:
-        """Entries in Manifest.db order with their raw MBFile metadata blob, for the Manifest parser."""
-        by_id = self._by_id
-        # SQLite's own (C) text decoding first; if a row holds invalid UTF-8, carry on from that
-        # row with the lenient decoder instead of failing the whole listing.
-        last = -1
-        for lenient in (False, True):
-            try:
-                with open_readonly(self._manifest_db, lenient=lenient) as db:
-                    cursor = db.execute(
-                        "SELECT rowid, fileID, file FROM Files WHERE rowid > ? ORDER BY rowid", (last,)
-                    )
-                    while batch := cursor.fetchmany(4096):
-                        for rowid, fid, blob in batch:
-                            last = rowid
-                            entry = by_id.get(fid) if isinstance(fid, str) else None
-                            if entry is not None:
-                                yield entry, blob if isinstance(blob, bytes) else None
-                return
-            except sqlite3.OperationalError:
-                if lenient:
-                    raise
-
     def stat(self, device_path: str) -> FileEntry | None:
         """The entry at a device path with its size, mode and times decoded from Manifest.db."""
         entry = self.entry(device_path)
         if entry is None:
             return None
-        with open_readonly(self._manifest_db) as db:
-            row = db.execute("SELECT file FROM Files WHERE fileID = ?", (entry.locator,)).fetchone()
+        row = self._db.execute("SELECT file FROM Files WHERE fileID = ?", (entry.locator,)).fetchone()
         blob = row[0] if row and isinstance(row[0], bytes) else None
         meta = plist.mbfile_metadata(blob)
         if meta is None:
@@ -214,25 +376,12 @@ class IOSBackup(Acquisition):
             changed=meta.changed,
         )
 
-    def entry(self, device_path: str) -> FileEntry | None:
-        """The Manifest.db entry at a device path."""
-        found = self._entries.get(device_path)
-        if found is None:
-            norm = normalize_path(device_path)
-            found = self._entries.get(norm) if norm else None
-        return found
-
     def local_path(self, device_path: str) -> Path | None:
         """``<root>/<fileID[:2]>/<fileID>`` for a stored file."""
         entry = self.entry(device_path)
         if entry is None or entry.kind != "file" or not entry.stored:
             return None
-        fid = entry.locator
-        # A file ID is 40 hex digits; anything else ("../…") could point outside the backup.
-        if len(fid) != 40 or not _HEX.fullmatch(fid):
-            return None
-        path = self.root / fid[:2] / fid
-        return path if is_regular_file(path) else None
+        return self._stored_file(entry.locator)
 
     def metadata(self) -> dict[str, Any]:
         """Info.plist and Manifest.plist facts about the device and the backup."""
@@ -245,6 +394,8 @@ class IOSBackup(Acquisition):
                 info = {}
         raw_lockdown = self.manifest.get("Lockdown")
         lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
+        if self._missing is None:
+            self._missing = sum(1 for e in self.entries() if not e.stored)
         return {
             "device_name": info.get("Device Name") or lockdown.get("DeviceName"),
             "product_type": info.get("Product Type") or lockdown.get("ProductType"),
@@ -252,6 +403,6 @@ class IOSBackup(Acquisition):
             "build": info.get("Build Version") or lockdown.get("BuildVersion"),
             "udid": info.get("Unique Identifier") or lockdown.get("UniqueDeviceID"),
             "backup_date": str(info.get("Last Backup Date") or self.manifest.get("Date") or "") or None,
-            "files_listed": len(self._entries),
-            "files_missing": sum(1 for e in self._entries.values() if not e.stored),
+            "files_listed": self._listed,
+            "files_missing": self._missing,
         }

@@ -56,6 +56,12 @@ def open_readonly(path: Path, *, lenient: bool = True) -> Iterator[sqlite3.Conne
         conn.close()
 
 
+def connect_readonly(path: Path, *, lenient: bool = True) -> sqlite3.Connection:
+    """Like :func:`open_readonly`, for a connection an object holds for its lifetime; the caller
+    closes it."""
+    return _connect(path, immutable=True, lenient=lenient)
+
+
 class Database:
     """A read-only view of one SQLite artefact with schema helpers for column-adaptive queries."""
 

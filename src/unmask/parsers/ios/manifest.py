@@ -67,29 +67,30 @@ class ManifestParser(Parser):
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Yield one record per Manifest.db row; the MBFile blob is decoded by the plist owner."""
-        rows = getattr(ctx.acq, "manifest_rows", None)
-        if rows is None:
+        batches = getattr(ctx.acq, "manifest_rows", None)
+        if batches is None:
             raise SchemaUnsupported("acquisition has no Manifest.db rows")
         undecodable = 0
-        for entry, blob in rows():
-            meta = mbfile_metadata(blob)
-            if meta is None and blob:
-                undecodable += 1
-            yield ManifestFile(
-                device_path=entry.device_path,
-                locator=f"Files.fileID={entry.locator}",
-                path=entry.device_path,
-                domain=entry.domain,
-                relative_path=entry.relative_path,
-                file_kind=entry.kind,
-                file_id=entry.locator,
-                size=meta.size if meta else None,
-                mode=meta.mode if meta else None,
-                created=meta.birth if meta else None,
-                modified=meta.modified if meta else None,
-                changed=meta.changed if meta else None,
-                stored=entry.stored,
-                web_hosts=web_origin_hosts(entry.relative_path) if "_" in entry.relative_path else (),
-            )
+        for batch in batches():
+            for path, domain, rel, kind, fid, stored, blob in batch:
+                meta = mbfile_metadata(blob)
+                if meta is None and blob:
+                    undecodable += 1
+                yield ManifestFile(
+                    device_path=path,
+                    locator=f"Files.fileID={fid}",
+                    path=path,
+                    domain=domain,
+                    relative_path=rel,
+                    file_kind=kind,
+                    file_id=fid,
+                    size=meta.size if meta else None,
+                    mode=meta.mode if meta else None,
+                    created=meta.birth if meta else None,
+                    modified=meta.modified if meta else None,
+                    changed=meta.changed if meta else None,
+                    stored=stored,
+                    web_hosts=web_origin_hosts(rel) if "_" in rel else (),
+                )
         if undecodable:
             ctx.warn(f"{undecodable} Manifest.db rows have metadata that is not an MBFile archive")
