@@ -68,3 +68,29 @@ def test_finding_json_has_the_contract_keys() -> None:
         "observable",
         "indicator",
     } <= set(f.to_json())
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("", ""),
+        ("{kind}: {who}", "test/summaries: a@b"),
+        ("{who} {hosts} {when} {missing} {n}", "a@b x.example y.example 2024-01-01T00:00:00+00:00  7"),
+        ("{{literal}} {who}", "{literal} a@b"),
+        ("{who:>10}", "test/summaries"),  # format specs are not supported: the kind stands in
+    ],
+)
+def test_summaries_format_every_kind_of_field(template: str, expected: str) -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Summarised(Record):
+        kind: ClassVar[str] = "test/summaries"
+        summary: ClassVar[str] = template
+        who: str
+        hosts: tuple[str, ...] = ()
+        when: datetime | None = None
+        n: int | None = None
+
+    rec = Summarised(
+        device_path="/x", who="a@b", hosts=("x.example", "y.example"), when=datetime(2024, 1, 1, tzinfo=UTC), n=7
+    )
+    assert rec.describe() == expected

@@ -189,16 +189,23 @@ def _compile_summary(cls: type[Any]) -> Callable[[Any], str]:
     except ValueError:
         kind = cls.kind
         return lambda record: kind
-    kind = cls.kind
-
-    def describe(record: Any) -> str:
-        out: list[str] = []
-        for literal, name in pieces:
-            out.append(literal)
-            if name is not None:
-                out.append(kind if name == "kind" else _fmt(getattr(record, name, None)))
-        return "".join(out)
-
+    # Generated once per class like to_json below: the timeline describes every record.
+    fields = {f.name for f in dataclasses.fields(cls)}
+    parts: list[str] = []
+    for literal, name in pieces:
+        if literal:
+            parts.append(repr(literal))
+        if name is None:
+            continue
+        if name == "kind":
+            parts.append(repr(cls.kind))
+        elif name in fields and name.isidentifier():
+            parts.append(f"_fmt(r.{name})")
+        else:
+            parts.append(f"_fmt(getattr(r, {name!r}, None))")
+    namespace: dict[str, Any] = {"_fmt": _fmt}
+    exec(f"def describe(r):\n    return ''.join([{', '.join(parts)}])\n", namespace)
+    describe: Callable[[Any], str] = namespace["describe"]
     return describe
 
 
@@ -336,6 +343,11 @@ class Record:
 
 _PLAIN = frozenset({str, int, float, bool})
 _ZERO = UTC.utcoffset(None)
+
+
+def time_fields(cls: type[Record]) -> tuple[str, ...]:
+    """The names of a record class's timestamp fields, in declaration order."""
+    return _plan(cls).times
 
 
 def record_types() -> dict[str, type[Record]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from tests.builders.sample import build_sample
 from unmask import api
 from unmask.model import Obs, Record
-from unmask.report.writers import RecordsFile, TimelineSpool, write_all
+from unmask.report.writers import RecordsFile, TimelineSpool, csv_line, timeline_lines, write_all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,14 +74,12 @@ _row = st.tuples(
     st.sampled_from(["sms", "manifest", "whatsapp"]),
     st.text(max_size=5),
     st.text(max_size=20),
-)
+).map(csv_line)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(_row, max_size=40), max_size=6), st.integers(min_value=1, max_value=30))
-def test_timeline_spool_sorts_like_sorted_however_it_spills(
-    batches: list[list[tuple[str, str, str, str]]], limit: int
-) -> None:
+def test_timeline_spool_sorts_like_sorted_however_it_spills(batches: list[list[str]], limit: int) -> None:
     spool = TimelineSpool(limit=limit)
     spool.CHUNK = 7  # several pickled chunks per run
     try:
@@ -114,17 +114,29 @@ def test_streamed_scan_writes_what_the_in_memory_writer_writes(tmp_path: Path) -
     assert streamed.records["sms_attachments"] == in_memory.records["sms_attachments"]
 
 
-def test_timeline_rows_once_per_distinct_time(tmp_path: Path) -> None:
-    from unmask.report.writers import timeline_rows
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_csv_line_is_what_the_csv_module_writes(fields: list[str]) -> None:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerow(fields)
+    assert csv_line(fields) == buffer.getvalue()
 
+
+def test_timeline_lines_once_per_distinct_time_and_read_back_by_csv(tmp_path: Path) -> None:
     t = datetime(2024, 1, 1, tzinfo=UTC)
 
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Two(Record):
         kind: ClassVar[str] = "test/writers/two"
-        summary: ClassVar[str] = "two"
+        summary: ClassVar[str] = 'two "{device_path}"'
         a: datetime | None = None
         b: datetime | None = None
 
-    rows = list(timeline_rows("p", [Two(device_path="/x", a=t, b=t), Two(device_path="/y", a=t, b=t + timedelta(1))]))
-    assert [r[2] for r in rows] == ["test/writers/two a", "test/writers/two a", "test/writers/two b"]
+    records = [Two(device_path="/x\n,", a=t, b=t), Two(device_path="/y", a=t, b=t + timedelta(1)), Two(device_path="/z")]
+    lines = list(timeline_lines("p", records))
+    rows = list(csv.reader(io.StringIO("".join(lines), newline="")))
+    assert rows == [
+        ["2024-01-01 00:00:00.000000", "p", "test/writers/two a", 'two "/x\n,"'],
+        ["2024-01-01 00:00:00.000000", "p", "test/writers/two a", 'two "/y"'],
+        ["2024-01-02 00:00:00.000000", "p", "test/writers/two b", 'two "/y"'],
+    ]

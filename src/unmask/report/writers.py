@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from unmask.model import Finding, Record
+from unmask.model import Finding, Record, time_fields
 
 if TYPE_CHECKING:
     from unmask.api import ScanResult
@@ -122,30 +122,44 @@ def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return [f.to_json() for f in findings]
 
 
-TimelineRow = tuple[str, str, str, str]
+def csv_line(fields: Sequence[str]) -> str:
+    """One CSV line exactly as ``csv.writer(quoting=csv.QUOTE_ALL)`` writes it."""
+    return ",".join('"' + f.replace('"', '""') + '"' for f in fields) + "\r\n"
 
 
-def timeline_rows(parser: str, records: Iterable[Record]) -> Iterator[TimelineRow]:
-    """Every record timestamp as a timeline row; identical times of one record appear once."""
+def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
+    """timeline.csv lines (:func:`csv_line` form) for every record timestamp; identical times of
+    one record appear once.
+
+    Built as strings here rather than through the csv module: a backup yields hundreds of
+    thousands of rows, and lines sort and spill more cheaply than row tuples. The fixed-width
+    time leads each line, so line order is time order.
+    """
+    plans: dict[type[Record], tuple[tuple[str, str], ...]] = {}
     for record in records:
-        stamps = record.timestamps()
-        first = next(stamps, None)
-        if first is None:
-            continue
-        description = record.describe()
-        kind = record.kind
-        yield csv_time(first[1]), parser, f"{kind} {first[0]}", description
-        seen = [first[1]]
-        for name, ts in stamps:
-            if ts not in seen:
-                seen.append(ts)
-                yield csv_time(ts), parser, f"{kind} {name}", description
+        cls = type(record)
+        plan = plans.get(cls)
+        if plan is None:
+            kind = cls.kind
+            plan = plans[cls] = tuple(
+                (name, f'","{parser}","{kind} {name}","') for name in time_fields(cls)
+            )
+        description: str | None = None
+        seen: list[datetime] = []
+        for name, middle in plan:
+            ts = getattr(record, name)
+            if ts is None or ts in seen:
+                continue
+            seen.append(ts)
+            if description is None:
+                description = record.describe().replace('"', '""') + '"\r\n'
+            yield '"' + csv_time(ts) + middle + description
 
 
 class TimelineSpool:
     """Timeline rows gathered while records stream by, written sorted with bounded memory.
 
-    Rows are kept in memory up to ``limit``; beyond that each full buffer is sorted and spilled to
+    Lines are kept in memory up to ``limit``; beyond that each full buffer is sorted and spilled to
     an anonymous temporary file as pickled chunks, and :meth:`sorted_rows` merges the runs. A
     200,000-file backup yields a quarter of a million rows, which would otherwise all be held
     until the end of the scan.
@@ -156,12 +170,12 @@ class TimelineSpool:
     def __init__(self, limit: int = 50_000) -> None:
         self.limit = limit
         self.count = 0
-        self._rows: list[TimelineRow] = []
+        self._rows: list[str] = []
         self._runs: list[tuple[int, int]] = []  # (offset, chunks) in the spill file
         self._spill: IO[bytes] | None = None
 
-    def add(self, rows: Iterable[TimelineRow]) -> None:
-        """Add rows (any order)."""
+    def add(self, rows: Iterable[str]) -> None:
+        """Add timeline lines (any order)."""
         buffer = self._rows
         before = len(buffer)
         buffer.extend(rows)
@@ -184,17 +198,17 @@ class TimelineSpool:
         self._runs.append((offset, chunks))
         self._rows = []
 
-    def _run(self, offset: int, chunks: int) -> Iterator[TimelineRow]:
+    def _run(self, offset: int, chunks: int) -> Iterator[str]:
         spill = self._spill
         assert spill is not None
         for _ in range(chunks):
             spill.seek(offset)
-            chunk: list[TimelineRow] = pickle.load(spill)
+            chunk: list[str] = pickle.load(spill)
             offset = spill.tell()
             yield from chunk
 
-    def sorted_rows(self) -> Iterator[TimelineRow]:
-        """Every row added, in order (time, then parser, event and description)."""
+    def sorted_rows(self) -> Iterator[str]:
+        """Every line added, in order (by time first, as the time leads each line)."""
         self._rows.sort()
         if not self._runs:
             return iter(self._rows)
@@ -218,12 +232,11 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
     if spool is None:
         spool = TimelineSpool()
         for parser, recs in result.records.items():
-            spool.add(timeline_rows(parser, recs))
+            spool.add(timeline_lines(parser, recs))
     try:
-        with (folder / "timeline.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-            writer.writerow(TIMELINE_HEADER)
-            writer.writerows(spool.sorted_rows())
+        with (folder / "timeline.csv").open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(csv_line(TIMELINE_HEADER))
+            handle.writelines(spool.sorted_rows())
     finally:
         spool.close()
     parser_of = _parser_of_kind() if result.findings else {}
@@ -296,7 +309,7 @@ class OutputWriter:
         if out is None:
             out = self._files[parser] = RecordsFile(self.folder, parser)
         out.write(records)
-        self.spool.add(timeline_rows(parser, records))
+        self.spool.add(timeline_lines(parser, records))
 
     def end(self, parser: str) -> None:
         """A parser is done: its records file is complete."""
