@@ -109,7 +109,7 @@ class Acquisition(ABC):
         """Facts about the acquisition itself (device, OS version, dates)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open (nothing, unless a subclass says otherwise)."""
 
     def host_file(self, name: str) -> Path | None:
