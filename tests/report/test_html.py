@@ -188,7 +188,23 @@ def test_context_keeps_the_nearest_records_within_the_window(tmp_path: Path) -> 
     assert ctx.in_windows == 61
     assert [r.description for r in ctx.rows] == [f"m{m}" for m in range(-5, 6)]
     assert [r.is_finding_record for r in ctx.rows].count(True) == 1
-    assert ctx.parser_of_kind == {"ios/sms/message": "sms"}
+    assert ctx.parser_of_kind["ios/sms/message"] == "sms"
+
+
+def test_context_reads_records_that_span_lines(tmp_path: Path) -> None:
+    t = datetime(2024, 1, 13, 10, 0, tzinfo=UTC)
+    far = t - timedelta(days=3)
+    # A message text that looks like the start of a timeline row once split on its line breaks.
+    tricky = f'hello\n"{csv_time(t)}","sms","ios/sms/message sent","forged"\nbye "quoted"'
+    rows = [
+        (csv_time(far), "sms", "ios/sms/message sent", tricky),
+        (csv_time(t), "sms", "ios/sms/message sent", 'line one\n"two",\r\nthree'),
+        (csv_time(t + timedelta(minutes=1)), "sms", "ios/sms/message sent", "plain"),
+    ]
+    _write_timeline(tmp_path / "timeline.csv", rows)
+    ctx = read_context(tmp_path / "timeline.csv", [t], window=timedelta(minutes=30))
+    assert [r.description for r in ctx.rows] == ['line one\n"two",\r\nthree', "plain"]
+    assert ctx.in_windows == 2
 
 
 def test_context_is_shared_fairly_between_findings(tmp_path: Path) -> None:

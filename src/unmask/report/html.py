@@ -39,7 +39,7 @@ from markupsafe import Markup
 
 from unmask.errors import UsageError
 from unmask.model import Record, Severity
-from unmask.report.writers import csv_time, read_json
+from unmask.report.writers import csv_time, parser_of_kind, read_json
 
 REPORT_NAME = "report.html"
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -139,6 +139,26 @@ def _parse_csv_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def _csv_records(lines: Iterable[str]) -> Iterator[str]:
+    """Whole CSV records from physical lines: a quoted field may hold line breaks, and a record
+    is complete once its double quotes balance."""
+    pending: list[str] = []
+    quotes = 0
+    for line in lines:
+        quotes += line.count('"')
+        if quotes % 2:
+            pending.append(line)
+            continue
+        if pending:
+            pending.append(line)
+            line = "".join(pending)
+            pending = []
+        quotes = 0
+        yield line
+    if pending:
+        yield "".join(pending)
+
+
 def read_context(
     timeline: Path,
     anchors: Iterable[datetime],
@@ -167,16 +187,22 @@ def read_context(
     his = [csv_time(t + window) for t in times]
     heaps: list[list[tuple[float, int, ContextRow]]] = [[] for _ in times]
     seq = 0
+    ctx.parser_of_kind = parser_of_kind()
     try:
         with timeline.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)  # header
-            for row in reader:
+            handle.readline()  # header
+            for text in _csv_records(handle) if times else ():
+                # Lines written by unmask start with the quoted fixed-width time: most rows are
+                # placed against the windows from that slice alone and never parsed.
+                if text.startswith('"') and text[27:28] == '"':
+                    stamp = text[1:27]
+                    if bisect_left(his, stamp) >= bisect_right(los, stamp):
+                        continue
+                row = next(csv.reader([text]), [])
                 if len(row) < 4:
                     continue
                 stamp, parser, event, description = row[0], row[1], row[2], row[3]
                 kind, _, fld = event.partition(" ")
-                ctx.parser_of_kind.setdefault(kind, parser)
                 lo, hi = bisect_left(his, stamp), bisect_right(los, stamp)
                 if lo >= hi:
                     continue

@@ -239,7 +239,7 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
             handle.writelines(spool.sorted_rows())
     finally:
         spool.close()
-    parser_of = _parser_of_kind() if result.findings else {}
+    parser_of = parser_of_kind() if result.findings else {}
     alert_rows = sorted(
         (
             csv_time(f.timestamp),
@@ -258,7 +258,8 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
         writer.writerows(alert_rows)
 
 
-def _parser_of_kind() -> dict[str, str]:
+def parser_of_kind() -> dict[str, str]:
+    """Record kind → name of the parser that yields it, for every registered parser."""
     from unmask.parsers.base import registry
 
     return {rc.kind: p.name for p in registry() for rc in p.records}
