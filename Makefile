@@ -7,11 +7,13 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := sqlite3 chromium
 PYTEST_ARGS ?= -n auto
 
-.PHONY: all setup sysdeps demo test lint bench bench-smoke clean
+.PHONY: all setup sysdeps builddeps demo test lint bench bench-smoke clean
 
 all: test
 
-$(STAMP): pyproject.toml
+# The install compiles the Manifest.db MBFile reader with mypyc (hatch_build.py) when builddeps
+# are there, so they come first, and a change to the reader or the hook reinstalls.
+$(STAMP): pyproject.toml hatch_build.py src/unmask/parsers/mbfile.py | builddeps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "unmask needs Python 3.11 or newer ($(PYTHON))"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -20,9 +22,25 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) sysdeps
 
+# A C compiler and the Python headers: with them `pip install -e .` compiles the MBFile reader
+# (about 20 times faster on big backups); without them it installs interpreted.
+builddeps:
+	@missing=""; command -v gcc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	$(PYTHON) -c 'import os, sysconfig; raise SystemExit(not os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
+	  || missing="$$missing python3-dev"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; the MBFile reader will run interpreted"; \
+	  else \
+	    echo "note: not root, so not installing:$$missing (sudo apt-get install$$missing); the MBFile reader will run interpreted"; \
+	  fi; \
+	fi
+
 # System tools the tests use: the sqlite3 shell (recovery of corrupt databases) and Debian's
 # chromium (the report's browser tests drive it through Playwright; never a downloaded browser).
-sysdeps:
+sysdeps: builddeps
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -59,7 +77,7 @@ test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench hatch_build.py
 	$(VENV)/bin/mypy
 
 bench: setup

@@ -7,9 +7,11 @@ from hypothesis import strategies as st
 
 from tests.builders.ios_backup import mbfile_blob
 from unmask.parsers import plist
-from unmask.parsers.plist import _fast_mbfile, _slow_mbfile, mbfile_metadata
+from unmask.parsers.plist import mbfile_metadata
 
 _INT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+# The MBFile reader's own properties, compiled and interpreted: tests/parsers/test_mbfile.py.
 
 
 @settings(max_examples=200, deadline=None)
@@ -22,13 +24,24 @@ _INT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
     changed=_INT,
     inode=st.integers(0, 2**63 - 1),
 )
-def test_fast_mbfile_reader_equals_plistlib(
+def test_mbfile_metadata_equals_plistlib(
     path: str, size: int, mode: int, birth: int, modified: int, changed: int, inode: int
 ) -> None:
     blob = mbfile_blob(
         path, size=size, mode=mode, birth=birth, modified=modified, changed=changed, inode=inode
     )
-    assert _fast_mbfile(blob) == _slow_mbfile(blob)
+    reference = plist._slow_fields(blob)
+    assert reference == (size, mode, birth, modified, changed, inode, 501, 501, 3)
+    assert plist.mbfile_fields(blob) == reference
+    assert plist.mbfile_fields_many([blob]) == [reference]
+    assert mbfile_metadata(blob) == plist._meta(reference)
+
+
+def test_mbfile_metadata_converts_the_times() -> None:
+    meta = mbfile_metadata(mbfile_blob("a", size=1, mode=0o100644, birth=0, modified=1709294400, changed=-5))
+    assert meta is not None
+    assert (meta.size, meta.mode, meta.birth, meta.changed) == (1, 0o100644, None, None)
+    assert meta.modified is not None and meta.modified.isoformat() == "2024-03-01T12:00:00+00:00"
 
 
 @given(st.binary(max_size=300))
