@@ -139,6 +139,9 @@ def _parse_csv_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _csv_records(lines: Iterable[str]) -> Iterator[str]:
     """Whole CSV records from physical lines: a quoted field may hold line breaks, and a record
     is complete once its double quotes balance."""
@@ -191,13 +194,31 @@ def read_context(
     try:
         with timeline.open(encoding="utf-8", newline="") as handle:
             handle.readline()  # header
+            last_stamp, when = "", _EPOCH
             for text in _csv_records(handle) if times else ():
-                # Lines written by unmask start with the quoted fixed-width time: most rows are
-                # placed against the windows from that slice alone and never parsed.
+                # Lines written by unmask start with the quoted fixed-width time: a row is placed
+                # against the windows, and against the rows each window already holds, from that
+                # slice alone; only rows that will be kept are parsed as CSV.
                 if text.startswith('"') and text[27:28] == '"':
                     stamp = text[1:27]
-                    if bisect_left(his, stamp) >= bisect_right(los, stamp):
+                    lo, hi = bisect_left(his, stamp), bisect_right(los, stamp)
+                    if lo >= hi:
                         continue
+                    if stamp != last_stamp:
+                        try:
+                            when = _parse_csv_time(stamp)
+                        except ValueError:
+                            continue
+                        last_stamp = stamp
+                    ctx.in_windows += 1
+                    if not any(
+                        len(heaps[a]) < per_anchor or abs((when - times[a]).total_seconds()) < -heaps[a][0][0]
+                        for a in range(lo, hi)
+                    ):
+                        continue
+                    counted = True
+                else:
+                    counted = False
                 row = next(csv.reader([text]), [])
                 if len(row) < 4:
                     continue
@@ -210,7 +231,9 @@ def read_context(
                     when = _parse_csv_time(stamp)
                 except ValueError:
                     continue
-                ctx.in_windows += 1
+                last_stamp = stamp
+                if not counted:
+                    ctx.in_windows += 1
                 seq += 1
                 item = ContextRow(when, parser, kind, fld, description,
                                   (stamp, kind, description) in finding_rows and stamp in keys[lo:hi])

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, ClassVar
 
+from unmask import timeutil
 from unmask.errors import SchemaUnsupported
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Parser, Source
-from unmask.parsers.plist import mbfile_metadata
+from unmask.parsers.plist import mbfile_fields_many
 
 # WebKit names website-data folders and files after the origin: https_example.com_0,
 # http_sub.example.org_8080.localstorage. Those hosts are facts about visited sites.
@@ -71,11 +72,20 @@ class ManifestParser(Parser):
         if batches is None:
             raise SchemaUnsupported("acquisition has no Manifest.db rows")
         undecodable = 0
+        unix = timeutil.unix_int
         for batch in batches():
-            for path, domain, rel, kind, fid, stored, blob in batch:
-                meta = mbfile_metadata(blob)
-                if meta is None and blob:
-                    undecodable += 1
+            # One compiled call decodes the batch's metadata blobs (see mbfile_fields_many).
+            decoded = mbfile_fields_many([row[6] for row in batch])
+            for (path, domain, rel, kind, fid, stored, blob), fields in zip(batch, decoded, strict=True):
+                if fields is None:
+                    undecodable += blob is not None and len(blob) > 0
+                    size = mode = created = modified = changed = None
+                else:
+                    size, mode, birth, mtime, ctime = fields[0], fields[1], fields[2], fields[3], fields[4]
+                    # Files written once share one time for all three; build each datetime once.
+                    created = unix(birth)
+                    modified = created if mtime == birth else unix(mtime)
+                    changed = modified if ctime == mtime else created if ctime == birth else unix(ctime)
                 yield ManifestFile(
                     device_path=path,
                     locator=f"Files.fileID={fid}",
@@ -84,11 +94,11 @@ class ManifestParser(Parser):
                     relative_path=rel,
                     file_kind=kind,
                     file_id=fid,
-                    size=meta.size if meta else None,
-                    mode=meta.mode if meta else None,
-                    created=meta.birth if meta else None,
-                    modified=meta.modified if meta else None,
-                    changed=meta.changed if meta else None,
+                    size=size,
+                    mode=mode,
+                    created=created,
+                    modified=modified,
+                    changed=changed,
                     stored=stored,
                     web_hosts=web_origin_hosts(rel) if "_" in rel else (),
                 )
