@@ -1,10 +1,7 @@
 """unmask: find traces of mercenary spyware and stalkerware on phones, from the defenders' side."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("unmask")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+src"
+# A literal, read by hatchling for the package metadata: asking importlib.metadata at import
+# time would cost every command a tenth of a second.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
