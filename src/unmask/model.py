@@ -171,6 +171,7 @@ class _Plan:
     times: tuple[str, ...]
     observables: tuple[tuple[str, Obs, bool], ...]
     to_json: Callable[[Any], dict[str, Any]]
+    field_values: Callable[[Any], dict[str, Any]]
     describe: Callable[[Any], str]
 
 
@@ -226,12 +227,15 @@ def _plan(cls: type[Any]) -> _Plan:
         else:
             expr = f"(r.{name} if r.{name} is None or type(r.{name}) in _PLAIN else _jsonable(r.{name}))"
         parts.append(f"{name!r}: {expr}")
+    raw = [f"'kind': {cls.kind!r}", *(f"{s.name!r}: r.{s.name}" for s in specs)]
     namespace: dict[str, Any] = {"_jsonable": _jsonable, "_PLAIN": _PLAIN}
     exec(f"def to_json(r):\n    return {{{', '.join(parts)}}}\n", namespace)
+    exec(f"def field_values(r):\n    return {{{', '.join(raw)}}}\n", namespace)
     plan = _Plan(
         times=tuple(s.name for s in specs if s.is_time),
         observables=tuple((s.name, s.obs, s.is_seq) for s in specs if s.obs is not None),
         to_json=namespace["to_json"],
+        field_values=namespace["field_values"],
         describe=_compile_summary(cls),
     )
     _PLANS[cls] = plan
@@ -339,6 +343,11 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field; datetimes in ISO 8601 UTC, bytes as hex."""
         return _plan(type(self)).to_json(self)
+
+    def field_values(self) -> dict[str, Any]:
+        """``kind`` and every field with its value as stored (datetimes, tuples, bytes): what
+        :meth:`to_json` converts, for serialisers that convert those types themselves."""
+        return _plan(type(self)).field_values(self)
 
 
 _PLAIN = frozenset({str, int, float, bool})

@@ -107,6 +107,12 @@ def test_streamed_scan_writes_what_the_in_memory_writer_writes(tmp_path: Path) -
     for name in ("timeline.csv", "alerts_timeline.csv"):
         assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "memory" / name).read_bytes()
 
+    # Every record type's file holds exactly what Record.to_json gives (orjson writes it).
+    for parser, records in in_memory.records.items():
+        if records:
+            expected = json.loads(json.dumps([r.to_json() for r in records], ensure_ascii=False))
+            assert _lines(tmp_path / "streamed" / f"{parser}.json") == expected, parser
+
     # The streamed scan keeps only what heuristics and screening need; the manifest is on disk.
     assert streamed.records["manifest"] == []
     assert len(in_memory.records["manifest"]) == len(_lines(tmp_path / "streamed" / "manifest.json"))

@@ -56,8 +56,9 @@ def read_json(path: Path) -> Any:
 class RecordsFile:
     """One ``<parser>.json``: a JSON array with one record per line, written as records arrive.
 
-    Records are serialised by orjson straight from the dataclass (a few hundred thousand Manifest
-    rows per scan make the stdlib encoder a noticeable share of a scan); a record orjson refuses
+    Records are serialised by orjson from :meth:`Record.field_values` (a few hundred thousand Manifest
+    rows per scan make the stdlib encoder a noticeable share of a scan; orjson writes datetimes
+    and tuples in the same form as :meth:`Record.to_json`); a record orjson refuses
     (a string with lone surrogates, an integer beyond 64 bits) goes through :meth:`Record.to_json`
     and the stdlib encoder instead, so nothing is dropped.
     """
@@ -69,23 +70,15 @@ class RecordsFile:
         self._handle = self._tmp.open("wb")
         self._handle.write(b"[\n")
         self._first = True
-        self._prefix: dict[type[Record], bytes] = {}
 
     def write(self, records: Sequence[Record]) -> None:
         """Append records to the array."""
         lines: list[bytes] = []
-        prefixes = self._prefix
         for record in records:
-            cls = type(record)
-            prefix = prefixes.get(cls)
-            if prefix is None:
-                prefix = prefixes[cls] = b'{"kind":' + orjson.dumps(cls.kind) + b","
             try:
-                body = orjson.dumps(record, default=_orjson_default)
+                lines.append(orjson.dumps(record.field_values(), default=_orjson_default))
             except (TypeError, orjson.JSONEncodeError):
                 lines.append(_stdlib_line(record))
-                continue
-            lines.append(prefix + body[1:] if len(body) > 2 else prefix[:-1] + b"}")
         if not lines:
             return
         if not self._first:
@@ -136,6 +129,7 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
     time leads each line, so line order is time order.
     """
     plans: dict[type[Record], tuple[tuple[str, str], ...]] = {}
+    stamps: dict[datetime, str] = {}
     for record in records:
         cls = type(record)
         plan = plans.get(cls)
@@ -153,7 +147,11 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
             seen.append(ts)
             if description is None:
                 description = record.describe().replace('"', '""') + '"\r\n'
-            yield '"' + csv_time(ts) + middle + description
+            # Files of one app install or restore share their times: format each time once.
+            stamp = stamps.get(ts)
+            if stamp is None:
+                stamp = stamps[ts] = csv_time(ts)
+            yield '"' + stamp + middle + description
 
 
 class TimelineSpool:
