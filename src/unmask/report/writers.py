@@ -73,18 +73,19 @@ class RecordsFile:
 
     def write(self, records: Sequence[Record]) -> None:
         """Append records to the array."""
-        lines: list[bytes] = []
+        # Each line goes to the buffered file at once: orjson's output of a small document holds
+        # a page-sized allocation, so a batch of lines kept in a list costs ~4 KB a record.
+        write = self._handle.write
+        dumps, default = orjson.dumps, _orjson_default
         for record in records:
+            if self._first:
+                self._first = False
+            else:
+                write(b",\n")
             try:
-                lines.append(orjson.dumps(record.field_values(), default=_orjson_default))
+                write(dumps(record.field_values(), default=default))
             except (TypeError, orjson.JSONEncodeError):
-                lines.append(_stdlib_line(record))
-        if not lines:
-            return
-        if not self._first:
-            self._handle.write(b",\n")
-        self._first = False
-        self._handle.write(b",\n".join(lines))
+                write(_stdlib_line(record))
 
     def close(self) -> None:
         """Finish the array and move the file into place."""
