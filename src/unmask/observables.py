@@ -7,9 +7,8 @@ index is always between two values of the same form.
 from __future__ import annotations
 
 import ipaddress
-import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -19,6 +18,11 @@ _HEX_SEPARATORS = re.compile(r"[\s:]")
 # Anything ipaddress could accept: dotted digits, or something with a colon (IPv6).
 _IP_SHAPE = re.compile(r"[0-9.]+\Z|.*:")
 _HOST_CHARS = re.compile(r"^[a-z0-9_.-]+$")
+_SLASHES = re.compile(r"/{2,}")
+# Obs members as module globals: reading an attribute of an Enum class costs a lookup in the
+# metaclass on every call, and these functions run for every observable of a scan.
+_DOMAIN, _IPV4, _IPV6, _URL = Obs.DOMAIN, Obs.IPV4, Obs.IPV6, Obs.URL
+_EMAIL, _PHONE, _FILE_PATH, _FILE_NAME = Obs.EMAIL, Obs.PHONE, Obs.FILE_PATH, Obs.FILE_NAME
 # iOS and Android mount points whose short form is a symlink to /private/…
 _PRIVATE_PREFIXES = ("/var/", "/etc/", "/tmp/")
 
@@ -62,9 +66,9 @@ def normalize_ip(value: str) -> tuple[Obs, str] | None:
         return None
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
-            return Obs.IPV4, str(address.ipv4_mapped)
-        return Obs.IPV6, address.compressed
-    return Obs.IPV4, str(address)
+            return _IPV4, str(address.ipv4_mapped)
+        return _IPV6, address.compressed
+    return _IPV4, str(address)
 
 
 def split_host_port(host: str) -> str:
@@ -77,6 +81,12 @@ def split_host_port(host: str) -> str:
     return host
 
 
+# scheme://host[:port][/path][?query][#fragment] in plain printable ASCII: no user info, no IPv6
+# brackets, nothing urlsplit would strip, remove or reject. Most links are written like this, and
+# for them url_parts reads the pieces from one match instead of urlsplit's string surgery.
+_PLAIN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?([/?#][!-~]*)?\Z")
+
+
 @lru_cache(maxsize=65536)
 def url_parts(url: str) -> tuple[str, str] | None:
     """``(normalised URL, host)`` for a URL with or without a scheme; ``None`` if it has no host."""
@@ -84,18 +94,28 @@ def url_parts(url: str) -> tuple[str, str] | None:
     if not text:
         return None
     candidate = text if "://" in text[:16] else "http://" + text
-    try:
-        parts = urlsplit(candidate)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return None
-    if not host:
-        return None
-    scheme = parts.scheme.lower()
+    plain = _PLAIN_URL.match(candidate)
+    if plain is not None:
+        scheme, host, port_text, rest = plain.groups()
+        port = int(port_text) if port_text else None
+        if port is not None and port > 65535:
+            return None
+        path, _, query = (rest or "").partition("#")[0].partition("?")
+        host = host.lower()
+    else:
+        try:
+            parts = urlsplit(candidate)
+            host = parts.hostname or ""
+            port = parts.port
+        except ValueError:
+            return None
+        if not host:
+            return None
+        scheme, path, query = parts.scheme, parts.path, parts.query
+    scheme = scheme.lower()
     ip = normalize_ip(host)
     if ip is not None:
-        norm_host = f"[{ip[1]}]" if ip[0] is Obs.IPV6 else ip[1]
+        norm_host = f"[{ip[1]}]" if ip[0] is _IPV6 else ip[1]
         bare_host = ip[1]
     else:
         domain = normalize_domain(host)
@@ -104,8 +124,8 @@ def url_parts(url: str) -> tuple[str, str] | None:
         norm_host = bare_host = domain
     default_port = {"http": 80, "https": 443}.get(scheme)
     netloc = norm_host if port in (None, default_port) else f"{norm_host}:{port}"
-    path = parts.path or "/"
-    query = f"?{parts.query}" if parts.query else ""
+    path = path or "/"
+    query = f"?{query}" if query else ""
     return f"{scheme}://{netloc}{path}{query}", bare_host
 
 
@@ -133,17 +153,18 @@ def url_host_hint(url: str) -> str | None:
     return host if _SIMPLE_HOST.fullmatch(host) else None
 
 
-@lru_cache(maxsize=8192)
+# Not cached: a Manifest names each of its hundreds of thousands of paths once, so a cache would
+# only add a lookup and an eviction to every call.
 def normalize_path(value: str) -> str | None:
     """A device path in one form: ``/private/var/…`` for ``/var/…``, no repeated or trailing ``/``."""
     path = value.strip().strip("\x00")
     if not path:
         return None
-    if path.startswith("file://"):
+    if path[0] != "/" and path.startswith("file://"):
         path = path[7:]
     if "//" in path:
-        path = re.sub(r"/{2,}", "/", path)
-    if len(path) > 1:
+        path = _SLASHES.sub("/", path)
+    if len(path) > 1 and path[-1] == "/":
         path = path.rstrip("/")
     if path.startswith(_PRIVATE_PREFIXES) or path in ("/var", "/etc", "/tmp"):
         path = "/private" + path
@@ -152,7 +173,66 @@ def normalize_path(value: str) -> str | None:
 
 def basename(path: str) -> str:
     """The last component of a POSIX path (``""`` for ``/``)."""
-    return posixpath.basename(path.rstrip("/"))
+    # posixpath.basename, without its os.fspath and separator lookups: called once per Manifest row.
+    path = path.rstrip("/")
+    return path[path.rfind("/") + 1 :]
+
+
+def _norm_email(text: str) -> str | None:
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return text.strip().lower() or None
+
+
+def _norm_phone(text: str) -> str | None:
+    if text.lower().startswith("tel:"):
+        text = text[4:]
+    return text.strip() or None
+
+
+def _norm_ip(text: str) -> str | None:
+    ip = normalize_ip(text)
+    return ip[1] if ip else None
+
+
+def _norm_name(text: str) -> str | None:
+    return text.strip("\x00") or None
+
+
+def _norm_hex(text: str) -> str | None:
+    # Alphanumeric text holds no separator to remove: skip the regex (hashes are most of the sets).
+    return (text if text.isalnum() else _HEX_SEPARATORS.sub("", text)).lower() or None
+
+
+def _norm_lower(text: str) -> str | None:
+    return text.lower()
+
+
+def _norm_same(text: str) -> str | None:
+    return text
+
+
+# One normaliser per observable type, looked up once instead of a chain of comparisons.
+_NORMALIZERS: dict[str, Callable[[str], str | None]] = {
+    Obs.DOMAIN: normalize_domain,
+    Obs.IPV4: _norm_ip,
+    Obs.IPV6: _norm_ip,
+    Obs.URL: _norm_same,
+    Obs.EMAIL: _norm_email,
+    Obs.PHONE: _norm_phone,
+    Obs.FILE_PATH: normalize_path,
+    Obs.PROCESS: _norm_name,
+    Obs.FILE_NAME: _norm_name,
+    Obs.MD5: _norm_hex,
+    Obs.SHA1: _norm_hex,
+    Obs.SHA256: _norm_hex,
+    Obs.CERT_MD5: _norm_hex,
+    Obs.CERT_SHA1: _norm_hex,
+    Obs.CERT_SHA256: _norm_hex,
+    Obs.APP_ID: _norm_lower,
+    Obs.ANDROID_PROPERTY: _norm_lower,
+    Obs.PROFILE_ID: _norm_lower,
+}
 
 
 def normalize(kind: str, value: str) -> str | None:
@@ -163,40 +243,97 @@ def normalize(kind: str, value: str) -> str | None:
     text = value.strip()
     if not text:
         return None
-    if kind == Obs.DOMAIN:
-        return normalize_domain(text)
-    if kind in (Obs.IPV4, Obs.IPV6):
-        ip = normalize_ip(text)
-        return ip[1] if ip else None
-    if kind == Obs.URL:
-        return text
-    if kind == Obs.EMAIL:
-        if text.lower().startswith("mailto:"):
-            text = text[7:]
-        return text.strip().lower() or None
-    if kind == Obs.PHONE:
-        if text.lower().startswith("tel:"):
-            text = text[4:]
-        return text.strip() or None
-    if kind == Obs.FILE_PATH:
-        return normalize_path(text)
-    if kind in (Obs.PROCESS, Obs.FILE_NAME):
-        return text.strip("\x00") or None
-    if kind in (Obs.MD5, Obs.SHA1, Obs.SHA256, Obs.CERT_MD5, Obs.CERT_SHA1, Obs.CERT_SHA256):
-        return _HEX_SEPARATORS.sub("", text).lower() or None
-    if kind in (Obs.APP_ID, Obs.ANDROID_PROPERTY, Obs.PROFILE_ID):
-        return text.lower()
-    return text
+    normalizer = _NORMALIZERS.get(kind)
+    return normalizer(text) if normalizer is not None else text
 
 
-def _host(value: str, field: str) -> Iterator[Observable]:
+_PLAIN_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\Z")
+_IP_CHARS = "0123456789."
+
+
+def is_plain_domain(value: str) -> bool:
+    """True when ``value`` is a host name already in normal form: ``normalize_domain`` returns it
+    unchanged and ``normalize_ip`` declines it.
+
+    Lets indicator loading skip both (nearly every domain of the public sets is written this way).
+    """
+    return len(value) <= 253 and _PLAIN_HOST.match(value) is not None and bool(value.strip(_IP_CHARS))
+
+
+Pair = tuple[Obs, str]
+"""A normalised observable without its field name: what matching looks up."""
+
+_NO_PAIRS: tuple[Pair, ...] = ()
+
+
+def _host_pairs(value: str) -> Sequence[Pair]:
     ip = normalize_ip(split_host_port(value) if value.count(":") == 1 else value)
     if ip is not None:
-        yield Observable(ip[0], ip[1], field)
-        return
+        return (ip,)
     domain = normalize_domain(split_host_port(value))
     if domain is not None and "." in domain:
-        yield Observable(Obs.DOMAIN, domain, field)
+        return ((_DOMAIN, domain),)
+    return _NO_PAIRS
+
+
+def _expand_url(value: str) -> Sequence[Pair]:
+    parts = url_parts(value)
+    if parts is None:
+        return _NO_PAIRS
+    return ((_URL, value.strip()), *_host_pairs(parts[1]))
+
+
+def _expand_host(value: str) -> Sequence[Pair]:
+    return _expand_url(value) if "://" in value else _host_pairs(value)
+
+
+def _expand_handle(value: str) -> Sequence[Pair]:
+    text = value.strip()
+    target = _EMAIL if "@" in text else _PHONE
+    norm = normalize(target, text)
+    return ((target, norm),) if norm else _NO_PAIRS
+
+
+def _expand_path(value: str) -> Sequence[Pair]:
+    norm = normalize_path(value)
+    if not norm:
+        return _NO_PAIRS
+    # basename(norm): a normalised path ends with "/" only when it is "/", whose name is "".
+    name = norm[norm.rfind("/") + 1 :]
+    return ((_FILE_PATH, norm), (_FILE_NAME, name)) if name else ((_FILE_PATH, norm),)
+
+
+def _expand_plain(kind: Obs) -> Callable[[str], Sequence[Pair]]:
+    def expand_one(value: str) -> Sequence[Pair]:
+        norm = normalize(kind, value)
+        return ((kind, norm),) if norm else _NO_PAIRS
+
+    return expand_one
+
+
+_EXPANDERS: dict[Obs, Callable[[str], Sequence[Pair]]] = {kind: _expand_plain(kind) for kind in Obs}
+_EXPANDERS.update(
+    {
+        Obs.URL: _expand_url,
+        Obs.HOST: _expand_host,
+        Obs.DOMAIN: _expand_host,
+        Obs.IPV4: _expand_host,
+        Obs.IPV6: _expand_host,
+        Obs.PHONE_OR_EMAIL: _expand_handle,
+        Obs.FILE_PATH: _expand_path,
+    }
+)
+
+
+def expander(kind: Obs) -> Callable[[str], Sequence[Pair]]:
+    """The function :func:`expand_value` uses for ``kind``, for loops that expand many values of one
+    declared type (the matching loop looks it up once per record field, not once per value)."""
+    return _EXPANDERS[kind]
+
+
+def expand_value(kind: Obs, value: str) -> Sequence[Pair]:
+    """``(type, normalised value)`` pairs of one declared value, in the order :func:`expand` yields."""
+    return _EXPANDERS[kind](value)
 
 
 def expand(raw: Observable) -> Iterator[Observable]:
@@ -205,35 +342,9 @@ def expand(raw: Observable) -> Iterator[Observable]:
     A URL also yields its host (as a domain or an IP); a host string is classified as domain or IP;
     a path also yields its file name; a message handle becomes an email or a phone number.
     """
-    kind, value, fld = raw.type, raw.value, raw.field
-    if kind is Obs.URL:
-        parts = url_parts(value)
-        if parts is None:
-            return
-        yield Observable(Obs.URL, value.strip(), fld)
-        yield from _host(parts[1], fld)
-    elif kind in (Obs.HOST, Obs.DOMAIN, Obs.IPV4, Obs.IPV6):
-        if "://" in value:
-            yield from expand(Observable(Obs.URL, value, fld))
-        else:
-            yield from _host(value, fld)
-    elif kind is Obs.PHONE_OR_EMAIL:
-        text = value.strip()
-        target = Obs.EMAIL if "@" in text else Obs.PHONE
-        norm = normalize(target, text)
-        if norm:
-            yield Observable(target, norm, fld)
-    elif kind is Obs.FILE_PATH:
-        norm = normalize_path(value)
-        if norm:
-            yield Observable(Obs.FILE_PATH, norm, fld)
-            name = basename(norm)
-            if name:
-                yield Observable(Obs.FILE_NAME, name, fld)
-    else:
-        norm = normalize(kind, value)
-        if norm:
-            yield Observable(kind, norm, fld)
+    fld = raw.field
+    for kind, value in _EXPANDERS[raw.type](raw.value):
+        yield Observable(kind, value, fld)
 
 
 # Links in free text: with a scheme, or bare host names with a path or a well-formed TLD.

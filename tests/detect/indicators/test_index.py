@@ -43,7 +43,9 @@ def test_cidr_blocks_are_reported_unusable_not_silently_dead() -> None:
 
 
 def test_urls_with_fragments_trailing_dots_and_ports() -> None:
-    index = IndicatorIndex.build([ind("url:value", "http://evil.com/"), ind("url:value", "http://evil.com/path")])
+    index = IndicatorIndex.build(
+        [ind("url:value", "http://evil.com/"), ind("url:value", "http://evil.com/path")]
+    )
     assert hits(index, Obs.URL, "http://evil.com#frag") == {"http://evil.com/"}
     assert hits(index, Obs.URL, "http://evil.com./path") == {"http://evil.com/path"}
     assert hits(index, Obs.URL, "HTTP://EVIL.COM:80/path") == {"http://evil.com/path"}
@@ -147,3 +149,20 @@ def test_index_agrees_with_the_naive_reference(indicators: list[Indicator], obse
         fast = {(i.type, i.value) for i in index.match(obs)}
         slow = {(i.type, i.value) for i in naive_match(obs, indicators)}
         assert fast == slow, (obs, indicators)
+
+
+def test_the_path_gate_is_coarse_but_never_wrong() -> None:
+    paths = [f"/private/var/d{i}/sub/x{i}" for i in range(60)] + [
+        "/private/tmp/l",
+        "Library/Preferences/p.plist",
+    ]
+    index = IndicatorIndex.build([ind("file:path", p) for p in paths])
+    for path in paths:
+        assert hits(index, Obs.FILE_PATH, path) == {path}
+        assert hits(index, Obs.FILE_PATH, path + "/child") == {path}
+        assert hits(index, Obs.FILE_PATH, path + "child") == set()
+    assert hits(index, Obs.FILE_PATH, "/private/var/mobile/Library/x") == set()
+    index.add(ind("file:path", "/usr/lib/late"))  # after build: the gate must let it through
+    assert hits(index, Obs.FILE_PATH, "/usr/lib/late/x") == {"/usr/lib/late"}
+    assert hits(IndicatorIndex.build([ind("file:path", "/")]), Obs.FILE_PATH, "/a/b") == {"/"}
+    assert hits(IndicatorIndex.build([]), Obs.FILE_PATH, "/a/b") == set()

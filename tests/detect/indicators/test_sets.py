@@ -76,3 +76,14 @@ def test_duplicates_across_files_are_merged(tmp_path: Path) -> None:
     loaded = sets.load_sets([a, b])
     assert sorted(i.value for i in loaded.indicators) == ["b.example", "dup.example"]
     assert [s.indicators for s in loaded.sets] == [1, 2]
+
+
+def test_damaged_entries_are_recompiled_not_read(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.stix2", "[domain-name:value='a.example']")
+    sets.load_cached(path)
+    (entry,) = sets.cache_dir().iterdir()
+    blob = entry.read_bytes()
+    entry.write_bytes(blob[:-1] + bytes([blob[-1] ^ 1]))
+    assert [i.value for i in sets.load_cached(path).indicators] == ["a.example"]
+    entry.write_bytes(blob[:20])
+    assert [i.value for i in sets.load_cached(path).indicators] == ["a.example"]

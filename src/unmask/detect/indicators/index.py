@@ -15,13 +15,14 @@ Semantics (each has a test, and a property test holds the index against a naive 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from unmask.model import Indicator, Obs, Observable
 from unmask.observables import (
     basename,
+    is_plain_domain,
     normalize,
     normalize_domain,
     normalize_ip,
@@ -52,17 +53,43 @@ TRUNCATION_LENGTHS = (15, 16)
 _TYPE_OF_PATH: dict[str, Obs] = {o.value: o for o in Obs}
 
 
-_LEAF = None  # trie key holding the indicators that end at a node (never a label or a component)
-_Trie = dict[str | None, Any]
+# A trie maps a label (domains, read from the right) or a path component to an entry: the child trie
+# and the indicators that end there. One dictionary lookup per step reads both; leaf-only entries
+# share one empty child trie, which insertion replaces and never writes to.
+_Trie = dict[str, tuple["_Trie", tuple[Indicator, ...]]]
+_NO_CHILDREN: _Trie = {}
+_NO_INDICATORS: tuple[Indicator, ...] = ()
 
 
-def _trie_put(trie: _Trie, parts: Iterable[str], indicator: Indicator) -> None:
+def _trie_put(trie: _Trie, parts: Sequence[str], indicator: Indicator) -> None:
     node = trie
-    for part in parts:
-        node = node.setdefault(part, {})
-    bucket = node.setdefault(_LEAF, [])
-    if indicator not in bucket:
-        bucket.append(indicator)
+    for part in parts[:-1]:
+        entry = node.get(part)
+        if entry is None:
+            child: _Trie = {}
+            node[part] = (child, _NO_INDICATORS)
+            node = child
+        elif entry[0] is _NO_CHILDREN:
+            child = {}
+            node[part] = (child, entry[1])
+            node = child
+        else:
+            node = entry[0]
+    last = parts[-1]
+    entry = node.get(last)
+    if entry is None:
+        node[last] = (_NO_CHILDREN, (indicator,))
+    elif indicator not in entry[1]:
+        node[last] = (entry[0], (*entry[1], indicator))
+
+
+# Types tested by identity on the hot paths, as module globals: read faster than attributes of Obs.
+_FILE_PATH = Obs.FILE_PATH
+_FILE_NAME = Obs.FILE_NAME
+_DOMAIN = Obs.DOMAIN
+_URL = Obs.URL
+_PROCESS = Obs.PROCESS
+_HOST_KINDS = (Obs.DOMAIN, Obs.IPV4, Obs.IPV6)
 
 
 @dataclass
@@ -71,7 +98,8 @@ class IndicatorIndex:
 
     Domains live in a trie of labels read from the right and paths in a trie of components, so a
     lookup walks only as deep as the observed value shares a prefix with some indicator: most
-    benign hosts stop after one or two dictionary lookups.
+    benign hosts stop after one or two dictionary lookups. Before its walk, a path must start with
+    one of a few folders that hold path indicators (the gate), which most paths of a phone do not.
     """
 
     exact: dict[Obs, dict[str, list[Indicator]]] = field(default_factory=dict)
@@ -83,14 +111,25 @@ class IndicatorIndex:
     domain_depth: int = 0
     count: int = 0
     unusable: list[Indicator] = field(default_factory=list)
-    _dispatch: dict[Obs, Callable[[str], Sequence[Indicator]]] | None = field(default=None, repr=False)
+    # The file name table, always present: it is looked up once per Manifest row.
+    _names: dict[str, list[Indicator]] = field(init=False, repr=False, compare=False)
+    # The folders that hold path indicators, and at most _GATE_SIZE prefixes covering them: a path
+    # that starts with none of them cannot match, which one C call tells (see _path_gate). None
+    # means "no gate", which is always correct; add() falls back to it and build() sets the gate.
+    _path_dirs: set[str] = field(init=False, repr=False, compare=False, default_factory=set)
+    _path_gate: tuple[str, ...] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._names = self.exact.setdefault(Obs.FILE_NAME, {})
 
     @classmethod
     def build(cls, indicators: Iterable[Indicator]) -> IndicatorIndex:
         """Index indicators; values that cannot be normalised are kept in ``unusable``."""
         index = cls()
+        add = index.add
         for indicator in indicators:
-            index.add(indicator)
+            add(indicator)
+        index._path_gate = _path_gate(index._path_dirs)
         return index
 
     def prefetch(self, observables: Iterable[Observable]) -> None:
@@ -118,19 +157,27 @@ class IndicatorIndex:
 
     def add(self, indicator: Indicator) -> None:
         """Add one indicator under the observable type(s) it can match."""
-        self._dispatch = None
         kind = _TYPE_OF_PATH.get(indicator.type)
         value = indicator.value.strip()
         if kind is None or not value:
             self.unusable.append(indicator)
             return
         self.count += 1
-        if kind in (Obs.DOMAIN, Obs.IPV4, Obs.IPV6):
+        if kind is _DOMAIN and is_plain_domain(value):
+            # Already a normal host name (nearly all domain indicators): the general path below
+            # would classify and normalise it only to get the same string back.
+            labels = value.split(".")
+            if len(labels) > self.domain_depth:
+                self.domain_depth = len(labels)
+            labels.reverse()
+            _trie_put(self.domains, labels, indicator)
+            return
+        if kind in _HOST_KINDS:
             ip = normalize_ip(value)
             if ip is not None:
                 self._put(ip[0], ip[1], indicator)
                 return
-            if kind is not Obs.DOMAIN:
+            if kind is not _DOMAIN:
                 # Not an address (a CIDR block, garbage): unmask matches addresses exactly, so
                 # this indicator is reported as unusable rather than silently never matching.
                 self.unusable.append(indicator)
@@ -146,13 +193,14 @@ class IndicatorIndex:
                 return
             labels = domain.split(".")
             self.domain_depth = max(self.domain_depth, len(labels))
-            _trie_put(self.domains, reversed(labels), indicator)
+            labels.reverse()
+            _trie_put(self.domains, labels, indicator)
             return
-        if kind is Obs.URL:
+        if kind is _URL:
             self._add_url(value, indicator)
             return
-        if kind is Obs.PROCESS:
-            self._put(Obs.PROCESS, value, indicator)
+        if kind is _PROCESS:
+            self._put(_PROCESS, value, indicator)
             for length in TRUNCATION_LENGTHS:
                 if len(value) > length:
                     bucket = self.truncated.setdefault(value[:length], [])
@@ -163,84 +211,129 @@ class IndicatorIndex:
         if norm is None:
             self.unusable.append(indicator)
             return
-        if kind is Obs.FILE_PATH:
+        if kind is _FILE_PATH:
             parts = _components(norm)
             self.path_depth = max(self.path_depth, len(parts))
             _trie_put(self.paths, parts, indicator)
+            folder = norm[: norm.rfind("/") + 1]
+            if folder not in self._path_dirs:
+                self._path_dirs.add(folder)
+                self._path_gate = None
             return
         self._put(kind, norm, indicator)
 
     def _add_url(self, value: str, indicator: Indicator) -> None:
-        self._put(Obs.URL, value, indicator)
+        self._put(_URL, value, indicator)
         parts = url_parts(value)
         if parts is not None:
             self.url_hosts.add(parts[1])
             if parts[0] != value:
-                self._put(Obs.URL, parts[0], indicator)
+                self._put(_URL, parts[0], indicator)
 
     def match(self, observable: Observable) -> Sequence[Indicator]:
         """Indicators matched by one normalised observable (see the module docstring).
 
         The returned sequence belongs to the index: read it, do not modify it.
         """
-        dispatch = self._dispatch
-        if dispatch is None:
-            dispatch = self._dispatch = self._build_dispatch()
-        lookup = dispatch.get(observable.type)
-        return lookup(observable.value) if lookup is not None else _NONE
+        # The body of lookup(observable.type, observable.value), written out: this is the hot
+        # path of matching, and a second call per observable costs more than any single step of
+        # it. Both are held to naive_match by the property tests.
+        kind = observable.type
+        if kind is _FILE_PATH:
+            value = observable.value
+            gate = self._path_gate
+            if gate is not None and not value.startswith(gate):
+                return _NONE
+            found: Sequence[Indicator] = _NONE
+            node = self.paths
+            for part in value.split("/", self.path_depth):
+                entry = node.get(part)
+                if entry is None:
+                    return found
+                node, leaf = entry
+                if leaf:
+                    found = leaf if not found else [*found, *leaf]
+            return found
+        if kind is _FILE_NAME:
+            return self._names.get(observable.value, _NONE)
+        if kind is _DOMAIN:
+            found = _NONE
+            node = self.domains
+            labels = observable.value.rsplit(".", self.domain_depth)
+            for i in range(len(labels) - 1, -1, -1):
+                entry = node.get(labels[i])
+                if entry is None:
+                    return found
+                node, leaf = entry
+                if leaf:
+                    found = leaf if not found else [*found, *leaf]
+            return found
+        if kind is _URL:
+            urls = self.exact.get(_URL)
+            return self._match_url(observable.value, urls) if urls is not None else _NONE
+        if kind is _PROCESS:
+            return self._match_process(observable.value)
+        table = self.exact.get(kind)
+        return table.get(observable.value, _NONE) if table is not None else _NONE
 
-    def _build_dispatch(self) -> dict[Obs, Callable[[str], Sequence[Indicator]]]:
-        # One bound function per observable type, chosen once: the hot path is a dict lookup and
-        # a call, with no chain of type tests.
-        dispatch: dict[Obs, Callable[[str], Sequence[Indicator]]] = {}
-        for kind, table in self.exact.items():
-            get = table.get
-            dispatch[kind] = lambda value, get=get: get(value, _NONE)  # type: ignore[misc]
-        dispatch[Obs.FILE_PATH] = self._match_path
-        dispatch[Obs.DOMAIN] = self._match_domain
-        if Obs.URL in self.exact:
-            dispatch[Obs.URL] = lambda value: self._match_url(value, self.exact[Obs.URL])
-        dispatch[Obs.PROCESS] = self._match_process
-        return dispatch
-
-    def _match_path(self, value: str) -> Sequence[Indicator]:
-        # The walk is written out (not shared with _match_domain) because it is the hot loop of
-        # matching a Manifest's hundreds of thousands of paths.
-        found: Sequence[Indicator] = _NONE
-        node = self.paths
-        # No indicator is deeper than the trie, so the rest of a longer path need not be split.
-        for part in value.split("/", self.path_depth):
-            node = node.get(part)  # type: ignore[assignment]
-            if node is None:
-                return found
-            leaf = node.get(_LEAF)
-            if leaf:
-                found = leaf if not found else [*found, *leaf]
-        return found
-
-    def _match_domain(self, value: str) -> Sequence[Indicator]:
-        found: Sequence[Indicator] = _NONE
-        node = self.domains
-        labels = value.rsplit(".", self.domain_depth)
-        for i in range(len(labels) - 1, -1, -1):
-            node = node.get(labels[i])  # type: ignore[assignment]
-            if node is None:
-                return found
-            leaf = node.get(_LEAF)
-            if leaf:
-                found = leaf if not found else [*found, *leaf]
-        return found
+    def lookup(self, kind: Obs, value: str) -> Sequence[Indicator]:
+        """:meth:`match` for a ``(type, normalised value)`` pair, so a loop over many values need not
+        build an :class:`Observable` for each (the matching loop builds one for a value that matches).
+        """
+        # One method, no dispatch table: the types are tested by identity in the order of their
+        # share of a real scan (a Manifest row yields a path and a file name), which is cheaper than
+        # hashing the type, and everything is read from the index when called, so a lookup always
+        # sees the indicators added since. match() repeats this body.
+        if kind is _FILE_PATH:
+            gate = self._path_gate
+            if gate is not None and not value.startswith(gate):
+                return _NONE  # in no folder that holds a path indicator
+            found: Sequence[Indicator] = _NONE
+            node = self.paths
+            # No indicator is deeper than the trie, so the rest of a longer path need not be split.
+            for part in value.split("/", self.path_depth):
+                entry = node.get(part)
+                if entry is None:
+                    return found
+                node, leaf = entry
+                if leaf:
+                    found = leaf if not found else [*found, *leaf]
+            return found
+        if kind is _FILE_NAME:
+            return self._names.get(value, _NONE)
+        if kind is _DOMAIN:
+            found = _NONE
+            node = self.domains
+            # Labels from the right, only as many as the deepest domain indicator has.
+            labels = value.rsplit(".", self.domain_depth)
+            for i in range(len(labels) - 1, -1, -1):
+                entry = node.get(labels[i])
+                if entry is None:
+                    return found
+                node, leaf = entry
+                if leaf:
+                    found = leaf if not found else [*found, *leaf]
+            return found
+        if kind is _URL:
+            urls = self.exact.get(_URL)
+            return self._match_url(value, urls) if urls is not None else _NONE
+        if kind is _PROCESS:
+            return self._match_process(value)
+        table = self.exact.get(kind)
+        return table.get(value, _NONE) if table is not None else _NONE
 
     def _match_process(self, value: str) -> Sequence[Indicator]:
-        table = self.exact.get(Obs.PROCESS)
+        table = self.exact.get(_PROCESS)
         name = basename(value) if "/" in value else value
-        found = list(table.get(name, ())) if table else []
+        found = table.get(name, _NONE) if table else _NONE
         if len(name) in TRUNCATION_LENGTHS:
-            found.extend(i for i in self.truncated.get(name, ()) if i not in found)
+            more = [i for i in self.truncated.get(name, ()) if i not in found]
+            if more:
+                return [*found, *more]
         return found
 
     def _match_url(self, value: str, table: dict[str, list[Indicator]]) -> Sequence[Indicator]:
-        found = list(table.get(value, ()))
+        found = table.get(value, _NONE)
         # Normalising a URL is the expensive part; only a URL on a host that some URL indicator
         # names can match in normalised form.
         hint = url_host_hint(value)
@@ -248,8 +341,45 @@ class IndicatorIndex:
             return found
         parts = url_parts(value)
         if parts is not None and parts[0] != value:
-            found.extend(i for i in table.get(parts[0], ()) if i not in found)
+            more = [i for i in table.get(parts[0], ()) if i not in found]
+            if more:
+                return [*found, *more]
         return found
+
+
+# At most this many prefixes in the path gate: str.startswith tries them one after the other, and
+# beyond a few dozen that costs about as much as the trie walk it saves.
+_GATE_SIZE = 24
+
+
+def _path_gate(folders: set[str]) -> tuple[str, ...] | None:
+    """Prefixes that every path matching a path indicator starts with; ``None`` when none help.
+
+    A path matches an indicator only if it starts with the indicator's folder (``/private/var/db/``
+    for ``/private/var/db/x``), or with any ancestor of it. Folders covered by a shorter one are
+    dropped, and while too many remain, each is replaced by its parent: the gate gets coarser, never
+    wrong. It is useless once it holds the root or a relative one-component path.
+    """
+    prefixes = set(folders)
+    while True:
+        if len(prefixes) <= 4 * _GATE_SIZE:
+            kept: list[str] = []
+            for prefix in sorted(prefixes, key=len):
+                if not prefix.startswith(tuple(kept)):
+                    kept.append(prefix)
+            prefixes = set(kept)
+            if len(prefixes) <= _GATE_SIZE:
+                break
+        prefixes = {_parent_folder(p) for p in prefixes}
+    if "" in prefixes or "/" in prefixes:
+        return None
+    return tuple(sorted(prefixes))
+
+
+def _parent_folder(folder: str) -> str:
+    # "/a/b/" → "/a/", "/a/" → "/", "a/" → "", "/" → "/"
+    cut = folder.rfind("/", 0, len(folder) - 1)
+    return folder[: cut + 1] if cut >= 0 else ("/" if folder.startswith("/") else "")
 
 
 def _components(path: str) -> list[str]:
@@ -262,11 +392,12 @@ _NONE: Sequence[Indicator] = ()
 
 
 def _leaves(node: _Trie, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], list[Indicator]]]:
-    for key, child in node.items():
-        if key is _LEAF:
-            yield prefix, child
-        else:
-            yield from _leaves(child, (*prefix, key))
+    for key, (children, leaf) in node.items():
+        at = (*prefix, key)
+        if leaf:
+            yield at, list(leaf)
+        if children:
+            yield from _leaves(children, at)
 
 
 def naive_match(observable: Observable, indicators: Iterable[Indicator]) -> list[Indicator]:

@@ -5,7 +5,7 @@ the sets downloaded by ``unmask iocs update``; and a per-file compiled cache key
 from __future__ import annotations
 
 import hashlib
-import json
+import marshal
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from unmask.model import Indicator, IndicatorSetInfo
 ENV_IOCS = "UNMASK_IOCS"
 ENV_DATA = "UNMASK_DATA_DIR"
 ENV_CACHE = "UNMASK_CACHE_DIR"
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 _SUFFIXES = (".stix2", ".json", ".stix")
 
 
@@ -85,7 +85,42 @@ def resolve(
 
 
 def _cached(digest: str) -> Path:
-    return cache_dir() / f"{digest}.v{_CACHE_FORMAT}.json"
+    return cache_dir() / f"{digest}.v{_CACHE_FORMAT}.m{marshal.version}"
+
+
+# A cache entry is this magic, the SHA-256 of the body, and the body: marshal of plain tuples (the
+# fastest thing Python reads back). The checksum comes first because marshal trusts its input: a
+# truncated or damaged entry is recompiled, never handed to marshal.
+_MAGIC = b"unmask-iocs\x00"
+_HEAD = len(_MAGIC) + 32
+
+
+def _read_entry(cache: Path, path: Path, digest: str) -> LoadedSet | None:
+    try:
+        blob = cache.read_bytes()
+    except OSError:
+        return None
+    body = memoryview(blob)[_HEAD:]
+    if blob[: len(_MAGIC)] != _MAGIC or hashlib.sha256(body).digest() != blob[len(_MAGIC) : _HEAD]:
+        return None
+    try:
+        doc = marshal.loads(body)
+        indicators_, unique, collections, by_type, unsupported, examples, rows = doc
+        info = IndicatorSetInfo(
+            name=path.name,
+            path=str(path),
+            sha256=digest,
+            indicators=indicators_,
+            unique=unique,
+            collections=collections,
+            by_type=by_type,
+            unsupported=unsupported,
+            unsupported_examples=examples,
+        )
+        name = path.name
+        return LoadedSet(info, [Indicator(t, v, c, s, name) for t, v, c, s in rows])
+    except (ValueError, TypeError, EOFError):
+        return None
 
 
 def load_cached(path: Path) -> LoadedSet:
@@ -96,43 +131,42 @@ def load_cached(path: Path) -> LoadedSet:
         raise IndicatorError(f"{path}: cannot read ({exc.strerror})") from None
     digest = hashlib.sha256(data).hexdigest()
     cache = _cached(digest)
-    try:
-        doc = json.loads(cache.read_text())
-        info = IndicatorSetInfo(
-            name=path.name,
-            path=str(path),
-            sha256=digest,
-            indicators=doc["indicators"],
-            unique=doc["unique"],
-            collections=tuple(doc["collections"]),
-            by_type=tuple((k, v) for k, v in doc["by_type"]),
-            unsupported=doc["unsupported"],
-            unsupported_examples=tuple(doc["unsupported_examples"]),
-        )
-        indicators = [Indicator(t, v, c, s, path.name) for t, v, c, s in doc["values"]]
-        return LoadedSet(info, indicators)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    loaded = load_bytes(data, path.name, str(path))
-    _store(cache, loaded)
+    loaded = _read_entry(cache, path, digest)
+    if loaded is None:
+        loaded = load_bytes(data, path.name, str(path), digest=digest)
+        _store(cache, loaded)
     return loaded
 
 
 def _store(cache: Path, loaded: LoadedSet) -> None:
     info = loaded.info
-    doc = {
-        "indicators": info.indicators,
-        "unique": info.unique,
-        "collections": list(info.collections),
-        "by_type": [list(x) for x in info.by_type],
-        "unsupported": info.unsupported,
-        "unsupported_examples": list(info.unsupported_examples),
-        "values": [[i.type, i.value, i.collection, i.stix_id] for i in loaded.indicators],
-    }
+    # Collections and types repeat across rows; marshal writes a repeated object once and reads it
+    # back shared, so rows name the same string objects instead of copies.
+    shared: dict[str, str] = {}
+    rows = tuple(
+        (
+            shared.setdefault(i.type, i.type),
+            i.value,
+            shared.setdefault(i.collection, i.collection),
+            i.stix_id,
+        )
+        for i in loaded.indicators
+    )
+    body = marshal.dumps(
+        (
+            info.indicators,
+            info.unique,
+            tuple(info.collections),
+            tuple((str(k), int(v)) for k, v in info.by_type),
+            info.unsupported,
+            tuple(info.unsupported_examples),
+            rows,
+        )
+    )
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc, separators=(",", ":")))
+        tmp.write_bytes(_MAGIC + hashlib.sha256(body).digest() + body)
         tmp.replace(cache)
     except OSError:
         pass  # a read-only home must not stop a scan; the next run compiles again
