@@ -225,6 +225,10 @@ def scan_acquisition(
     sets, index = indicators or load_indicators(iocs)
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
+    if screen:
+        from unmask.detect.payloads.pool import prepare
+
+        prepare()  # the screening workers' start-up overlaps parsing, on the other core
     evidence_hashes = _hash_host_files(acq, hash_all)
     parsers = parsers_for(acq.kind)
     records: dict[str, list[Record]] = {}

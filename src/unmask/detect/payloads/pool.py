@@ -214,6 +214,16 @@ def _mp_context() -> Any:
     return mp.get_context("spawn")
 
 
+def prepare() -> None:
+    """Start the worker server now, so that its start-up (a fresh interpreter importing the
+    screening engine) overlaps whatever the caller does before :func:`screen_files`."""
+    ctx = _mp_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def screen_files(
     items: Iterable[ScreenItem | str | Path],
     *,
