@@ -91,30 +91,33 @@ def _rss_mb() -> float:
 
 
 def memory_checkpoints(backup: Path) -> dict[str, float]:
-    """Peak RSS after each step of a scan, doing by hand what ``check_backup`` does.
+    """Peak RSS after each step of a scan, doing by hand what ``check_backup`` does (records
+    streamed to an output folder, as the command line does).
 
     Must run first in a fresh process: ru_maxrss only grows, so later steps would hide earlier ones.
     """
     from unmask.acquisition import open_ios_backup
     from unmask.api import scan_acquisition
     from unmask.detect.indicators.sets import bundled_files
-    from unmask.report.writers import write_all
+    from unmask.report.writers import OutputWriter
 
     out = {"imports": _rss_mb()}
     acq = open_ios_backup(backup)
-    out["opened (Manifest.db rows loaded)"] = _rss_mb()
-    result = scan_acquisition(acq, command="check-backup", iocs=bundled_files())
-    out["scanned (records + findings held)"] = _rss_mb()
+    out["opened (Manifest.db checked, nothing loaded per row)"] = _rss_mb()
     with tempfile.TemporaryDirectory(prefix="unmask-profile-") as folder:
-        write_all(result, Path(folder))
-    out["written (all outputs)"] = _rss_mb()
-    out["records"] = float(sum(len(r) for r in result.records.values()))
+        writer = OutputWriter(Path(folder))
+        result = scan_acquisition(acq, command="check-backup", iocs=bundled_files(), sink=writer)
+        out["scanned (records streamed to the output folder)"] = _rss_mb()
+        writer.finish(result)
+        out["written (all outputs)"] = _rss_mb()
+    out["records"] = float(sum(c.records for c in result.coverage))
     return out
 
 
 def allocation_sites(backup: Path, limit: int = 12) -> list[dict[str, object]]:
-    """The source lines holding the most memory once a scan has finished (tracemalloc; slow, so use
-    a small backup): what the records and findings are made of."""
+    """The source lines holding the most memory once a scan without an output folder has finished
+    (every record kept, as for library use; tracemalloc is slow, so use a small backup): what the
+    records and findings are made of."""
     import tracemalloc
 
     from unmask.acquisition import open_ios_backup

@@ -289,7 +289,8 @@ def _profile(r: dict[str, Any]) -> list[str]:
     if sites:
         lines += [
             "",
-            f"Where the memory held after a scan was allocated (tracemalloc, on `{sites['backup']}`):",
+            f"Where the memory held after a scan without an output folder (every record kept, as for "
+            f"library use) was allocated (tracemalloc, on `{sites['backup']}`):",
             "",
             "| line | MB | blocks | bytes per record |",
             "|---|---:|---:|---:|",
