@@ -328,6 +328,9 @@ def render(r: dict[str, Any]) -> str:
         "",
         *_targets(r),
         "",
+        "What limits the end-to-end figure, what was changed to get here and what would come next: "
+        "[performance.md](performance.md) (written by hand, from the profile at the end of this page).",
+        "",
         "## End to end: `check-backup`",
         "",
         *_end_to_end(r),

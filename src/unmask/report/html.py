@@ -194,7 +194,7 @@ def read_context(
     try:
         with timeline.open(encoding="utf-8", newline="") as handle:
             handle.readline()  # header
-            last_stamp, when = "", _EPOCH
+            last_stamp, when, refused = "", _EPOCH, ""
             for text in _csv_records(handle) if times else ():
                 # Lines written by unmask start with the quoted fixed-width time: a row is placed
                 # against the windows, and against the rows each window already holds, from that
@@ -211,10 +211,15 @@ def read_context(
                             continue
                         last_stamp = stamp
                     ctx.in_windows += 1
+                    # Heaps only fill up and draw nearer, so a time refused once stays refused:
+                    # files of one install or restore share a time, thousands of rows in a row.
+                    if stamp == refused:
+                        continue
                     if not any(
                         len(heaps[a]) < per_anchor or abs((when - times[a]).total_seconds()) < -heaps[a][0][0]
                         for a in range(lo, hi)
                     ):
+                        refused = stamp
                         continue
                     counted = True
                 else:
