@@ -225,10 +225,7 @@ def scan_acquisition(
     sets, index = indicators or load_indicators(iocs)
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if screen:
-        from unmask.detect.payloads.pool import prepare
-
-        prepare()  # the screening workers' start-up overlaps parsing, on the other core
+    workers_started = not screen
     evidence_hashes = _hash_host_files(acq, hash_all)
     parsers = parsers_for(acq.kind)
     records: dict[str, list[Record]] = {}
@@ -244,7 +241,13 @@ def scan_acquisition(
         coverage.append(cov)
         kept: list[Record] = []
         stream = iter_parser(cls(), acq, cov)
+        declares_content = any(rc.content is not None for rc in cls.records)
         while batch := list(islice(stream, BATCH)):
+            if declares_content and not workers_started:
+                from unmask.detect.payloads.pool import prepare
+
+                prepare()  # the screening workers start up on the other core while parsing goes on
+                workers_started = True
             t1 = time.perf_counter()
             # finalise() adds each finding's artefact hash once every artefact has been read.
             findings.extend(match_records(batch, index))
