@@ -402,6 +402,10 @@ class ConfidentialMatcher:
                 self.stats.hits += 1
             self._found[key] = found
 
+    def lookup(self, kind: Obs, value: str) -> list[Indicator]:
+        """:meth:`match` for a normalised ``(type, value)``."""
+        return self.match(Observable(kind, value))
+
     def match(self, observable: Observable) -> list[Indicator]:
         """Indicators matched by one observable, from the prefetched answers.
 

@@ -35,12 +35,17 @@ from unmask.observables import (
 class Matcher(Protocol):
     """What the matching loop needs from an indicator backend (plaintext index or confidential).
 
-    ``prefetch`` sees every observable before any ``match`` call, so a remote backend can
-    evaluate them in batches; a local index does nothing there.
+    ``prefetch`` is handed every observable of a batch (lazily) before any ``lookup``, so a remote
+    backend can evaluate them in few round trips; a local index never even iterates them.
+    ``lookup`` answers one normalised ``(type, value)``; ``match`` is the same for an
+    :class:`Observable`.
     """
 
     def prefetch(self, observables: Iterable[Observable]) -> None:
         """Prepare answers for these observables."""
+
+    def lookup(self, kind: Obs, value: str) -> Sequence[Indicator]:
+        """Indicators matched by one normalised observable type and value."""
 
     def match(self, observable: Observable) -> Sequence[Indicator]:
         """Indicators matched by one normalised observable."""

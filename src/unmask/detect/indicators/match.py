@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from unmask.detect.indicators.index import IndicatorIndex, Matcher
+from unmask.detect.indicators.index import Matcher
 from unmask.model import Finding, Indicator, Obs, Observable, Record, Severity
 from unmask.observables import Pair, expander
 
@@ -102,31 +102,22 @@ def match_records(
     Call it once for all records or once per batch: a record's findings depend on that record alone.
     """
     findings: list[Finding] = []
-    hashes = sha256_of or {}
-    if isinstance(index, IndicatorIndex):
-        _match_local(records, index.lookup, hashes, findings)
-        return findings
+    # A remote backend evaluates the batch's observables in a few round trips here; the plaintext
+    # index returns at once without iterating them.
     index.prefetch(o for record in records for o in record.observables())
-    for record in records:
-        seen: set[tuple[str, str, str]] | None = None
-        for observable in record.observables():
-            hits = index.match(observable)
-            if hits:
-                if seen is None:
-                    seen = set()
-                _report(record, observable, hits, seen, hashes, findings)
+    _match_values(records, index.lookup, sha256_of or {}, findings)
     return findings
 
 
-def _match_local(
+def _match_values(
     records: Sequence[Record],
     lookup: Callable[[Obs, str], Sequence[Indicator]],
     hashes: dict[str, str],
     findings: list[Finding],
 ) -> None:
-    # The plaintext index answers from memory, so values are looked up as they are expanded and an
-    # Observable is built only for a value that matches: a scan looks up about two values per
-    # record and matches almost none. Same order and results as the generic loop above.
+    # Values are looked up as they are expanded, and an Observable is built only for a value that
+    # matches: a scan looks up about two values per record and matches almost none. The expansion
+    # is record.observables()'s, so the values are the ones prefetch saw.
     fields_of = _FIELDS.get
     for record in records:
         seen: set[tuple[str, str, str]] | None = None
