@@ -41,7 +41,12 @@ class Verdict:
 
 @dataclass
 class ScanResult:
-    """Everything one scan produced: records, findings, coverage and provenance."""
+    """Everything one scan produced: records, findings, coverage and provenance.
+
+    ``records`` holds, per parser, the records kept in memory: all of them when the scan had no
+    output folder, otherwise only those the heuristics and screening needed (the rest were
+    streamed to ``<parser>.json``); ``coverage`` counts every record either way.
+    """
 
     command: str
     evidence_path: str
