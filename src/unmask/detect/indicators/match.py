@@ -126,17 +126,10 @@ def _match_values(
             value = getattr(record, name)
             if not value:
                 continue
-            if is_seq:
-                for item in value:
-                    if item:
-                        for kind, norm in expand(item if type(item) is str else str(item)):
-                            hits = lookup(kind, norm)
-                            if hits:
-                                if seen is None:
-                                    seen = set()
-                                _report(record, Observable(kind, norm, name), hits, seen, hashes, findings)
-            else:
-                for kind, norm in expand(value if type(value) is str else str(value)):
+            for item in value if is_seq else (value,):
+                if not item:
+                    continue
+                for kind, norm in expand(item if type(item) is str else str(item)):
                     hits = lookup(kind, norm)
                     if hits:
                         if seen is None:
