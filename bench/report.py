@@ -348,7 +348,7 @@ def render(r: dict[str, Any]) -> str:
         "",
         "`IndicatorIndex.build(...)` over synthetic STIX 2.1 bundles (`bench/synthetic.py`: mostly domains, "
         "then "
-        "IPs, processes, emails, paths, names, hashes, app ids), then `.match(obs)` over already expanded "
+        "IPs, processes, emails, paths, names, hashes, app ids), then `.lookup(obs.type, obs.value)` over already expanded "
         "observables: all the observables of the small backup's records plus about 1 % that hit the set, "
         "shuffled. Single thread. The main figure matches fresh copies of the observables in that order "
         "(a scan matches each value right after expanding it, while it is in cache); the last column "

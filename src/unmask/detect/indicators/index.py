@@ -240,46 +240,7 @@ class IndicatorIndex:
 
         The returned sequence belongs to the index: read it, do not modify it.
         """
-        # The body of lookup(observable.type, observable.value), written out: this is the hot
-        # path of matching, and a second call per observable costs more than any single step of
-        # it. Both are held to naive_match by the property tests.
-        kind = observable.type
-        if kind is _FILE_PATH:
-            value = observable.value
-            gate = self._path_gate
-            if gate is not None and not value.startswith(gate):
-                return _NONE
-            found: Sequence[Indicator] = _NONE
-            node = self.paths
-            for part in value.split("/", self.path_depth):
-                entry = node.get(part)
-                if entry is None:
-                    return found
-                node, leaf = entry
-                if leaf:
-                    found = leaf if not found else [*found, *leaf]
-            return found
-        if kind is _FILE_NAME:
-            return self._names.get(observable.value, _NONE)
-        if kind is _DOMAIN:
-            found = _NONE
-            node = self.domains
-            labels = observable.value.rsplit(".", self.domain_depth)
-            for i in range(len(labels) - 1, -1, -1):
-                entry = node.get(labels[i])
-                if entry is None:
-                    return found
-                node, leaf = entry
-                if leaf:
-                    found = leaf if not found else [*found, *leaf]
-            return found
-        if kind is _URL:
-            urls = self.exact.get(_URL)
-            return self._match_url(observable.value, urls) if urls is not None else _NONE
-        if kind is _PROCESS:
-            return self._match_process(observable.value)
-        table = self.exact.get(kind)
-        return table.get(observable.value, _NONE) if table is not None else _NONE
+        return self.lookup(observable.type, observable.value)
 
     def lookup(self, kind: Obs, value: str) -> Sequence[Indicator]:
         """:meth:`match` for a ``(type, normalised value)`` pair, so a loop over many values need not
@@ -288,7 +249,7 @@ class IndicatorIndex:
         # One method, no dispatch table: the types are tested by identity in the order of their
         # share of a real scan (a Manifest row yields a path and a file name), which is cheaper than
         # hashing the type, and everything is read from the index when called, so a lookup always
-        # sees the indicators added since. match() repeats this body.
+        # sees the indicators added since. The matching loop calls this directly.
         if kind is _FILE_PATH:
             gate = self._path_gate
             if gate is not None and not value.startswith(gate):
