@@ -81,3 +81,20 @@ def test_no_screen_skips_screening(tmp_path: Path) -> None:
     out = tmp_path / "out"
     CliRunner().invoke(main, ["check-backup", str(root), "-o", str(out), "--no-screen"])
     assert "FE-JBIG2-SUM" not in {a["rule"] for a in json.loads((out / "alerts.json").read_text())}
+
+
+def test_screening_workers_start_only_when_a_parser_yields_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unmask import api
+    from unmask.detect.payloads import pool
+
+    calls: list[int] = []
+    monkeypatch.setattr(pool, "prepare", lambda: calls.append(1))
+    empty = BackupBuilder(tmp_path / "empty").finish()
+    api.check_backup(empty)
+    assert calls == []  # nothing declares content: no worker process is started
+    api.check_backup(_backup(tmp_path / "with", v.png_1x1(), copies=3))
+    assert calls == [1]  # once, however many records declare content
+    api.check_backup(_backup(tmp_path / "off", v.png_1x1()), screen=False)
+    assert calls == [1]
