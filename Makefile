@@ -13,7 +13,7 @@ all: test
 
 # The install compiles the Manifest.db MBFile reader with mypyc (hatch_build.py) when builddeps
 # are there, so they come first, and a change to the reader or the hook reinstalls.
-$(STAMP): pyproject.toml hatch_build.py src/unmask/parsers/mbfile.py | builddeps
+$(STAMP): pyproject.toml hatch_build.py src/unmask/formats/mbfile.py | builddeps
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "unmask needs Python 3.11 or newer ($(PYTHON))"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -1,9 +1,9 @@
 """Hatchling build hook: compile the Manifest.db MBFile reader with mypyc where a C compiler is.
 
-``src/unmask/parsers/mbfile.py`` is typed Python that runs interpreted everywhere; compiled with
+``src/unmask/formats/mbfile.py`` is typed Python that runs interpreted everywhere; compiled with
 mypyc it is about 20 times faster, which counts on a backup with hundreds of thousands of
 Manifest.db rows. When a C compiler and the Python headers are present, this hook builds it as
-the extension ``unmask.parsers._mbfile_native``: another name, so that the source module stays
+the extension ``unmask.formats._mbfile_native``: another name, so that the source module stays
 importable, and testable, as itself. Without them, or if anything about the build fails, the
 hook says why (``pip install -v`` shows it) and the package installs interpreted, as it would
 without the hook. ``HATCH_BUILD_NO_HOOKS=true`` skips it.
@@ -13,7 +13,7 @@ without the hook. ``HATCH_BUILD_NO_HOOKS=true`` skips it.
   the extension is written next to its source there (gitignored), replacing any earlier one.
 
 The extension carries the SHA-256 of the source it was built from, and
-``unmask.parsers.plist`` uses it only while that matches ``mbfile.py``: an extension left
+``unmask.formats.plist`` uses it only while that matches ``mbfile.py``: an extension left
 behind by an older checkout never decodes evidence.
 
 hatch-mypyc was tried first: it compiles in place for editable installs too, but it fails the
@@ -37,8 +37,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("src/unmask/parsers/mbfile.py")
-PACKAGE_DIR = Path("unmask/parsers")
+SOURCE = Path("src/unmask/formats/mbfile.py")
+PACKAGE_DIR = Path("unmask/formats")
 MODULE = "_mbfile_native"
 # Compiling takes 10-30 s; a build hanging on a broken toolchain must not hang the install.
 TIMEOUT_SECONDS = 600
@@ -54,7 +54,7 @@ setup(name="unmask-mbfile-native", ext_modules=mypycify(["{path}"], opt_level="3
 # is not installed.
 _SMOKE_TEST = """\
 import plistlib
-from unmask.parsers import _mbfile_native as m
+from unmask.formats import _mbfile_native as m
 
 objects = ["$null", {"$class": plistlib.UID(2), "Size": 7, "Birth": -1}, {"$classname": "MBFile"}]
 archive = {"$archiver": "NSKeyedArchiver", "$version": 100000, "$top": {"root": plistlib.UID(1)},
@@ -72,7 +72,7 @@ else:
 
 
 class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Compile ``mbfile.py`` into ``unmask.parsers._mbfile_native`` when the toolchain allows."""
+    """Compile ``mbfile.py`` into ``unmask.formats._mbfile_native`` when the toolchain allows."""
 
     PLUGIN_NAME = "custom"
     _temp: str | None = None
@@ -131,7 +131,7 @@ def _missing_toolchain() -> str | None:
 
 
 def _compile(source: Path, work: Path) -> list[Path]:
-    """Compile ``source`` as ``unmask.parsers._mbfile_native`` in ``work``; the built files."""
+    """Compile ``source`` as ``unmask.formats._mbfile_native`` in ``work``; the built files."""
     text = source.read_bytes()
     package = work / PACKAGE_DIR
     package.mkdir(parents=True)

@@ -5,7 +5,7 @@ object graphs into plain Python values with cycle protection.
 
 :func:`mbfile_metadata` and :func:`mbfile_fields_many` read one structure only, the ``MBFile``
 archive in every row of an iOS backup's Manifest.db, with the hand-written reader in
-:mod:`unmask.parsers.mbfile`: no library reads it fast enough (plistlib takes 50 µs a row, 10 s
+:mod:`unmask.formats.mbfile`: no library reads it fast enough (plistlib takes 50 µs a row, 10 s
 for a 200,000-row backup, while the fields we need are a handful of integers); the reader,
 compiled with mypyc, takes about 1 µs. Whatever it does not recognise goes to plistlib, and
 property tests hold the two equal.
@@ -25,7 +25,7 @@ from typing import Any
 
 from unmask import timeutil
 from unmask.errors import ArtefactError
-from unmask.parsers import mbfile
+from unmask.formats import mbfile
 
 _MAX_DEPTH = 64
 
@@ -169,11 +169,11 @@ MBFileFields = mbfile.Fields
 """(size, mode, birth, modified, changed, inode, uid, gid, protection_class): raw integers, the
 times in Unix seconds, ``None`` where the archive has no integer under the key."""
 
-_NATIVE_MODULE = "unmask.parsers._mbfile_native"
+_NATIVE_MODULE = "unmask.formats._mbfile_native"
 
 
 def _native_reader() -> Any:
-    """The mypyc-compiled build of :mod:`unmask.parsers.mbfile`, if one was built from this very
+    """The mypyc-compiled build of :mod:`unmask.formats.mbfile`, if one was built from this very
     source; ``None`` otherwise (no compiler at install time, or an extension left behind by an
     older checkout in an editable install, which must never decide evidence)."""
     try:

@@ -9,7 +9,7 @@ import pytest
 from tests.builders.ios_backup import BackupBuilder
 from unmask.acquisition import open_ios_backup
 from unmask.errors import ArtefactError
-from unmask.parsers.sqlite import open_database
+from unmask.parsers.base import open_sqlite
 
 PATH = "/private/var/mobile/Library/x.db"
 
@@ -30,7 +30,7 @@ def test_truncated_database_rows_are_recovered_on_a_copy(tmp_path: Path, backup:
     backup.add_file("HomeDomain", "Library/x.db", data[: len(data) // 2])
     acq = open_ios_backup(backup.finish())
     before = acq.read_bytes(PATH)
-    with open_database(acq, PATH) as db:
+    with open_sqlite(acq, PATH) as db:
         count = db.conn.execute("SELECT count(*) FROM t").fetchone()[0]
         assert 0 < count < 3000
         assert any("recovered" in n for n in db.notes)
@@ -41,9 +41,9 @@ def test_not_sqlite_and_unstored_are_clear_errors(tmp_path: Path, backup: Backup
     backup.add_file("HomeDomain", "Library/x.db", b"definitely not sqlite")
     backup.add_file("HomeDomain", "Library/y.db", b"", stored=False)
     acq = open_ios_backup(backup.finish())
-    with pytest.raises(ArtefactError, match="not a SQLite database"), open_database(acq, PATH):
+    with pytest.raises(ArtefactError, match="not a SQLite database"), open_sqlite(acq, PATH):
         pass
-    with pytest.raises(ArtefactError, match="not stored"), open_database(acq, "/private/var/mobile/Library/y.db"):
+    with pytest.raises(ArtefactError, match="not stored"), open_sqlite(acq, "/private/var/mobile/Library/y.db"):
         pass
 
 
@@ -56,7 +56,7 @@ def test_invalid_utf8_text_is_read_leniently(tmp_path: Path, backup: BackupBuild
     conn.close()
     backup.add_file("HomeDomain", "Library/x.db", path.read_bytes())
     acq = open_ios_backup(backup.finish())
-    with open_database(acq, PATH) as db:
+    with open_sqlite(acq, PATH) as db:
         assert db.conn.execute("SELECT v FROM t").fetchone()[0] == "\\xffabc"
 
 
@@ -81,7 +81,7 @@ def test_recovery_never_executes_shell_commands_planted_in_the_schema(tmp_path: 
     backup.add_file("HomeDomain", "Library/x.db", bytes(data))
     acq = open_ios_backup(backup.finish())
     try:
-        with open_database(acq, PATH) as db:
+        with open_sqlite(acq, PATH) as db:
             db.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except ArtefactError:
         pass

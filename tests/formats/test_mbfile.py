@@ -1,7 +1,7 @@
 """The hand-written MBFile reader against plistlib, compiled and interpreted.
 
-``unmask.parsers.mbfile`` is the source module, always interpreted here (the compiled build has
-another name, ``unmask.parsers._mbfile_native``). The compiled build is tested when
+``unmask.formats.mbfile`` is the source module, always interpreted here (the compiled build has
+another name, ``unmask.formats._mbfile_native``). The compiled build is tested when
 ``pip install -e .`` built it from this very source; otherwise its cases are skipped, with the
 reason in pytest's summary. Every property holds for each build, and the two must agree on
 every input, hostile ones included: compiled i64 arithmetic wraps where Python's would not.
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tests.builders import bplist
 from tests.builders.bplist import Int, Options, Pairs, Utf16
 from tests.builders.ios_backup import mbfile_blob
-from unmask.parsers import mbfile, plist
+from unmask.formats import mbfile, plist
 
 COMPILED = plist._native
 BUILDS = [mbfile] if COMPILED is None else [mbfile, COMPILED]

@@ -9,7 +9,7 @@ scan together. This reader follows only the path from the trailer to those integ
 
 It is written for mypyc: ``i64`` arithmetic on ``bytes`` indexing, no ``struct``, no objects
 but the result, so that one source runs both compiled (``hatch_build.py`` builds it as the
-extension ``unmask.parsers._mbfile_native`` when a C compiler is present) and interpreted.
+extension ``unmask.formats._mbfile_native`` when a C compiler is present) and interpreted.
 Decoding the 200,000-row benchmark backup (blobs fetched first, decoding timed alone, 10,000-row
 blocks, the best block; a 2-core machine shared with other work), in µs a row: compiled 1.1,
 result tuples included; interpreted 20; the best pure-Python design measured, ``struct`` with a

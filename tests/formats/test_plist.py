@@ -6,12 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders.ios_backup import mbfile_blob
-from unmask.parsers import plist
-from unmask.parsers.plist import mbfile_metadata
+from unmask.formats import plist
+from unmask.formats.plist import mbfile_metadata
 
 _INT = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
-# The MBFile reader's own properties, compiled and interpreted: tests/parsers/test_mbfile.py.
+# The MBFile reader's own properties, compiled and interpreted: tests/formats/test_mbfile.py.
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,13 +16,10 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from unmask.errors import ArtefactError
-
-if TYPE_CHECKING:
-    from unmask.acquisition.base import Acquisition
 
 _RECOVER_TIMEOUT = 120
 
@@ -126,16 +123,11 @@ class Database:
         return int(row[0]) if row else 0
 
 
-def _copy_set(acq: Acquisition, device_path: str, folder: Path) -> Path:
+def _copy_set(source: Path, sides: dict[str, Path], folder: Path) -> Path:
     target = folder / "db.sqlite"
-    source = acq.local_path(device_path)
-    if source is None:
-        raise ArtefactError("not stored in the evidence")
     shutil.copyfile(source, target)
-    for suffix in ("-wal", "-shm"):
-        side = acq.local_path(device_path + suffix)
-        if side is not None:
-            shutil.copyfile(side, folder / f"db.sqlite{suffix}")
+    for suffix, side in sides.items():
+        shutil.copyfile(side, folder / f"db.sqlite{suffix}")
     return target
 
 
@@ -208,21 +200,24 @@ def _healthy(conn: sqlite3.Connection) -> str | None:
 
 
 @contextmanager
-def open_database(acq: Acquisition, device_path: str) -> Iterator[Database]:
-    """Open the SQLite artefact at a device path safely; raise :class:`ArtefactError` if unusable."""
-    source = acq.local_path(device_path)
-    if source is None:
-        raise ArtefactError("not stored in the evidence")
+def open_database(
+    source: Path, device_path: str, *, wal: Path | None = None, shm: Path | None = None
+) -> Iterator[Database]:
+    """Open a SQLite artefact safely; raise :class:`ArtefactError` if unusable.
+
+    ``source`` is the database file, ``wal`` and ``shm`` its ``-wal`` and ``-shm`` companions when
+    the evidence holds them; ``device_path`` names the artefact in messages.
+    """
     with source.open("rb") as handle:
         header = handle.read(16)
     if header != b"SQLite format 3\x00":
         raise ArtefactError("not a SQLite database (bad header)")
-    has_wal = acq.local_path(device_path + "-wal") is not None
     with tempfile.TemporaryDirectory(prefix="unmask-sqlite-") as tmp:
         folder = Path(tmp)
         notes: list[str] = []
-        if has_wal:
-            path = _copy_set(acq, device_path, folder)
+        if wal is not None:
+            sides = {"-wal": wal} | ({"-shm": shm} if shm is not None else {})
+            path = _copy_set(source, sides, folder)
             conn = _connect(path, immutable=False)
             notes.append("write-ahead log applied on a private copy")
         else:
