@@ -30,6 +30,7 @@ from unmask.intel.client import confidential_indicators
 from unmask.intel.publish import build_epoch, publish
 from unmask.intel.tokens import TokenStore
 from unmask.model import Indicator
+from unmask.observables import observables_of
 
 
 def _cpu_children() -> float:
@@ -109,7 +110,7 @@ def main() -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         plain = api.check_backup(sample.root, iocs=bundled_files())
         plain_wall, plain_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        observables = {o for recs in plain.records.values() for r in recs for o in r.observables()}
+        observables = {o for recs in plain.records.values() for r in recs for o in observables_of(r)}
 
         server_cpu = _cpu_of(server.pid)
         wall, cpu = time.perf_counter(), time.process_time()

@@ -116,9 +116,10 @@ def observables_of_backup(backup: Path) -> list[object]:
     """Every expanded observable of every record unmask extracts from ``backup``, in record order."""
     from unmask.api import check_backup
     from unmask.detect.indicators.sets import bundled_files
+    from unmask.observables import observables_of
 
     result = check_backup(backup, iocs=bundled_files())
-    return [o for recs in result.records.values() for rec in recs for o in rec.observables()]
+    return [o for recs in result.records.values() for rec in recs for o in observables_of(rec)]
 
 
 def _hits(values: list[tuple[str, str]], count: int, seed: int) -> list[object]:

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar
 import pytest
 
 from unmask.model import Finding, Obs, Record, Severity
+from unmask.observables import observables_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,7 +32,7 @@ def test_observables_and_timestamps_derive_from_declarations() -> None:
         when=t,
         note="https://not.declared.example",
     )
-    obs = {(o.type, o.value, o.field) for o in rec.observables()}
+    obs = {(o.type, o.value, o.field) for o in observables_of(rec)}
     assert obs == {
         (Obs.EMAIL, "a@b.example", "who"),
         (Obs.URL, "https://evil.example/p", "url"),

@@ -4,13 +4,16 @@ A record's fields that hold something an indicator can name are *declared* obser
 ``Annotated[..., Obs.X]``. :meth:`Record.observables` and :meth:`Record.timestamps` derive from those
 declarations, so a new parser is covered by matching, the timeline and every writer the moment it
 declares its fields.
+
+This is the lowest layer: it imports nothing from unmask. Normalising and expanding observables for
+matching lives in :mod:`unmask.observables`; finding a record class by its kind lives next to the
+parser registry (:mod:`unmask.parsers.registry`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import string
 import types
 import typing
@@ -296,12 +299,6 @@ class Record:
             else:
                 yield Observable(obs, str(value), name)
 
-    def observables(self) -> Iterator[Observable]:
-        """Every matchable observable of this record: declared values, expanded and normalised."""
-        expand = _expander()
-        for raw in self.raw_observables():
-            yield from expand(raw)
-
     def timestamps(self) -> Iterator[tuple[str, datetime]]:
         """``(field name, UTC datetime)`` for every non-empty timestamp field, in declaration order."""
         for name in _plan(type(self)).times:
@@ -318,13 +315,13 @@ class Record:
         """A one-line human description from the class's ``summary`` template."""
         return _plan(type(self)).describe(self)
 
-    @staticmethod
-    def from_json(data: dict[str, Any]) -> Record:
-        """Rebuild a record from :meth:`to_json` output (``recheck`` re-matches saved records).
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        """Rebuild a record of this class from :meth:`to_json` output (``recheck`` re-matches saved
+        records; :func:`unmask.parsers.registry.record_from_json` finds the class by its kind).
 
-        Raises ``KeyError`` for an unknown kind and ``ValueError``/``TypeError`` for bad values.
+        Raises ``ValueError``/``TypeError`` for bad values.
         """
-        cls = record_types()[data["kind"]]
         values: dict[str, Any] = {}
         for spec in _specs(cls):
             if spec.name not in data:
@@ -359,25 +356,17 @@ def time_fields(cls: type[Record]) -> tuple[str, ...]:
     return _plan(cls).times
 
 
-def record_types() -> dict[str, type[Record]]:
-    """Every record class by kind, from every registered parser."""
-    from unmask.parsers.base import registry
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WallClockRecord(Record):
+    """A record whose times were read as local wall-clock text (logs, command outputs).
 
-    kinds: dict[str, type[Record]] = {}
-    for parser in registry():
-        for cls in parser.records:
-            kinds.setdefault(cls.kind, cls)
-    return kinds
+    ``time_inferred`` says what the text did not carry and had to be inferred when its times were
+    converted to UTC (:class:`unmask.timeutil.WallTime`): ``year``, ``zone`` (the device time zone
+    was applied), ``zone-unknown`` (taken as UTC), ``ambiguous`` (a repeated or skipped local time
+    at a DST change); empty when the text was exact. The timeline and the report show it.
+    """
 
-
-
-
-@functools.cache
-def _expander() -> Callable[[Observable], Iterator[Observable]]:
-    # observables.py imports this module, so the normaliser is looked up once, lazily.
-    from unmask.observables import expand
-
-    return expand
+    time_inferred: str = ""
 
 
 def _fmt(value: Any) -> str:
@@ -458,6 +447,7 @@ class Status(enum.StrEnum):
     """What happened when a parser looked for its artefacts."""
 
     PARSED = "parsed"
+    PARTIAL = "partial"
     ABSENT = "absent"
     UNSUPPORTED = "unsupported"
     FAILED = "failed"
@@ -501,8 +491,13 @@ class Coverage:
 
     @property
     def status(self) -> Status:
-        """parsed if any artefact parsed; else failed/unsupported if any; else absent."""
+        """``partial`` when some of what the parser read was extracted and some failed (an artefact
+        parsed beside one that failed, or records before a failure); else ``parsed`` if any artefact
+        parsed; else failed/unsupported if any; else absent."""
         statuses = {a.status for a in self.artefacts}
+        broken = Status.FAILED in statuses or Status.UNSUPPORTED in statuses
+        if broken and (Status.PARSED in statuses or any(a.records for a in self.artefacts)):
+            return Status.PARTIAL
         for s in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED):
             if s in statuses:
                 return s

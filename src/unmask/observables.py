@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from unmask.model import Obs, Observable
+from unmask.model import Obs, Observable, Record
 
 _HEX_SEPARATORS = re.compile(r"[\s:]")
 # Anything ipaddress could accept: dotted digits, or something with a colon (IPv6).
@@ -345,6 +345,44 @@ def expand(raw: Observable) -> Iterator[Observable]:
     fld = raw.field
     for kind, value in _EXPANDERS[raw.type](raw.value):
         yield Observable(kind, value, fld)
+
+
+# Per record class: (field name, declared observable type, is a sequence, expander) for each field
+# declared as an observable, in declaration order: the declarations Record.raw_observables reads,
+# with the expander looked up once per class instead of once per value.
+RecordField = tuple[str, Obs, bool, Callable[[str], Sequence[Pair]]]
+_FIELDS: dict[type[Record], tuple[RecordField, ...]] = {}
+
+
+def record_fields(cls: type[Record]) -> tuple[RecordField, ...]:
+    """The observable fields of a record class with their expanders (computed once per class)."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(
+            (spec.name, spec.obs, spec.is_seq, _EXPANDERS[spec.obs])
+            for spec in cls.field_specs()
+            if spec.obs is not None
+        )
+    return fields
+
+
+def observables_of(record: Record) -> Iterator[Observable]:
+    """Every matchable observable of a record: its declared values, expanded and normalised."""
+    for raw in record.raw_observables():
+        yield from expand(raw)
+
+
+def record_pairs(record: Record) -> Iterator[tuple[str, Obs, str]]:
+    """``(field, type, normalised value)`` of every observable :func:`observables_of` yields, in the
+    same order, without building the :class:`Observable` objects."""
+    for name, _, is_seq, expand_one in record_fields(type(record)):
+        value = getattr(record, name)
+        if not value:
+            continue
+        for item in value if is_seq else (value,):
+            if item:
+                for kind, norm in expand_one(item if type(item) is str else str(item)):
+                    yield name, kind, norm
 
 
 # Links in free text: with a scheme, or bare host names with a path or a well-formed TLD.

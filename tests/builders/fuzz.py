@@ -21,6 +21,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import create_db, schema_path
 from unmask.model import Coverage, Record, Status
+from unmask.observables import observables_of
 from unmask.parsers.base import Parser
 
 
@@ -197,6 +198,6 @@ def assert_tolerated(records: list[Any], cov: Any) -> None:
     for artefact in cov.artefacts:
         assert not (artefact.reason or "").startswith("unexpected"), artefact.reason
     for record in records:
-        list(record.observables())
+        list(observables_of(record))
         record.describe()
         record.to_json()

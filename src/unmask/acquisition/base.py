@@ -8,15 +8,16 @@ never writes to the evidence, and knows which listed files are not stored.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import stat
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, ClassVar
 
 _CHUNK = 1 << 20
 
@@ -36,6 +37,46 @@ class FileEntry:
     locator: str = ""  # where it lives in the evidence (backup file ID, archive member…)
     domain: str = ""
     relative_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A named part of a bigger artefact (one ``DUMP OF SERVICE`` block of a dumpstate, one
+    command output of a sysdiagnose): bytes ``start`` to ``end`` of ``source`` (a device path, or a
+    host file when ``host``); ``end=None`` runs to the end of the file."""
+
+    name: str
+    source: str
+    start: int = 0
+    end: int | None = None
+    host: bool = False
+
+
+class _Slice(io.RawIOBase):
+    """A read-only window of ``[start, end)`` of an open binary file."""
+
+    def __init__(self, handle: BinaryIO, start: int, end: int | None) -> None:
+        self._handle = handle
+        self._end = end
+        handle.seek(start)
+        self._pos = start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        want = len(view) if self._end is None else max(0, min(len(view), self._end - self._pos))
+        if want == 0:
+            return 0
+        data = self._handle.read(want)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def is_regular_file(path: Path) -> bool:
@@ -78,14 +119,23 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 
 
 class Acquisition(ABC):
-    """Evidence presented as one device path space. Read-only by construction."""
+    """Evidence presented as one device path space. Read-only by construction.
 
-    kind: str = "acquisition"
+    ``kind`` names the acquisition (``ios-backup``); ``platform`` (``ios``, ``android``) chooses the
+    parsers that run on it. Besides device paths, an acquisition may hold files of its own (a
+    backup's ``Info.plist``: :meth:`host_file`) and named sections of command outputs, mapped
+    once per scan (:meth:`sections`) and shared by every parser that reads them.
+    """
+
+    kind: ClassVar[str] = "acquisition"
+    platform: ClassVar[str] = ""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._hashes: dict[str, str] = {}
+        self._other_hashes: dict[str, str] = {}
         self._by_name: dict[str, list[str]] | None = None
+        self._sections: dict[str, Section] | None = None
 
     # -- what subclasses provide ----------------------------------------------------------------
 
@@ -109,6 +159,23 @@ class Acquisition(ABC):
         """Facts about the acquisition itself (device, OS version, dates)."""
         return {}
 
+    def timezone(self) -> str | None:
+        """The device's time zone (an IANA name or a UTC offset) when the evidence records it;
+        parsers of local wall-clock times apply it (:mod:`unmask.timeutil`)."""
+        return None
+
+    def collected(self) -> datetime | None:
+        """When the evidence was taken (UTC), if known: the year hint for logs without years."""
+        return None
+
+    def map_sections(self) -> Mapping[str, Section]:
+        """Name → :class:`Section` of every named section the evidence holds (none by default).
+
+        Called once per scan through :meth:`sections`; a subclass splits its command outputs here
+        in one pass, so that a 100 MB dumpstate is not split again by every parser that reads it.
+        """
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open (nothing, unless a subclass says otherwise)."""
 
@@ -124,6 +191,57 @@ class Acquisition(ABC):
                 yield path
 
     # -- shared behaviour ------------------------------------------------------------------------
+
+    def sections(self) -> Mapping[str, Section]:
+        """Every named section, mapped once and cached for the whole scan."""
+        if self._sections is None:
+            self._sections = dict(self.map_sections())
+        return self._sections
+
+    def section_names(self) -> Mapping[str, Section]:
+        """The section names (a mapping, so ``name in acq.section_names()`` is a lookup)."""
+        return self.sections()
+
+    def open_section(self, name: str) -> BinaryIO:
+        """A binary stream over one section's bytes; raises FileNotFoundError if there is none."""
+        section = self.sections().get(name)
+        if section is None:
+            raise FileNotFoundError(name)
+        path = self.host_file(section.source) if section.host else self.local_path(section.source)
+        if path is None or not is_regular_file(path):
+            raise FileNotFoundError(section.source)
+        handle = path.open("rb")
+        return io.BufferedReader(_Slice(handle, section.start, section.end))
+
+    def section_sha256(self, name: str) -> str | None:
+        """SHA-256 of one section's bytes, computed once."""
+        key = "section:" + name
+        if key not in self._other_hashes:
+            if name not in self.sections():
+                return None
+            digest = hashlib.sha256()
+            with self.open_section(name) as handle:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+            self._other_hashes[key] = digest.hexdigest()
+        return self._other_hashes[key]
+
+    def host_sha256(self, name: str) -> str | None:
+        """SHA-256 of a file of the acquisition itself, computed once."""
+        key = "host:" + name
+        if key not in self._other_hashes:
+            path = self.host_file(name)
+            if path is None:
+                return None
+            self._other_hashes[key] = sha256_file(path)
+        return self._other_hashes[key]
+
+    def open(self, device_path: str) -> BinaryIO:
+        """A binary stream over the content at a device path; raises FileNotFoundError if absent."""
+        path = self.local_path(device_path)
+        if path is None or not is_regular_file(path):
+            raise FileNotFoundError(device_path)
+        return path.open("rb")
 
     def exists(self, device_path: str) -> bool:
         """Whether the evidence stores content at this device path."""

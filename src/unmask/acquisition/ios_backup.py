@@ -19,9 +19,9 @@ from typing import Any
 
 from unmask.acquisition.base import Acquisition, FileEntry, compile_glob, is_regular_file
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
+from unmask.formats import plist
+from unmask.formats.sqlite import connect_readonly, open_readonly
 from unmask.observables import normalize_path
-from unmask.parsers import plist
-from unmask.parsers.sqlite import connect_readonly, open_readonly
 
 # Domain → device folder. Container domains carry the bundle or group id after the dash; in a
 # backup the container's UUID is unknown, so the id stands in for it in the device path.
@@ -153,6 +153,7 @@ class IOSBackup(Acquisition):
     """
 
     kind = "ios-backup"
+    platform = "ios"
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)

@@ -1,40 +1,71 @@
-"""Parsers: one file per artefact, each declaring the device paths it reads and the records it yields.
+"""Parsers: one file per artefact, each declaring where it reads and the records it yields.
 
 Parsers yield facts only. They never match indicators, format output or raise alerts; a corrupt or
 unexpected artefact raises :class:`~unmask.errors.ArtefactError` (``failed``) or
 :class:`~unmask.errors.SchemaUnsupported` (``unsupported``) and the scan goes on.
+
+A parser declares the platform it applies to (``ios``, ``android``, ``any``), never acquisition
+kinds, so a new kind of acquisition edits no parser; and each :class:`Source` says in which name
+space its pattern lives: a device path, a file of the acquisition itself, or a named section of a
+command output that the acquisition maps once per scan.
 """
 
 from __future__ import annotations
 
-import importlib
+import enum
+import fnmatch
 import inspect
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from unmask.acquisition.base import Acquisition
 from unmask.errors import ArtefactError, SchemaUnsupported
+from unmask.formats import plist
+from unmask.formats.sqlite import Database, open_database
 from unmask.model import ArtefactRun, Coverage, Record, Status
-from unmask.parsers import plist
-from unmask.parsers.sqlite import Database, open_database
+from unmask.parsers import registry as _registry
+
+
+class Where(enum.StrEnum):
+    """The name space a :class:`Source` pattern lives in."""
+
+    DEVICE = "device"
+    """A device path or glob (``/private/var/mobile/Library/SMS/sms.db``, ``/data/system/*.xml``)."""
+    HOST = "host"
+    """A file of the acquisition itself, not of the device (a backup's ``Info.plist``)."""
+    SECTION = "section"
+    """A named section of a command output (``dumpsys:package``, ``getprop``, ``sysdiagnose:ps.txt``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a parser looks: a device-path glob, or (``host=True``) a file of the acquisition itself."""
+    """Where a parser looks: a pattern in one name space (a device path by default)."""
 
     pattern: str
-    host: bool = False
+    where: Where = Where.DEVICE
+
+    @classmethod
+    def host(cls, name: str) -> Source:
+        """A file of the acquisition itself (a backup's ``Info.plist``, ``Manifest.db``)."""
+        return cls(name, Where.HOST)
+
+    @classmethod
+    def section(cls, name: str) -> Source:
+        """A named section (glob allowed: ``dumpsys:*``) that the acquisition maps once per scan."""
+        return cls(name, Where.SECTION)
+
+    @property
+    def is_glob(self) -> bool:
+        """Whether the pattern holds glob characters."""
+        return any(c in self.pattern for c in "*?[")
 
 
 @dataclass
 class ParseContext:
-    """What a parser gets besides the device path: the acquisition and a place for warnings."""
+    """What a parser gets besides the artefact's name: the acquisition and a place for warnings."""
 
     acq: Acquisition
     warnings: list[str] = field(default_factory=list)
@@ -45,13 +76,33 @@ class ParseContext:
             self.warnings.append(message)
 
 
+def _abstract(cls: type) -> bool:
+    # ABCMeta computes __abstractmethods__ only after __init_subclass__ has run, so work it out
+    # the way it will: a method still abstract on the class, own or inherited.
+    names = {name for name, value in vars(cls).items() if getattr(value, "__isabstractmethod__", False)}
+    for base in cls.__mro__[1:]:
+        names.update(getattr(base, "__abstractmethods__", ()))
+    return any(getattr(getattr(cls, name, None), "__isabstractmethod__", False) for name in names)
+
+
 class Parser(ABC):
-    """Base of all parsers. Subclasses set ``name``, ``sources`` and ``records`` and implement parse."""
+    """Base of all parsers. Subclasses set ``name``, ``platform``, ``sources`` and ``records`` and
+    implement :meth:`parse`.
+
+    Defining a concrete subclass registers it (:mod:`unmask.parsers.registry`); a shared base
+    that is not a parser itself says so with ``class Base(Parser, abstract=True)`` or by leaving
+    an abstract method unimplemented.
+    """
 
     name: ClassVar[str] = ""
+    platform: ClassVar[str] = ""
     sources: ClassVar[tuple[Source, ...]] = ()
     records: ClassVar[tuple[type[Record], ...]] = ()
-    acquisitions: ClassVar[tuple[str, ...]] = ("ios-backup", "ios-fs")
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not abstract and not _abstract(cls):
+            _registry.register(cls)
 
     @classmethod
     def description(cls) -> str:
@@ -59,19 +110,37 @@ class Parser(ABC):
         return (inspect.getdoc(cls) or cls.__name__).splitlines()[0]
 
     def resolve(self, acq: Acquisition) -> list[str]:
-        """The device paths (or host file names) this parser will read in an acquisition."""
+        """The artefacts (device paths, host file names, section names) this parser will read."""
         found: list[str] = []
         for source in self.sources:
-            if source.host:
-                if acq.host_file(source.pattern) is not None:
-                    found.append(source.pattern)
+            if source.where is Where.HOST:
+                hits = [source.pattern] if acq.host_file(source.pattern) is not None else []
+            elif source.where is Where.SECTION:
+                names = acq.section_names()
+                hits = sorted(fnmatch.filter(names, source.pattern)) if source.is_glob else (
+                    [source.pattern] if source.pattern in names else []
+                )
             else:
-                found.extend(p for p in acq.glob(source.pattern) if p not in found)
+                hits = acq.glob(source.pattern)
+            found.extend(p for p in hits if p not in found)
         return found
 
     @abstractmethod
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Yield the records of one artefact."""
+
+
+@contextmanager
+def open_sqlite(acq: Acquisition, device_path: str) -> Iterator[Database]:
+    """The SQLite artefact at a device path, opened safely with its ``-wal``/``-shm`` companions
+    (:func:`unmask.formats.sqlite.open_database`); :class:`ArtefactError` if it is not stored."""
+    source = acq.local_path(device_path)
+    if source is None:
+        raise ArtefactError("not stored in the evidence")
+    wal = acq.local_path(device_path + "-wal")
+    shm = acq.local_path(device_path + "-shm") if wal is not None else None
+    with open_database(source, device_path, wal=wal, shm=shm) as db:
+        yield db
 
 
 class SqliteParser(Parser):
@@ -81,7 +150,7 @@ class SqliteParser(Parser):
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Open the database safely, check the schema, and yield :meth:`rows`."""
-        with open_database(ctx.acq, device_path) as db:
+        with open_sqlite(ctx.acq, device_path) as db:
             missing = db.missing(self.required)
             if missing:
                 raise SchemaUnsupported(f"schema lacks {', '.join(missing)}")
@@ -164,43 +233,7 @@ def number(value: object) -> float | None:
         return None
 
 
-# --- registry and runner ------------------------------------------------------------------------
-
-_PACKAGES = ("unmask.parsers.ios", "unmask.parsers.android")
-
-
-def _import_all(package_name: str) -> None:
-    try:
-        package = importlib.import_module(package_name)
-    except ModuleNotFoundError:
-        return
-    for info in pkgutil.walk_packages(package.__path__, package_name + "."):
-        importlib.import_module(info.name)
-
-
-def _concrete(cls: type[Parser]) -> Iterator[type[Parser]]:
-    for sub in cls.__subclasses__():
-        if sub.name and not inspect.isabstract(sub):
-            yield sub
-        yield from _concrete(sub)
-
-
-@cache
-def registry() -> tuple[type[Parser], ...]:
-    """Every parser: the built-in packages plus the ``unmask.parsers`` entry point group."""
-    for name in _PACKAGES:
-        _import_all(name)
-    for ep in entry_points(group="unmask.parsers"):
-        ep.load()
-    seen: dict[str, type[Parser]] = {}
-    for cls in _concrete(Parser):  # type: ignore[type-abstract]
-        seen.setdefault(cls.name, cls)
-    return tuple(sorted(seen.values(), key=lambda c: c.name))
-
-
-def parsers_for(kind: str) -> list[type[Parser]]:
-    """Parsers that apply to an acquisition kind."""
-    return [p for p in registry() if kind in p.acquisitions]
+# --- runner ------------------------------------------------------------------------------------
 
 
 def run_parser(parser: Parser, acq: Acquisition) -> tuple[list[Record], Coverage]:
@@ -211,13 +244,17 @@ def run_parser(parser: Parser, acq: Acquisition) -> tuple[list[Record], Coverage
 
 def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterator[Record]:
     """Yield the records of one parser over every artefact it finds, filling ``coverage`` as it
-    goes; never raises for bad evidence (a failure ends that artefact and is recorded)."""
+    goes; never raises for bad evidence (a failure ends that artefact and is recorded).
+
+    A record of a type the parser does not declare ends its artefact as ``failed``: every
+    consumer (the writers, recheck, the heuristics) relies on the declaration.
+    """
     paths = parser.resolve(acq)
     if not paths:
         listed = [
             s.pattern
             for s in parser.sources
-            if not s.host and not any(c in s.pattern for c in "*?[") and acq.entry(s.pattern) is not None
+            if s.where is Where.DEVICE and not s.is_glob and acq.entry(s.pattern) is not None
         ]
         if listed:
             coverage.absent_reason = "listed in the acquisition but its content is not stored: " + ", ".join(
@@ -226,6 +263,7 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterato
         else:
             coverage.absent_reason = "not in the evidence"
         return
+    declared = frozenset(parser.records)
     for path in paths:
         ctx = ParseContext(acq)
         run = ArtefactRun(path, Status.PARSED)
@@ -233,6 +271,8 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterato
         try:
             run.sha256 = _hash(acq, parser, path)
             for record in parser.parse(ctx, path):
+                if type(record) not in declared:
+                    raise _Undeclared(type(record))
                 run.records += 1
                 yield record
         except SchemaUnsupported as exc:
@@ -247,14 +287,19 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterato
         coverage.warnings.extend(ctx.warnings)
 
 
+class _Undeclared(Exception):
+    def __init__(self, cls: type) -> None:
+        super().__init__(f"parser bug: yielded a {cls.__name__}, which it does not declare in records")
+
+
 def _partial(reason: str, count: int) -> str:
     return f"{reason} (after {count} records)" if count else reason
 
 
 def _hash(acq: Acquisition, parser: Parser, path: str) -> str | None:
-    if any(s.host and s.pattern == path for s in parser.sources):
-        from unmask.acquisition.base import sha256_file
-
-        host = acq.host_file(path)
-        return sha256_file(host) if host else None
+    where = next((s.where for s in parser.sources if s.where is not Where.DEVICE and s.pattern == path), None)
+    if where is Where.HOST:
+        return acq.host_sha256(path)
+    if where is Where.SECTION or (where is None and path in acq.section_names()):
+        return acq.section_sha256(path)
     return acq.sha256(path)

@@ -12,10 +12,12 @@ from tests.builders.matching import INDICATORS, OBSERVATIONS, ind
 from tests.builders.sample import build_sample
 from unmask.acquisition import open_ios_backup
 from unmask.detect.indicators.index import IndicatorIndex
-from unmask.detect.indicators.match import match_records, record_pairs
+from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import bundled_files, load_sets
 from unmask.model import Finding, Indicator, Obs, Observable, Record
-from unmask.parsers.base import registry, run_parser
+from unmask.observables import observables_of, record_pairs
+from unmask.parsers.base import run_parser
+from unmask.parsers.registry import registry
 
 
 class _Remote:
@@ -90,12 +92,12 @@ def test_a_remote_backend_is_asked_only_what_it_prefetched_and_answers_the_same(
     index = IndicatorIndex.build(indicators)
     recs = [_record(obs, n) for n, obs in enumerate(records)]
     for rec in recs:
-        assert list(record_pairs(rec)) == [(o.field, o.type, o.value) for o in rec.observables()]
+        assert list(record_pairs(rec)) == [(o.field, o.type, o.value) for o in observables_of(rec)]
     hashes = {"/r/0": "00" * 32}
     remote = _Remote(index)
     assert match_records(recs, index, hashes) == match_records(recs, remote, hashes)
-    assert remote.prefetched == {(o.type, o.value) for r in recs for o in r.observables()}
-    assert remote.looked_up == sum(1 for r in recs for _ in r.observables())
+    assert remote.prefetched == {(o.type, o.value) for r in recs for o in observables_of(r)}
+    assert remote.looked_up == sum(1 for r in recs for _ in observables_of(r))
 
 
 def test_batches_give_the_findings_of_one_call(tmp_path: Path) -> None:
@@ -107,7 +109,7 @@ def test_batches_give_the_findings_of_one_call(tmp_path: Path) -> None:
         records.extend(got)
     index = IndicatorIndex.build(load_sets(bundled_files()).indicators)
     for rec in records:
-        assert list(record_pairs(rec)) == [(o.field, o.type, o.value) for o in rec.observables()]
+        assert list(record_pairs(rec)) == [(o.field, o.type, o.value) for o in observables_of(rec)]
     whole = match_records(records, index)
     assert whole and whole == match_records(records, _Remote(index))
     batched: list[Finding] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.backup_info import BackupInfo, BackupInfoParser
 
 
@@ -13,7 +14,7 @@ def test_device_and_apps(make_backup) -> None:  # type: ignore[no-untyped-def]
     (info,) = records
     assert isinstance(info, BackupInfo)
     assert (info.ios_version, info.product_type) == ("16.6", "iPhone12,1")
-    assert (Obs.APP_ID, "net.whatsapp.whatsapp") in {(o.type, o.value) for o in info.observables()}
+    assert (Obs.APP_ID, "net.whatsapp.whatsapp") in {(o.type, o.value) for o in observables_of(info)}
 
 
 def test_garbage_info_plist_is_failed_coverage(backup: BackupBuilder) -> None:

@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.calendar import CalendarEvent, CalendarParser
 from unmask.timeutil import to_cocoa
 
@@ -70,7 +71,7 @@ def test_events_and_participants_across_schema_versions(make_backup) -> None:  #
         assert event.url == "https://ev.example.org/1" and event.links == ("https://invite.example.com/x",)
         assert event.calendar == (None if version == "ios16" else "Home")
         assert event.locator == "CalendarItem.ROWID=1"
-        obs = {(o.type, o.value) for o in event.observables()}
+        obs = {(o.type, o.value) for o in observables_of(event)}
         assert (Obs.EMAIL, "organizer@attacker.example") in obs and (Obs.EMAIL, "second@example.com") in obs
         assert (Obs.DOMAIN, "ev.example.org") in obs and (Obs.DOMAIN, "invite.example.com") in obs
         if version == "ios16":
@@ -99,7 +100,7 @@ def test_identity_address_used_when_participant_email_is_empty(backup: BackupBui
     records, _ = run(CalendarParser, backup.finish())
     (event,) = records
     assert isinstance(event, CalendarEvent) and event.organizer_email == "mailto:idaddr@example.com"
-    assert (Obs.EMAIL, "idaddr@example.com") in {(o.type, o.value) for o in event.observables()}
+    assert (Obs.EMAIL, "idaddr@example.com") in {(o.type, o.value) for o in observables_of(event)}
 
 
 def test_without_calendar_item_is_unsupported(backup: BackupBuilder) -> None:
@@ -128,5 +129,5 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     junk.assert_handled(cov)
     assert cov.status is Status.PARSED
     for record in records:
-        list(record.observables())
+        list(observables_of(record))
         record.describe()

@@ -14,6 +14,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.chrome_history import ChromeHistoryParser, ChromeVisit, transition_parts
 
 SCHEMAS = [
@@ -99,7 +100,7 @@ def test_visits_with_transitions_on_every_schema(backup: BackupBuilder, schema: 
         "server",
     )
     assert (redirected.from_visit, redirected.from_url) == (10, "http://click.example.com/t?id=1")
-    assert {(o.type, o.value) for o in redirected.observables()} == {
+    assert {(o.type, o.value) for o in observables_of(redirected)} == {
         (Obs.URL, "https://landing.example.net/"),
         (Obs.DOMAIN, "landing.example.net"),
     }

@@ -6,6 +6,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.detect.indicators.index import IndicatorIndex
 from unmask.model import Indicator, Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.configuration_profiles import ConfigurationProfile, ConfigurationProfilesParser
 
 DOMAIN = "SysSharedContainerDomain-systemgroup.com.apple.configurationprofiles"
@@ -53,7 +54,7 @@ def test_profiles_are_parsed_and_their_uuids_match_case_insensitively(backup: Ba
             )
         ]
     )
-    hits = [i for o in first.observables() if o.type is Obs.PROFILE_ID for i in index.match(o)]
+    hits = [i for o in observables_of(first) if o.type is Obs.PROFILE_ID for i in index.match(o)]
     assert [i.collection for i in hits] == ["Predator"]
 
 

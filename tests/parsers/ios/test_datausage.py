@@ -14,6 +14,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.datausage import DataUsageParser, LiveUsage, UsageProcess
 from unmask.timeutil import to_cocoa
 
@@ -100,7 +101,7 @@ def test_processes_and_live_usage_on_every_schema(backup: BackupBuilder, schema:
     )
     assert mdns.device_path == DEVICE_PATH and mdns.locator == "ZPROCESS.Z_PK=1"
     assert processes[5].first_seen is None  # 0 is "never", not 2001-01-01
-    safari_obs = {(o.type, o.value) for o in processes[2].observables()}
+    safari_obs = {(o.type, o.value) for o in observables_of(processes[2])}
     assert (Obs.APP_ID, "com.apple.mobilesafari") in safari_obs
     assert (Obs.PROCESS, "com.apple.WebKit.Networking/com.apple.mobilesafari") in safari_obs
 
@@ -120,7 +121,7 @@ def test_processes_and_live_usage_on_every_schema(backup: BackupBuilder, schema:
     )
     assert used.time == LAST and used.time.tzinfo is UTC
     assert used.wired_in is None  # DataUsage has no wired counters
-    assert list(used.observables()) == []  # the process record carries the observables
+    assert list(observables_of(used)) == []  # the process record carries the observables
     assert (live[11].process_pk, live[11].process_exists, live[11].process) == (3, False, None)
     assert (live[12].process_pk, live[12].process_exists, live[12].time) == (None, None, None)
 

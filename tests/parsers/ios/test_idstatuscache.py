@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.idstatuscache import IdStatusCacheParser, IdStatusEntry, split_handle
 from unmask.timeutil import to_cocoa
 
@@ -59,13 +60,13 @@ def test_entries_per_service_and_handle(backup: BackupBuilder) -> None:
         mail.device_path
         == "/private/var/mobile/Library/Preferences/com.apple.identityservices.idstatuscache.plist"
     )
-    assert (Obs.EMAIL, "badguy@example.com") in {(o.type, o.value) for o in mail.observables()}
+    assert (Obs.EMAIL, "badguy@example.com") in {(o.type, o.value) for o in observables_of(mail)}
     tel = by_key[("com.apple.madrid", "tel:+41791234567")]
-    assert (Obs.PHONE, "+41791234567") in {(o.type, o.value) for o in tel.observables()}
+    assert (Obs.PHONE, "+41791234567") in {(o.type, o.value) for o in observables_of(tel)}
     nul = by_key[("com.apple.madrid", "mailto:weird\x00\x00@example.com")]
     assert nul.raw_key == "mailto:weird\x00\x00@example.com" and nul.handle == "weird@example.com"
     urn = by_key[("com.apple.ess", "urn:biz:1234")]
-    assert urn.handle is None and list(urn.observables()) == []
+    assert urn.handle is None and list(observables_of(urn)) == []
     odd = by_key[("com.apple.ess", "mailto:x@y.z")]
     assert (odd.lookup, odd.status, odd.handle) == (None, None, "x@y.z")
     assert any("not dictionaries" in w for w in cov.warnings)
@@ -95,5 +96,5 @@ def test_hostile_plists_never_break_the_parser(value: dict[str, object]) -> None
     records, cov = junk.run_file(IdStatusCacheParser, *OLD, junk.plist_bytes(value))
     junk.assert_handled(cov)
     for record in records:
-        list(record.observables())
+        list(observables_of(record))
         record.describe()

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.manifest import ManifestFile, ManifestParser, web_origin_hosts
 
 
@@ -27,7 +28,7 @@ def test_rows_become_device_paths_with_metadata(backup: BackupBuilder) -> None:
 def test_paths_and_names_are_observables(backup: BackupBuilder) -> None:
     backup.add_file("RootDomain", "Library/Caches/locationd/clients.plist", b"x")
     records, _ = run(ManifestParser, backup.finish())
-    obs = {(o.type, o.value) for r in records for o in r.observables()}
+    obs = {(o.type, o.value) for r in records for o in observables_of(r)}
     assert (Obs.FILE_PATH, "/private/var/root/Library/Caches/locationd/clients.plist") in obs
     assert (Obs.FILE_NAME, "clients.plist") in obs
 

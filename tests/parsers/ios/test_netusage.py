@@ -14,6 +14,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.datausage import DataUsageParser
 from unmask.parsers.ios.netusage import NetusageLiveUsage, NetusageParser, NetusageProcess
 from unmask.timeutil import to_cocoa
@@ -78,7 +79,7 @@ def test_both_locations_parse_with_netusage_kinds(
         WHEN,
         device_path,
     )
-    assert (Obs.PROCESS, "roleaccountd") in {(o.type, o.value) for o in processes[1].observables()}
+    assert (Obs.PROCESS, "roleaccountd") in {(o.type, o.value) for o in observables_of(processes[1])}
     assert (live[7].process_exists, live[7].process, live[7].time) == (True, "roleaccountd", WHEN)
     assert (
         live[7].wifi_in,

@@ -8,6 +8,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.osanalytics_addaily import NetUsageBaseline, OSAnalyticsADDailyParser
 
 FILE = ("HomeDomain", "Library/Preferences/com.apple.osanalytics.addaily.plist")
@@ -32,7 +33,7 @@ def test_processes_with_first_seen_and_counters(backup: BackupBuilder) -> None:
     bad = by_name["roleaboutd"]
     assert (bad.first_seen, bad.wifi_in, bad.wifi_out, bad.wwan_in, bad.wwan_out) == (T0, 1024, 2048, 0, 12.5)
     assert bad.device_path == "/private/var/mobile/Library/Preferences/com.apple.osanalytics.addaily.plist"
-    assert (Obs.PROCESS, "roleaboutd") in {(o.type, o.value) for o in bad.observables()}
+    assert (Obs.PROCESS, "roleaboutd") in {(o.type, o.value) for o in observables_of(bad)}
     short = by_name["com.apple.WebKit.WebContent"]
     assert (short.wifi_in, short.wifi_out, short.wwan_in, short.wwan_out) == (1, 2, None, None)
     weird = by_name["weird"]

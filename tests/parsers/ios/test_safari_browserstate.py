@@ -16,6 +16,7 @@ from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.errors import ArtefactError
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.safari_browserstate import SafariBrowserStateParser, SafariTab, decode_session
 from unmask.timeutil import to_cocoa
 
@@ -118,7 +119,7 @@ def test_tabs_and_session_history(backup: BackupBuilder) -> None:
         "http://bit.example/x",
     )
     assert (first.session_titles, first.session_current_index) == (("News", "Example"), 1)
-    obs = {(o.type, o.value) for o in first.observables()}
+    obs = {(o.type, o.value) for o in observables_of(first)}
     assert {
         (Obs.URL, "http://bit.example/x"),
         (Obs.DOMAIN, "bit.example"),

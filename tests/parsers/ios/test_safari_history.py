@@ -14,6 +14,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.safari_history import SafariHistoryParser, SafariVisit
 from unmask.timeutil import to_cocoa
 
@@ -118,7 +119,7 @@ def test_visits_with_redirects_on_every_schema(backup: BackupBuilder, schema: st
     assert second.visit_time == WHEN + timedelta(seconds=0.5)
     assert (second.redirect_source, second.redirect_source_url) == (1, "http://news.example.com/article")
     assert (second.load_successful, second.origin, second.title) == (False, 1, None)
-    obs = {(o.type, o.value) for o in second.observables()}
+    obs = {(o.type, o.value) for o in observables_of(second)}
     # Only the visit's own URL: the redirect source is a record of its own.
     assert obs == {(Obs.URL, "https://evil.example.net/p/abc"), (Obs.DOMAIN, "evil.example.net")}
     assert "redirect from: http://news.example.com/article" in second.describe()

@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.sms import SmsMessage, SmsParser, attributed_text
 from unmask.timeutil import to_cocoa
 
@@ -77,7 +78,7 @@ def test_ios14_message_with_handle_times_and_links(backup: BackupBuilder) -> Non
     assert (msg.direction, msg.service, msg.handle, msg.guid) == ("received", "SMS", "+41791234567", "G-7")
     assert (msg.account, msg.destination_caller_id) == ("p:+41790000000", "+41790000000")
     assert msg.links == ("https://t.example.com/a?b=1", "bit-ly.example.org/x")
-    obs = {(o.type, o.value) for o in msg.observables()}
+    obs = {(o.type, o.value) for o in observables_of(msg)}
     assert (Obs.PHONE, "+41791234567") in obs
     assert (Obs.URL, "https://t.example.com/a?b=1") in obs
     assert (Obs.DOMAIN, "t.example.com") in obs and (Obs.DOMAIN, "bit-ly.example.org") in obs
@@ -116,7 +117,7 @@ def test_ios7_seconds_chat_identifier_and_sent_direction(backup: BackupBuilder) 
     first, second = by_id[1], by_id[2]
     assert (first.sent, first.delivered, first.direction) == (T0, T2, "sent")
     assert first.chat_identifier == "someone@icloud.com"
-    assert (Obs.EMAIL, "someone@icloud.com") in {(o.type, o.value) for o in first.observables()}
+    assert (Obs.EMAIL, "someone@icloud.com") in {(o.type, o.value) for o in observables_of(first)}
     # handle_id 0 (no handle row) and NULL text: a record with no handle, no text, no links.
     assert (second.handle, second.text, second.links, second.sent) == (None, None, (), T1)
     assert second.destination_caller_id is None  # the column does not exist before iOS 11
@@ -229,7 +230,7 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     assert cov.status is Status.PARSED
     for record in records:
         assert isinstance(record, SmsMessage)
-        list(record.observables())
+        list(observables_of(record))
         record.describe()
         record.to_json()
 

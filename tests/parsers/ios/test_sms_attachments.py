@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.sms_attachments import SmsAttachment, SmsAttachmentsParser, device_file_path
 from unmask.timeutil import to_cocoa
 
@@ -91,12 +92,12 @@ def test_attachments_across_schema_versions(make_backup) -> None:  # type: ignor
         assert (gif.direction, gif.handle, gif.service) == ("received", "attacker@example.com", "iMessage")
         assert (gif.message_rowid, gif.message_guid) == (10, "M-10")
         assert gif.locator == "attachment.ROWID=1 message.ROWID=10"
-        obs = {(o.type, o.value) for o in gif.observables()}
+        obs = {(o.type, o.value) for o in observables_of(gif)}
         assert (Obs.FILE_PATH, "/private/var/mobile/Library/SMS/Attachments/ab/11/GUID/photo.gif") in obs
         assert (Obs.FILE_NAME, "photo.gif") in obs and (Obs.EMAIL, "attacker@example.com") in obs
         assert (tmp.direction, tmp.message_rowid, tmp.handle) == ("sent", None, None)
         assert (Obs.FILE_PATH, "/private/var/tmp/com.apple.messages/x-1") in {
-            (o.type, o.value) for o in tmp.observables()
+            (o.type, o.value) for o in observables_of(tmp)
         }
 
 
@@ -141,5 +142,5 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     assert cov.status is Status.PARSED
     for record in records:
         assert isinstance(record, SmsAttachment)
-        list(record.observables())
+        list(observables_of(record))
         record.describe()

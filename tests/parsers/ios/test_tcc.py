@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.tcc import TccAccess, TccParser, client_observables
 
 DOMAIN, REL = "HomeDomain", "Library/TCC/TCC.db"
@@ -70,7 +71,7 @@ def test_ios14_access_rows(backup: BackupBuilder) -> None:
         T0,
     )
     assert mic.indirect_object is None  # the device default 'UNUSED'
-    obs = {(o.type, o.value) for o in mic.observables()}
+    obs = {(o.type, o.value) for o in observables_of(mic)}
     assert (Obs.APP_ID, "com.example.recorder") in obs and (Obs.PROCESS, "com.example.Recorder") in obs
     cam = clients["/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd"]
     assert (cam.auth, cam.auth_reason_name, cam.last_modified, cam.app_id) == (
@@ -79,7 +80,7 @@ def test_ios14_access_rows(backup: BackupBuilder) -> None:
         None,
         None,
     )
-    obs = {(o.type, o.value) for o in cam.observables()}
+    obs = {(o.type, o.value) for o in observables_of(cam)}
     assert (Obs.PROCESS, "roleaboutd") in obs
     assert (Obs.FILE_PATH, "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd") in obs
 
@@ -152,5 +153,5 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     junk.assert_handled(cov)
     assert cov.status is Status.PARSED
     for record in records:
-        list(record.observables())
+        list(observables_of(record))
         record.describe()

@@ -14,6 +14,7 @@ from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from tests.builders.schema import db_bytes
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.webkit_rls import ObservedDomain, WebKitResourceLoadStatisticsParser, container_of
 
 SCHEMA = "ios/observations.db/ios16.sql"
@@ -98,7 +99,7 @@ def test_observed_domains_in_any_container(
         True,
     )
     assert (first.container, first.app_id, first.safari_view_service) == (container, app_id, svs)
-    obs = {(o.type, o.value) for o in first.observables()}
+    obs = {(o.type, o.value) for o in observables_of(first)}
     assert (Obs.DOMAIN, "example.com") in obs
     assert ((Obs.APP_ID, app_id.lower()) in obs) if app_id else not any(t is Obs.APP_ID for t, _ in obs)
 

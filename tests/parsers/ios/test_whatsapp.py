@@ -9,6 +9,7 @@ from tests.builders import fuzz as junk
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.run import run
 from unmask.model import Obs, Status
+from unmask.observables import observables_of
 from unmask.parsers.ios.whatsapp import (
     WhatsAppDataItem,
     WhatsAppMedia,
@@ -108,14 +109,14 @@ def test_ios15_messages_media_and_data_items(backup: BackupBuilder) -> None:
     # Nothing stored: the usual layout, under the group's Message/ folder.
     assert item.local_path == f"{CONTAINER}/Message/Media/491701234567@s.whatsapp.net/a/b/photo.jpg"
     assert (item.message_pk, item.message_date, item.direction, item.file_size) == (2, T1, "sent", 2048)
-    obs = {(o.type, o.value) for o in item.observables()}
+    obs = {(o.type, o.value) for o in observables_of(item)}
     # WhatsApp's own media hosts are facts too: matching decides what they mean.
     assert (Obs.DOMAIN, "mmg.whatsapp.net") in obs and (Obs.DOMAIN, "evil.example.com") in obs
     assert (Obs.FILE_NAME, "photo.jpg") in obs
     (data_item,) = items
     assert data_item.links == ("https://news.example.org/story", "https://cdn.example.org/img.png")
     assert (data_item.date, data_item.message_pk, data_item.title) == (T0, 1, "Story")
-    assert (Obs.PHONE, "+491701234567") in {(o.type, o.value) for o in first.observables()}
+    assert (Obs.PHONE, "+491701234567") in {(o.type, o.value) for o in observables_of(first)}
 
 
 def test_mvt_fixture_schema(backup: BackupBuilder) -> None:
@@ -173,7 +174,7 @@ def test_hostile_rows_never_break_the_parser(data: st.DataObject) -> None:
     junk.assert_handled(cov)
     assert cov.status is Status.PARSED
     for record in records:
-        list(record.observables())
+        list(observables_of(record))
         record.describe()
 
 

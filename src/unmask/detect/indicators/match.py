@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from unmask.detect.indicators.index import Matcher
 from unmask.model import Finding, Indicator, Obs, Observable, Record, Severity
-from unmask.observables import Pair, expander
+from unmask.observables import observables_of, record_fields
 
 RULE = "indicator"
 
@@ -62,38 +62,6 @@ def describe(observable: Observable, indicator: Indicator) -> str:
     return f"{label} {observable.value}{where} matches the {indicator.collection} indicator{target} ({indicator.type})"
 
 
-# Per record class: (field name, declared observable type, is a sequence, expander) for each field
-# declared as an observable, in declaration order. Record.raw_observables reads the same
-# declarations (Record.field_specs); tests hold record_pairs equal to Record.observables on
-# generated records and on every record of a sample backup.
-_Field = tuple[str, Obs, bool, Callable[[str], Sequence[Pair]]]
-_FIELDS: dict[type[Record], tuple[_Field, ...]] = {}
-
-
-def _fields(cls: type[Record]) -> tuple[_Field, ...]:
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = tuple(
-            (spec.name, spec.obs, spec.is_seq, expander(spec.obs))
-            for spec in cls.field_specs()
-            if spec.obs is not None
-        )
-    return fields
-
-
-def record_pairs(record: Record) -> Iterator[tuple[str, Obs, str]]:
-    """``(field, type, normalised value)`` of every observable :meth:`Record.observables` yields, in
-    the same order, without building the :class:`Observable` objects."""
-    for name, _, is_seq, expand in _fields(type(record)):
-        value = getattr(record, name)
-        if not value:
-            continue
-        for item in value if is_seq else (value,):
-            if item:
-                for kind, norm in expand(item if type(item) is str else str(item)):
-                    yield name, kind, norm
-
-
 def match_records(
     records: Sequence[Record], index: Matcher, sha256_of: dict[str, str] | None = None
 ) -> list[Finding]:
@@ -104,7 +72,7 @@ def match_records(
     findings: list[Finding] = []
     # A remote backend evaluates the batch's observables in a few round trips here; the plaintext
     # index returns at once without iterating them.
-    index.prefetch(o for record in records for o in record.observables())
+    index.prefetch(o for record in records for o in observables_of(record))
     _match_values(records, index.lookup, sha256_of or {}, findings)
     return findings
 
@@ -117,11 +85,10 @@ def _match_values(
 ) -> None:
     # Values are looked up as they are expanded, and an Observable is built only for a value that
     # matches: a scan looks up about two values per record and matches almost none. The expansion
-    # is record.observables()'s, so the values are the ones prefetch saw.
-    fields_of = _FIELDS.get
+    # is observables_of()'s, so the values are the ones prefetch saw.
     for record in records:
         seen: set[tuple[str, str, str]] | None = None
-        fields = fields_of(type(record)) or _fields(type(record))
+        fields = record_fields(type(record))
         for name, _, is_seq, expand in fields:
             value = getattr(record, name)
             if not value:

@@ -9,8 +9,8 @@ from typing import Annotated, Any, ClassVar
 
 from unmask import timeutil
 from unmask.errors import ArtefactError
+from unmask.formats import plist
 from unmask.model import Obs, Record
-from unmask.parsers import plist
 from unmask.parsers.base import ParseContext, Parser, Source, text
 
 
@@ -38,9 +38,9 @@ class BackupInfoParser(Parser):
     """Device model, iOS version and installed applications from the backup's Info.plist."""
 
     name = "backup_info"
-    sources = (Source("Info.plist", host=True),)
+    platform = "ios"
+    sources = (Source.host("Info.plist"),)
     records = (BackupInfo,)
-    acquisitions = ("ios-backup",)
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Read Info.plist from the backup folder (it is the backup's own file, not the device's)."""

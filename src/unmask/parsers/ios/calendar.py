@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.observables import find_urls
 from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
-from unmask.parsers.sqlite import Database
 
 
 @dataclass
@@ -98,6 +98,7 @@ class CalendarParser(SqliteParser):
     """Calendar events (titles, notes, times) with organizer and participant emails and URLs."""
 
     name = "calendar"
+    platform = "ios"
     sources = (Source("/private/var/mobile/Library/Calendar/Calendar.sqlitedb"),)
     records = (CalendarEvent,)
     required: ClassVar[dict[str, set[str]]] = {"CalendarItem": {"ROWID"}}

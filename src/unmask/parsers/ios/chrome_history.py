@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
-from unmask.parsers.sqlite import Database
 
 # Chrome's ui::PageTransition core types (the low byte of visits.transition).
 _CORE_TYPES = (
@@ -76,6 +76,7 @@ class ChromeHistoryParser(SqliteParser):
     """Chrome for iOS browsing history: URLs, visit times, transitions and referring visits."""
 
     name = "chrome_history"
+    platform = "ios"
     sources = (
         Source(
             "/private/var/mobile/Containers/Data/Application/*/Library/Application Support/"

@@ -45,6 +45,7 @@ class ConfigurationProfilesParser(PlistParser):
     """Installed configuration profiles: UUIDs, identifiers, organisation and payload types."""
 
     name = "configuration_profiles"
+    platform = "ios"
     sources = (Source(FOLDER + "profile-*"),)
     records = (ConfigurationProfile,)
 

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, number, text
-from unmask.parsers.sqlite import Database
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +71,7 @@ class LiveUsage(Record):
     wired_out: float | None = None
 
 
-class CoreDataUsageParser(SqliteParser):
+class CoreDataUsageParser(SqliteParser, abstract=True):
     """Shared reader of the ``ZPROCESS``/``ZLIVEUSAGE`` pair of DataUsage and netusage stores.
 
     Subclasses set ``name``, ``sources``, ``process_record`` and ``live_record``. Two queries per
@@ -160,5 +160,6 @@ class DataUsageParser(CoreDataUsageParser):
     """Processes and per-process network usage recorded by the wireless stack (DataUsage.sqlite)."""
 
     name = "datausage"
+    platform = "ios"
     sources = (Source("/private/var/wireless/Library/Databases/DataUsage.sqlite"),)
     records = (UsageProcess, LiveUsage)

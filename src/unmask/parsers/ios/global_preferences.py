@@ -34,6 +34,7 @@ class GlobalPreferencesParser(PlistParser):
     """Lockdown Mode state (LDMGlobalEnabled), locale and languages from .GlobalPreferences.plist."""
 
     name = "global_preferences"
+    platform = "ios"
     sources = (
         Source("/private/var/mobile/Library/Preferences/.GlobalPreferences.plist"),
         Source("/private/var/Managed Preferences/mobile/.GlobalPreferences.plist"),

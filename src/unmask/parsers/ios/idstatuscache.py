@@ -9,8 +9,8 @@ from typing import Annotated, Any, ClassVar
 
 from unmask import timeutil
 from unmask.errors import ArtefactError
+from unmask.formats import plist
 from unmask.model import Obs, Record
-from unmask.parsers import plist
 from unmask.parsers.base import ParseContext, PlistParser, Source, integer
 
 # Handle schemes whose remainder is an email address or a phone number.
@@ -61,6 +61,7 @@ class IdStatusCacheParser(PlistParser):
     """Handles (emails, phone numbers) looked up by iMessage/FaceTime, from the IDS status cache plist."""
 
     name = "idstatuscache"
+    platform = "ios"
     sources = (
         Source("/private/var/mobile/Library/Preferences/com.apple.identityservices.idstatuscache.plist"),
         Source("/private/var/mobile/Library/IdentityServices/idstatuscache.plist"),

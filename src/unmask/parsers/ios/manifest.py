@@ -10,9 +10,9 @@ from typing import Annotated, ClassVar
 
 from unmask import timeutil
 from unmask.errors import SchemaUnsupported
+from unmask.formats.plist import mbfile_fields_many
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Parser, Source
-from unmask.parsers.plist import mbfile_fields_many
 
 # WebKit names website-data folders and files after the origin: https_example.com_0,
 # http_sub.example.org_8080.localstorage. Those hosts are facts about visited sites.
@@ -62,9 +62,9 @@ class ManifestParser(Parser):
     """Files and folders listed in an iOS backup's Manifest.db, with sizes, modes and times."""
 
     name = "manifest"
-    sources = (Source("Manifest.db", host=True),)
+    platform = "ios"
+    sources = (Source.host("Manifest.db"),)
     records = (ManifestFile,)
-    acquisitions = ("ios-backup",)
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Yield one record per Manifest.db row; the MBFile blob is decoded by the plist owner."""

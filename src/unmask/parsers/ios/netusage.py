@@ -32,6 +32,7 @@ class NetusageParser(CoreDataUsageParser):
     """Processes and per-process network usage recorded by networkd (netusage.sqlite)."""
 
     name = "netusage"
+    platform = "ios"
     sources = (
         Source("/private/var/networkd/netusage.sqlite"),
         Source("/private/var/networkd/db/netusage.sqlite"),

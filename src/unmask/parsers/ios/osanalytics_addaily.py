@@ -36,6 +36,7 @@ class OSAnalyticsADDailyParser(PlistParser):
     """Processes with network usage from com.apple.osanalytics.addaily.plist (netUsageBaseline)."""
 
     name = "osanalytics_addaily"
+    platform = "ios"
     sources = (Source("/private/var/mobile/Library/Preferences/com.apple.osanalytics.addaily.plist"),)
     records = (NetUsageBaseline,)
 

@@ -16,11 +16,11 @@ from typing import Annotated, Any, ClassVar
 
 from unmask import timeutil
 from unmask.errors import ArtefactError
+from unmask.formats import plist
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
-from unmask.parsers import plist
 from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, text
 from unmask.parsers.ios.safari_history import SAFARI_FOLDERS
-from unmask.parsers.sqlite import Database
 
 # Plist signatures: binary, and XML with or without a declaration.
 _PLIST_MAGIC = (b"bplist", b"<?xml", b"<plist", b"<!DOCTYPE")
@@ -106,6 +106,7 @@ class SafariBrowserStateParser(SqliteParser):
     """Open Safari tabs and the URLs of each tab's back/forward session history (BrowserState.db)."""
 
     name = "safari_browserstate"
+    platform = "ios"
     sources = tuple(Source(folder + "BrowserState.db") for folder in SAFARI_FOLDERS)
     records = (SafariTab,)
     required: ClassVar[dict[str, set[str]]] = {"tabs": {"url"}}

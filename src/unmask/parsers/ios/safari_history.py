@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
-from unmask.parsers.sqlite import Database
 
 # Safari keeps History.db in its home folder, in per-profile folders (iOS 17+) and, on some
 # versions, inside its data container.
@@ -63,6 +63,7 @@ class SafariHistoryParser(SqliteParser):
     """Safari browsing history: visited URLs, visit times, titles and redirect chains (History.db)."""
 
     name = "safari_history"
+    platform = "ios"
     sources = tuple(Source(folder + "History.db") for folder in _FOLDERS)
     records = (SafariVisit,)
     required: ClassVar[dict[str, set[str]]] = {

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.observables import find_urls
 from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
-from unmask.parsers.sqlite import Database
 
 SMS_DB = "/private/var/mobile/Library/SMS/sms.db"
 
@@ -103,6 +103,7 @@ class SmsParser(SqliteParser):
     """SMS and iMessage messages from sms.db, with sender/recipient handles and links in their text."""
 
     name = "sms"
+    platform = "ios"
     sources = (Source(SMS_DB),)
     records = (SmsMessage,)
     required: ClassVar[dict[str, set[str]]] = {"message": {"ROWID"}}

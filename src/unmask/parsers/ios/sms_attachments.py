@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Content, Obs, Record
 from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
 from unmask.parsers.ios.sms import SMS_DB
-from unmask.parsers.sqlite import Database
 
 # Messages stores attachment paths relative to the mobile user's home folder.
 _HOME = "/private/var/mobile"
@@ -64,6 +64,7 @@ class SmsAttachmentsParser(SqliteParser):
     """Attachments of SMS/iMessage messages in sms.db: device paths, names, types, sizes and senders."""
 
     name = "sms_attachments"
+    platform = "ios"
     sources = (Source(SMS_DB),)
     records = (SmsAttachment,)
     required: ClassVar[dict[str, set[str]]] = {"attachment": {"ROWID", "filename"}}

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.observables import basename
 from unmask.parsers.base import ParseContext, Source, SqliteParser, integer, text
-from unmask.parsers.sqlite import Database
 
 # access.client_type: 0 = bundle identifier, 1 = absolute path of an executable.
 CLIENT_BUNDLE = 0
@@ -90,6 +90,7 @@ class TccParser(SqliteParser):
     """Privacy permissions granted or denied to apps and binaries, from TCC.db (iOS 7 to current)."""
 
     name = "tcc"
+    platform = "ios"
     sources = (Source("/private/var/mobile/Library/TCC/TCC.db"),)
     records = (TccAccess,)
     required: ClassVar[dict[str, set[str]]] = {"access": {"service", "client"}}

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Source, SqliteParser, flag, integer, text
-from unmask.parsers.sqlite import Database
 
 _STORE = "Library/WebKit/WebsiteData/ResourceLoadStatistics/observations.db"
 _SVS = "/SystemData/com.apple.SafariViewService/"
@@ -75,6 +75,7 @@ class WebKitResourceLoadStatisticsParser(SqliteParser):
     """Registrable domains loaded by WebKit views in every app container (ResourceLoadStatistics)."""
 
     name = "webkit_rls"
+    platform = "ios"
     # "**/" spans any folders, so this also covers app containers and SafariViewService's
     # SystemData folder.
     sources = (Source("/private/var/**/" + _STORE),)

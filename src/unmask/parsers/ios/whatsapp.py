@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 
 from unmask import timeutil
+from unmask.formats.sqlite import Database
 from unmask.model import Content, Obs, Record
 from unmask.observables import find_urls
 from unmask.parsers.base import ParseContext, Source, SqliteParser, direction, integer, text
-from unmask.parsers.sqlite import Database
 
 _USER_SERVER = "@s.whatsapp.net"
 
@@ -98,6 +98,7 @@ class WhatsAppParser(SqliteParser):
     """WhatsApp messages, links, media download URLs and link previews from ChatStorage.sqlite."""
 
     name = "whatsapp"
+    platform = "ios"
     sources = (Source("/private/var/mobile/Containers/Shared/AppGroup/*/ChatStorage.sqlite"),)
     records = (WhatsAppMessage, WhatsAppMedia, WhatsAppDataItem)
     required: ClassVar[dict[str, set[str]]] = {"ZWAMESSAGE": {"Z_PK"}}
