@@ -1,132 +1,45 @@
-"""The library behind the CLI: everything the command line does is a function here."""
+"""The library behind the CLI: everything the command line does is a function here.
+
+This is the orchestrator: it opens the evidence, runs every parser through the detection steps
+(:mod:`unmask.detect.pipeline`), streams the records to the output writer, and writes the report
+page last, from the files the writer left.
+"""
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from unmask import __version__, timeutil
+from unmask import timeutil
 from unmask.acquisition import open_ios_backup
 from unmask.acquisition.base import Acquisition, sha256_file
-from unmask.detect.heuristics.base import HeuristicContext, run_heuristics
-from unmask.detect.indicators.index import IndicatorIndex, Matcher
-from unmask.detect.indicators.match import RULE as INDICATOR_RULE
-from unmask.detect.indicators.match import match_records
-from unmask.detect.indicators.sets import IndicatorSets, load_sets, resolve
+from unmask.detect.heuristics.base import HeuristicContext
+from unmask.detect.indicators.index import Matcher
+from unmask.detect.indicators.sets import IndicatorSets
+from unmask.detect.pipeline import Detection, load_indicators
 from unmask.errors import UsageError
-from unmask.model import Coverage, Finding, Record, Severity, Status
-from unmask.parsers.base import Parser, iter_parser, parsers_for
+from unmask.model import Coverage, Finding, Record
+from unmask.parsers.base import Parser, Where, iter_parser
+from unmask.parsers.registry import parsers_for, record_types
+from unmask.results import ScanResult, Verdict, finalise, tool_info, verdict
+
+__all__ = [
+    "ScanResult",
+    "Verdict",
+    "check_backup",
+    "finalise",
+    "load_indicators",
+    "refuse_output_inside",
+    "scan_acquisition",
+    "tool_info",
+    "verdict",
+]
 
 ProgressFn = Callable[[str, int, int], None]
 """``(label, done, total)`` — called as work advances."""
-
-
-@dataclass
-class Verdict:
-    """The plain answer to "was this phone hit?", derived from the findings and coverage."""
-
-    level: str  # "detected" | "suspicious" | "clean"
-    headline: str
-    families: list[str]
-    detail: str
-
-
-@dataclass
-class ScanResult:
-    """Everything one scan produced: records, findings, coverage and provenance.
-
-    ``records`` holds, per parser, the records kept in memory: all of them when the scan had no
-    output folder, otherwise only those the heuristics and screening needed (the rest were
-    streamed to ``<parser>.json``); ``coverage`` counts every record either way.
-    """
-
-    command: str
-    evidence_path: str
-    acquisition_kind: str
-    metadata: dict[str, Any]
-    records: dict[str, list[Record]]
-    coverage: list[Coverage]
-    findings: list[Finding]
-    indicator_sets: IndicatorSets
-    evidence_hashes: dict[str, str]
-    artefact_hashes: dict[str, str]
-    started: datetime
-    finished: datetime
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, int]:
-        """Findings per severity, every level present."""
-        counter = Counter(f.severity.value for f in self.findings)
-        return {s.value: counter.get(s.value, 0) for s in Severity}
-
-    def worst(self) -> Severity | None:
-        """The highest severity among the findings."""
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
-
-    def at_or_above(self, level: Severity) -> list[Finding]:
-        """Findings at or above a severity."""
-        return [f for f in self.findings if f.severity.rank >= level.rank]
-
-    def verdict(self) -> Verdict:
-        """The plain-language verdict shown first in every output."""
-        return verdict(self.findings, self.coverage)
-
-
-def verdict(findings: Sequence[Finding], coverage: Sequence[Coverage]) -> Verdict:
-    """Summarise findings into one of three answers, naming the spyware families matched."""
-    parsed = sum(1 for c in coverage if c.status is Status.PARSED)
-    absent = sum(1 for c in coverage if c.status is Status.ABSENT)
-    failed = [c.parser for c in coverage if c.status in (Status.FAILED, Status.UNSUPPORTED)]
-    examined = f"{parsed} kinds of artefact were examined, {absent} were not in the evidence"
-    if failed:
-        examined += f", {len(failed)} could not be read ({', '.join(failed)})"
-    matched = [f for f in findings if f.rule == INDICATOR_RULE and f.indicator is not None]
-    families = sorted({f.indicator.collection for f in matched if f.indicator is not None})
-    if matched:
-        return Verdict(
-            "detected",
-            f"Known spyware traces found: {', '.join(families)}",
-            families,
-            f"{len(matched)} trace(s) match published indicators of compromise. A match is strong evidence, "
-            f"but confirm it with an expert before acting. {examined}.",
-        )
-    serious = [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
-    if serious:
-        return Verdict(
-            "suspicious",
-            "No known spyware indicators matched, but suspicious signs need review",
-            [],
-            f"{len(serious)} finding(s) from published heuristics are not proof of infection; "
-            f"an expert should review them. {examined}.",
-        )
-    return Verdict(
-        "clean",
-        "No known spyware indicators found",
-        [],
-        f"Nothing in the evidence matched the indicator sets used. This is not proof that the phone is "
-        f"clean: new spyware has no published indicators yet. {examined}.",
-    )
-
-
-def finalise(findings: Sequence[Finding], hashes: dict[str, str]) -> list[Finding]:
-    """Give each finding the hash of its artefact and order them: most severe first, then by time."""
-    done = [
-        replace(f, sha256=hashes[f.device_path]) if f.sha256 is None and f.device_path in hashes else f
-        for f in findings
-    ]
-    done.sort(key=lambda f: (-f.severity.rank, f.timestamp is None, f.timestamp or _EPOCH, f.rule))
-    return done
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _finding_hashes(
@@ -142,7 +55,7 @@ def _finding_hashes(
     out = dict(hashes)
     host_hash: dict[str, str] = {}
     for cls, cov in zip(parsers, coverage, strict=True):
-        host = {s.pattern for s in cls.sources if s.host}
+        host = {s.pattern for s in cls.sources if s.where is Where.HOST}
         digest = next((a.sha256 for a in cov.artefacts if a.device_path in host and a.sha256), None)
         if digest:
             for record_type in cls.records:
@@ -177,20 +90,9 @@ class RecordSink(Protocol):
 
 
 def _kept_kinds() -> frozenset[str]:
-    """Record kinds a streamed scan keeps in memory: those the heuristics read and those that
-    declare content to screen."""
-    from unmask.detect.heuristics.base import registry as heuristic_registry
-    from unmask.model import record_types
-
-    kinds = {kind for rule in heuristic_registry() for kind in rule.kinds}
-    kinds.update(kind for kind, cls in record_types().items() if cls.content is not None)
-    return frozenset(kinds)
-
-
-def load_indicators(iocs: Sequence[str | Path] = ()) -> tuple[IndicatorSets, IndicatorIndex]:
-    """Load the indicator sets for a scan (explicit, ``UNMASK_IOCS``, or the default sets) and index them."""
-    sets = load_sets(resolve(iocs))
-    return sets, IndicatorIndex.build(sets.indicators)
+    """Record kinds a streamed scan keeps in memory: those that declare content to screen (the
+    heuristics keep what they need themselves)."""
+    return frozenset(kind for kind, cls in record_types().items() if cls.content is not None)
 
 
 def _hash_host_files(acq: Acquisition, hash_all: bool) -> dict[str, str]:
@@ -232,12 +134,12 @@ def scan_acquisition(
     clock = time.perf_counter()
     workers_started = not screen
     evidence_hashes = _hash_host_files(acq, hash_all)
-    parsers = parsers_for(acq.kind)
+    parsers = parsers_for(acq.platform)
     records: dict[str, list[Record]] = {}
     coverage: list[Coverage] = []
-    findings: list[Finding] = []
+    detection = Detection(index)
     keep = _kept_kinds() if sink is not None else None
-    matching = writing = 0.0
+    writing = 0.0
     for i, cls in enumerate(parsers):
         if progress:
             progress(cls.name, i, len(parsers))
@@ -253,14 +155,12 @@ def scan_acquisition(
 
                 prepare()  # the screening workers start up on the other core while parsing goes on
                 workers_started = True
-            t1 = time.perf_counter()
             # finalise() adds each finding's artefact hash once every artefact has been read.
-            findings.extend(match_records(batch, index))
-            t2 = time.perf_counter()
-            matching += t2 - t1
+            detection.feed(batch)
             if sink is None:
                 kept.extend(batch)
                 continue
+            t2 = time.perf_counter()
             sink.add(cls.name, batch)
             writing += time.perf_counter() - t2
             assert keep is not None
@@ -269,20 +169,15 @@ def scan_acquisition(
             sink.end(cls.name)
         records[cls.name] = kept
         timings[f"parse:{cls.name}"] = time.perf_counter() - t
-    timings["parse"] = time.perf_counter() - clock - matching - writing
-    timings["match"] = matching
-    if sink is not None:
-        timings["write_records"] = writing
-    clock = time.perf_counter()
     if progress:
         progress("heuristics", len(parsers), len(parsers))
-    by_kind: dict[str, list[Record]] = {}
-    for recs in records.values():
-        for rec in recs:
-            by_kind.setdefault(rec.kind, []).append(rec)
     metadata = acq.metadata()
-    findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
-    timings["heuristics"] = time.perf_counter() - clock
+    findings: list[Finding] = detection.finish(HeuristicContext(metadata=metadata))
+    timings["parse"] = time.perf_counter() - clock - detection.matching - detection.judging - writing
+    timings["match"] = detection.matching
+    timings["heuristics"] = detection.judging
+    if sink is not None:
+        timings["write_records"] = writing
     if screen:
         clock = time.perf_counter()
         from unmask.detect.attachments import screen_content
@@ -361,6 +256,9 @@ def check_backup(
             if progress:
                 progress("writing results", 1, 1)
             writer.finish(result)
+            from unmask.report.html import write_report  # last: the page is built from the files
+
+            write_report(writer.folder)
             result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
     except BaseException:
         if writer is not None:
@@ -377,13 +275,3 @@ def refuse_output_inside(output: Path, evidence: Path) -> None:
     out, ev = output.resolve(), evidence.resolve()
     if out == ev or out.is_relative_to(ev):
         raise UsageError(f"{output} is inside the evidence folder {evidence}; choose another output folder")
-
-
-def tool_info() -> dict[str, str]:
-    """Tool provenance for info.json."""
-    return {
-        "name": "unmask",
-        "version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    }

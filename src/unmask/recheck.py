@@ -2,8 +2,9 @@
 
 New indicators are published after a phone was examined; investigators want to know whether old
 cases match them without getting the phone back. Every record a scan saved (``<parser>.json``)
-is rebuilt with :meth:`Record.from_json`, matched against the indicator sets again, and the
-heuristics run again over it. The new ``alerts.json``, ``alerts_timeline.csv``, ``timeline.csv``,
+is read back line by line, rebuilt as its class (:func:`unmask.parsers.registry.record_from_json`),
+and streamed through the scan's own detection steps (:class:`unmask.detect.pipeline.Detection`):
+matched against the indicator sets again and handed to the heuristics again, batch by batch. The new ``alerts.json``, ``alerts_timeline.csv``, ``timeline.csv``,
 ``info.json`` and ``report.html`` go into a new ``recheck-<UTC time>/`` folder inside the old one;
 nothing already there is ever overwritten.
 
@@ -16,23 +17,30 @@ carried over unchanged and counted as ``carried_over``.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from unmask import timeutil
-from unmask.api import ScanResult, finalise, load_indicators
-from unmask.detect.heuristics.base import HeuristicContext, registry, run_heuristics
+from unmask.detect.heuristics.base import HeuristicContext, registry
 from unmask.detect.indicators.index import Matcher
 from unmask.detect.indicators.match import RULE as INDICATOR_RULE
-from unmask.detect.indicators.match import match_records
 from unmask.detect.indicators.sets import IndicatorSets
+from unmask.detect.pipeline import Detection, load_indicators
 from unmask.errors import UsageError
 from unmask.model import ArtefactRun, Coverage, Finding, Obs, Observable, Record, Severity, Status
-from unmask.report.writers import read_json
+from unmask.parsers.registry import record_from_json
+from unmask.report.html import write_report
+from unmask.report.outputs import iter_records_file, read_json, records_file_name
+from unmask.report.writers import OutputWriter, alerts_json
+from unmask.results import ScanResult, finalise
+
+BATCH = 16_384
 
 FOLDER_PREFIX = "recheck-"
 
@@ -64,32 +72,37 @@ def _coverage(entries: Any) -> list[Coverage]:
     return coverage
 
 
-def load_saved_records(folder: Path, info: dict[str, Any]) -> tuple[dict[str, list[Record]], dict[str, int]]:
-    """The records of every ``<parser>.json`` the coverage names, and the count of records skipped by kind.
-
-    A record of a kind this version does not know (written by a newer unmask, or by a parser since
-    removed) is skipped and counted, not fatal; a missing or unreadable file is, because a recheck
-    that silently looked at less than the original run would mislead.
-    """
-    records: dict[str, list[Record]] = {}
-    skipped: Counter[str] = Counter()
+def saved_parsers(info: dict[str, Any]) -> list[str]:
+    """The parsers whose records the original run saved, in its order; their file names are derived
+    here, never taken from the folder, and a name that cannot be a parser's is refused."""
+    names: list[str] = []
     for c in info.get("coverage") or []:
-        parser = str(c.get("parser", ""))
-        if not parser or not int(c.get("records") or 0):
+        parser = str(c.get("parser", "")) if isinstance(c, dict) else ""
+        try:
+            count = int(c.get("records") or 0)
+        except (TypeError, ValueError):
+            raise UsageError(f"info.json: the record count of {parser!r} is not a number") from None
+        if not parser or not count:
             continue
-        path = folder / f"{parser}.json"
-        rows = read_json(path)
-        if not isinstance(rows, list):
-            raise UsageError(f"{path}: expected a list of records")
-        out: list[Record] = []
-        for row in rows:
-            kind = str(row.get("kind", "?")) if isinstance(row, dict) else "?"
-            try:
-                out.append(Record.from_json(row))
-            except (KeyError, ValueError, TypeError, AttributeError):
-                skipped[kind] += 1
-        records[parser] = out
-    return records, dict(skipped)
+        if not _PARSER_NAME.match(parser):
+            raise UsageError(f"info.json names a parser {parser[:80]!r}, which is not a parser name")
+        names.append(parser)
+    return names
+
+
+def iter_saved_records(folder: Path, parser: str, skipped: Counter[str]) -> Iterator[Record]:
+    """The records of one ``<parser>.json``, rebuilt one at a time; records of a kind this version
+    does not know (written by a newer unmask, or by a parser since removed) are counted in
+    ``skipped``, not fatal; a missing or unreadable file is, because a recheck that silently looked
+    at less than the original run would mislead."""
+    for row in iter_records_file(folder / records_file_name(parser)):
+        try:
+            yield record_from_json(row)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            skipped[str(row.get("kind", "?"))] += 1
+
+
+_PARSER_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 
 def _rederivable(rule: str) -> bool:
@@ -113,7 +126,7 @@ def _finding_from_json(alert: dict[str, Any]) -> Finding:
     record = None
     if isinstance(alert.get("record"), dict):
         try:
-            record = Record.from_json(alert["record"])
+            record = record_from_json(alert["record"])
         except (KeyError, ValueError, TypeError, AttributeError):
             record = None
     when = alert.get("timestamp")
@@ -167,8 +180,6 @@ def recheck(
     ``output`` names the new folder instead of ``folder/recheck-<UTC time>``; it must not exist
     yet or be empty, so that nothing is overwritten.
     """
-    from unmask.report.writers import alerts_json, dump_json, info_json, write_timeline
-
     source = Path(folder)
     if not source.is_dir():
         raise UsageError(f"{source}: no such results folder")
@@ -179,27 +190,45 @@ def recheck(
     if not isinstance(old_alerts, list):
         raise UsageError(f"{source / 'alerts.json'}: not an unmask alerts.json")
     started = timeutil.now()
-    records, skipped = load_saved_records(source, info)
+    parsers = saved_parsers(info)
     sets, index = indicators or load_indicators(iocs)
     evidence = info.get("evidence") or {}
     hashes = {str(k): str(v) for k, v in (evidence.get("artefacts_read") or {}).items()}
     metadata = dict(evidence.get("metadata") or {})
-
-    all_records = [r for recs in records.values() for r in recs]
-    findings: list[Finding] = match_records(all_records, index, hashes)
-    by_kind: dict[str, list[Record]] = {}
-    for record in all_records:
-        by_kind.setdefault(record.kind, []).append(record)
-    findings.extend(run_heuristics(by_kind, HeuristicContext(metadata=metadata)))
-    carried: list[Finding] = []
-    for alert in old_alerts:
-        if isinstance(alert, dict) and not _rederivable(str(alert.get("rule", ""))):
-            try:
-                carried.append(_finding_from_json(alert))
-            except (ValueError, TypeError) as exc:
-                raise UsageError(f"{source / 'alerts.json'}: an alert cannot be read ({exc})") from None
-    findings.extend(carried)
-    findings = finalise(findings, hashes)
+    if output is None:
+        target = _new_folder(source, started)
+    else:
+        target = Path(output)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise UsageError(f"{target}: exists and is not empty; recheck never overwrites results")
+        target.mkdir(parents=True, exist_ok=True)
+    writer = OutputWriter(target, records=False)
+    try:
+        detection = Detection(index, hashes=hashes)
+        skipped: Counter[str] = Counter()
+        rechecked = 0
+        for parser in parsers:
+            stream = iter_saved_records(source, parser, skipped)
+            while batch := list(islice(stream, BATCH)):
+                rechecked += len(batch)
+                detection.feed(batch)
+                writer.add(parser, batch)
+            writer.end(parser)
+        findings: list[Finding] = detection.finish(HeuristicContext(metadata=metadata))
+        carried: list[Finding] = []
+        for alert in old_alerts:
+            if isinstance(alert, dict) and not _rederivable(str(alert.get("rule", ""))):
+                try:
+                    carried.append(_finding_from_json(alert))
+                except (ValueError, TypeError) as exc:
+                    raise UsageError(f"{source / 'alerts.json'}: an alert cannot be read ({exc})") from None
+        findings.extend(carried)
+        findings = finalise(findings, hashes)
+    except BaseException:
+        writer.abort()
+        if not any(target.iterdir()):
+            target.rmdir()
+        raise
 
     new_alerts = alerts_json(findings)
     old_keys = {_key(a) for a in old_alerts if isinstance(a, dict)}
@@ -213,7 +242,7 @@ def recheck(
         evidence_path=str(evidence.get("path", "")),
         acquisition_kind=str(evidence.get("kind", "")),
         metadata=metadata,
-        records=records,
+        records={},
         coverage=_coverage(info.get("coverage")),
         findings=findings,
         indicator_sets=sets,
@@ -233,24 +262,13 @@ def recheck(
                 "indicator_sets": [{"name": s.get("name"), "sha256": s.get("sha256")}
                                    for s in info.get("indicator_sets") or [] if isinstance(s, dict)],
             },
-            "records_rechecked": len(all_records),
-            "records_skipped": skipped,
+            "records_rechecked": rechecked,
+            "records_skipped": dict(skipped),
             "carried_over": len(carried),
             "new_findings": new_findings,
             "no_longer_found": gone,
         }},
     )
-    if output is None:
-        target = _new_folder(source, started)
-    else:
-        target = Path(output)
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise UsageError(f"{target}: exists and is not empty; recheck never overwrites results")
-        target.mkdir(parents=True, exist_ok=True)
-    from unmask.report.html import write_report
-
-    dump_json(target / "alerts.json", new_alerts)
-    write_timeline(result, target)
-    dump_json(target / "info.json", info_json(result))
+    writer.finish(result)
     write_report(target)
-    return Recheck(result, target, source, new_findings, gone, skipped)
+    return Recheck(result, target, source, new_findings, gone, dict(skipped))

@@ -38,8 +38,9 @@ import jinja2
 from markupsafe import Markup
 
 from unmask.errors import UsageError
-from unmask.model import Record, Severity
-from unmask.report.writers import csv_time, parser_of_kind, read_json
+from unmask.model import Severity
+from unmask.parsers.registry import parser_of_kind, record_from_json
+from unmask.report.outputs import csv_time, parse_csv_time, read_json
 
 REPORT_NAME = "report.html"
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -134,11 +135,6 @@ class Context:
     timeline_missing: bool = False
 
 
-def _parse_csv_time(text: str) -> datetime:
-    # timeline.csv holds UTC times without an offset (MVT's column format); make them aware.
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -206,7 +202,7 @@ def read_context(
                         continue
                     if stamp != last_stamp:
                         try:
-                            when = _parse_csv_time(stamp)
+                            when = parse_csv_time(stamp)
                         except ValueError:
                             continue
                         last_stamp = stamp
@@ -233,7 +229,7 @@ def read_context(
                 if lo >= hi:
                     continue
                 try:
-                    when = _parse_csv_time(stamp)
+                    when = parse_csv_time(stamp)
                 except ValueError:
                     continue
                 last_stamp = stamp
@@ -372,7 +368,7 @@ def _describe(record: Any) -> str | None:
     if not isinstance(record, dict):
         return None
     try:
-        return Record.from_json(record).describe()
+        return record_from_json(record).describe()
     except (KeyError, ValueError, TypeError):
         return None
 

@@ -1,4 +1,7 @@
-"""The output folder: records per parser, alerts.json, timeline.csv, alerts_timeline.csv, info.json.
+"""Writing the output folder: records per parser, alerts.json, timeline.csv, alerts_timeline.csv,
+info.json. The format itself (names, headers, framing) is :mod:`unmask.report.outputs`; the report
+page is written by the orchestrator afterwards (:func:`unmask.report.html.write_report`), from
+these files.
 
 ``alerts.json`` is a contract other tools parse; see docs/alerts.md.
 """
@@ -13,112 +16,24 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-import orjson
-
-from unmask.model import Finding, Record, time_fields
-
-if TYPE_CHECKING:
-    from unmask.api import ScanResult
-
-TIMELINE_HEADER = ("UTC Timestamp", "Plugin", "Event", "Description")
-ALERTS_TIMELINE_HEADER = ("Event Time", "Module", "Severity", "Rule", "Message", "Event")
-
-
-def csv_time(value: datetime) -> str:
-    """Timestamps in the CSV timelines: UTC, sortable, MVT's ``YYYY-MM-DD HH:MM:SS.ffffff`` form."""
-    return value.isoformat(" ", "microseconds")[:26]
-
-
-def dump_json(path: Path, value: Any) -> None:
-    """Write JSON atomically (a .part file renamed into place), indented for people."""
-    tmp = path.with_suffix(path.suffix + ".part")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, ensure_ascii=False, indent=1, default=str)
-        handle.write("\n")
-    tmp.replace(path)
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON file of a saved output folder; a missing or broken file is a one-line UsageError."""
-    from unmask.errors import UsageError
-
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{path.parent}: not an unmask output folder ({path.name} is missing)") from None
-    except (OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
-
-
-class RecordsFile:
-    """One ``<parser>.json``: a JSON array with one record per line, written as records arrive.
-
-    Records are serialised by orjson from :meth:`Record.field_values` (a few hundred thousand Manifest
-    rows per scan make the stdlib encoder a noticeable share of a scan; orjson writes datetimes
-    and tuples in the same form as :meth:`Record.to_json`); a record orjson refuses
-    (a string with lone surrogates, an integer beyond 64 bits) goes through :meth:`Record.to_json`
-    and the stdlib encoder instead, so nothing is dropped.
-    """
-
-    def __init__(self, folder: Path, parser: str) -> None:
-        self.name = f"{parser}.json"
-        self.path = folder / self.name
-        self._tmp = folder / (self.name + ".part")
-        self._handle = self._tmp.open("wb")
-        self._handle.write(b"[\n")
-        self._first = True
-
-    def write(self, records: Sequence[Record]) -> None:
-        """Append records to the array."""
-        # Each line goes to the buffered file at once: orjson's output of a small document holds
-        # a page-sized allocation, so a batch of lines kept in a list costs ~4 KB a record.
-        write = self._handle.write
-        dumps, default = orjson.dumps, _orjson_default
-        for record in records:
-            if self._first:
-                self._first = False
-            else:
-                write(b",\n")
-            try:
-                write(dumps(record.field_values(), default=default))
-            except (TypeError, orjson.JSONEncodeError):
-                write(_stdlib_line(record))
-
-    def close(self) -> None:
-        """Finish the array and move the file into place."""
-        self._handle.write(b"\n]\n")
-        self._handle.close()
-        self._tmp.replace(self.path)
-
-    def abort(self) -> None:
-        """Drop the unfinished file."""
-        self._handle.close()
-        self._tmp.unlink(missing_ok=True)
-
-
-def _orjson_default(value: Any) -> Any:
-    # The only field types orjson does not serialise itself; same forms as Record.to_json.
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(type(value).__name__)
-
-
-def _stdlib_line(record: Record) -> bytes:
-    text = json.dumps(record.to_json(), ensure_ascii=False, default=str)
-    return text.encode("utf-8", "backslashreplace")
+from unmask.model import Finding, Record, WallClockRecord, time_fields
+from unmask.parsers.registry import parser_of_kind
+from unmask.report.outputs import (
+    ALERTS_TIMELINE_HEADER,
+    TIMELINE_HEADER,
+    RecordsFile,
+    csv_line,
+    csv_time,
+    dump_json,
+)
+from unmask.results import ScanResult, tool_info
 
 
 def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
     """The alerts.json array."""
     return [f.to_json() for f in findings]
-
-
-def csv_line(fields: Sequence[str]) -> str:
-    """One CSV line exactly as ``csv.writer(quoting=csv.QUOTE_ALL)`` writes it."""
-    return ",".join('"' + f.replace('"', '""') + '"' for f in fields) + "\r\n"
 
 
 def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
@@ -147,7 +62,10 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
                 continue
             seen.append(ts)
             if description is None:
-                description = record.describe().replace('"', '""') + '"\r\n'
+                text = record.describe()
+                if isinstance(record, WallClockRecord) and record.time_inferred:
+                    text += f" [time: {record.time_inferred} inferred]"
+                description = text.replace('"', '""') + '"\r\n'
             # Files of one app install or restore share their times: format each time once.
             stamp = stamps.get(ts)
             if stamp is None:
@@ -257,17 +175,8 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
         writer.writerows(alert_rows)
 
 
-def parser_of_kind() -> dict[str, str]:
-    """Record kind → name of the parser that yields it, for every registered parser."""
-    from unmask.parsers.base import registry
-
-    return {rc.kind: p.name for p in registry() for rc in p.records}
-
-
 def info_json(result: ScanResult) -> dict[str, Any]:
     """info.json: tool, evidence with hashes, indicator sets with hashes and counts, coverage, verdict."""
-    from unmask.api import tool_info
-
     v = result.verdict()
     return {
         "tool": tool_info(),
@@ -292,12 +201,17 @@ def info_json(result: ScanResult) -> dict[str, Any]:
 
 class OutputWriter:
     """The output folder, filled while a scan runs: records and timeline rows stream in per
-    parser (:meth:`add`), everything that needs the whole scan is written by :meth:`finish`."""
+    parser (:meth:`add`), everything that needs the whole scan is written by :meth:`finish`.
 
-    def __init__(self, folder: Path) -> None:
+    ``records=False`` writes no ``<parser>.json`` (a recheck rebuilds the timelines from records
+    that are already saved).
+    """
+
+    def __init__(self, folder: Path, *, records: bool = True) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.spool = TimelineSpool()
+        self.records = records
         self._files: dict[str, RecordsFile] = {}
         self._written: list[str] = []
 
@@ -305,10 +219,11 @@ class OutputWriter:
         """Write a batch of one parser's records and keep their timeline rows."""
         if not records:
             return
-        out = self._files.get(parser)
-        if out is None:
-            out = self._files[parser] = RecordsFile(self.folder, parser)
-        out.write(records)
+        if self.records:
+            out = self._files.get(parser)
+            if out is None:
+                out = self._files[parser] = RecordsFile(self.folder, parser)
+            out.write(records)
         self.spool.add(timeline_lines(parser, records))
 
     def end(self, parser: str) -> None:
@@ -319,7 +234,7 @@ class OutputWriter:
             self._written.append(out.name)
 
     def finish(self, result: ScanResult) -> list[str]:
-        """Write alerts, timelines, info.json and the report; returns every file name written."""
+        """Write alerts, timelines and info.json; returns every file name written."""
         for parser in list(self._files):
             self.end(parser)
         folder = self.folder
@@ -331,10 +246,7 @@ class OutputWriter:
             written.append("screened_files.json")
         write_timeline(result, folder, self.spool)
         dump_json(folder / "info.json", info_json(result))
-        from unmask.report.html import write_report  # last: the report is built from the files above
-
-        write_report(folder)
-        return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json", "report.html"]
+        return [*written, "alerts.json", "timeline.csv", "alerts_timeline.csv", "info.json"]
 
     def abort(self) -> None:
         """Remove unfinished files after a failed scan."""
@@ -345,7 +257,8 @@ class OutputWriter:
 
 
 def write_all(result: ScanResult, folder: Path) -> list[str]:
-    """Write every output file of an in-memory result into ``folder`` (created if needed)."""
+    """Write every output file of an in-memory result into ``folder`` (created if needed), except
+    the report page, which :func:`unmask.report.html.write_report` builds from them."""
     writer = OutputWriter(folder)
     for parser, records in result.records.items():
         for start in range(0, len(records), 4096):

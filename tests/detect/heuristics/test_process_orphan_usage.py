@@ -10,8 +10,8 @@ from unmask.detect.heuristics.base import HeuristicContext, registry
 from unmask.detect.heuristics.process_orphan_usage import ProcessOrphanUsage
 from unmask.model import Record, Severity
 from unmask.parsers.base import Parser
-from unmask.parsers.ios.datausage import DataUsageParser
-from unmask.parsers.ios.netusage import NetusageParser
+from unmask.parsers.ios.datausage import DataUsageParser, LiveUsage
+from unmask.parsers.ios.netusage import NetusageLiveUsage, NetusageParser
 from unmask.timeutil import to_cocoa
 
 WHEN = datetime(2021, 7, 12, 3, 4, 5, tzinfo=UTC)
@@ -65,4 +65,5 @@ def test_intact_database_and_null_links_are_not_flagged(
 
 def test_registered_for_both_databases() -> None:
     assert ProcessOrphanUsage in registry()
-    assert set(ProcessOrphanUsage.kinds) == {"ios/datausage/live_usage", "ios/netusage/live_usage"}
+    consumed = ProcessOrphanUsage.consumes
+    assert issubclass(LiveUsage, consumed) and issubclass(NetusageLiveUsage, consumed)

@@ -1,7 +1,14 @@
 """Heuristic rules: findings from published research that need no indicator.
 
-One rule per file. A rule names the record kinds it consumes, its severity, the research it comes
-from and a benign explanation; :meth:`Heuristic.check` receives every record of those kinds.
+One rule per file. A rule names the record classes it consumes (``consumes``, tested with
+``isinstance``, so a rule written for a base class covers every store that yields it), its
+severity, the research it comes from and a benign explanation.
+
+Rules stream: a scan creates one instance per rule, hands it each batch of the records it consumes
+as the parsers yield them (:meth:`Heuristic.feed`), and calls :meth:`Heuristic.finish` once at the
+end with what is known about the acquisition. A rule keeps only what its logic needs (a rule on
+single records keeps nothing: :class:`RecordRule`), so log sources with millions of records do not
+pile up in memory.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import importlib
 import inspect
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
@@ -20,25 +27,35 @@ from unmask.model import Finding, Observable, Record, Severity
 
 @dataclass
 class HeuristicContext:
-    """Facts about the acquisition a rule may need (OS version, device), and record lookup."""
+    """Facts about the acquisition a rule may need at the end (OS version, device)."""
 
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class Heuristic(ABC):
-    """Base of every heuristic rule."""
+    """Base of every heuristic rule; one instance per scan."""
 
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
     severity: ClassVar[Severity] = Severity.MEDIUM
-    kinds: ClassVar[tuple[str, ...]] = ()
+    consumes: ClassVar[tuple[type[Record], ...]] = ()
     reference: ClassVar[str] = ""
     explanation: ClassVar[str] = ""
     benign: ClassVar[str] = ""
 
     @abstractmethod
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """Yield findings for the records of the consumed kinds (all of them, in parse order)."""
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        """Take one batch of consumed records (in parse order); return what can be said already."""
+
+    def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
+        """The end of the scan: return the findings that needed every batch (none by default)."""
+        return ()
+
+    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> list[Finding]:
+        """Run the rule over all of ``records`` at once (tests, small inputs): the consumed ones are
+        fed as one batch, then the rule finishes."""
+        consumed = [r for r in records if isinstance(r, self.consumes)]
+        return [*self.feed(consumed), *self.finish(ctx)]
 
     def finding(
         self,
@@ -65,9 +82,23 @@ class Heuristic(ABC):
         )
 
 
+class RecordRule(Heuristic):
+    """A rule that judges each record on its own and keeps nothing between batches."""
+
+    @abstractmethod
+    def check_record(self, record: Any) -> Iterator[Finding]:
+        """Findings about one consumed record."""
+
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        """:meth:`check_record` over the batch."""
+        return [f for record in records for f in self.check_record(record)]
+
+
 def _concrete(cls: type[Heuristic]) -> Iterator[type[Heuristic]]:
     for sub in cls.__subclasses__():
-        if sub.id and not inspect.isabstract(sub):
+        if not inspect.isabstract(sub):
+            if not sub.id:
+                raise RuntimeError(f"heuristic {sub.__module__}.{sub.__qualname__} has no id")
             yield sub
         yield from _concrete(sub)
 
@@ -80,31 +111,74 @@ def registry() -> tuple[type[Heuristic], ...]:
         importlib.import_module(info.name)
     rules: dict[str, type[Heuristic]] = {}
     for cls in _concrete(Heuristic):  # type: ignore[type-abstract]
-        if cls.id in rules:
+        if cls.id in rules and rules[cls.id] is not cls:
             raise RuntimeError(f"duplicate heuristic id {cls.id}")
         rules[cls.id] = cls
     return tuple(sorted(rules.values(), key=lambda c: c.id))
 
 
-def run_heuristics(records_by_kind: dict[str, list[Record]], ctx: HeuristicContext) -> list[Finding]:
-    """Run every rule over the records of its kinds; a failing rule never stops the others."""
-    findings: list[Finding] = []
-    for cls in registry():
-        rule = cls()
-        selected: list[Record] = []
-        for kind in rule.kinds:
-            selected.extend(records_by_kind.get(kind, ()))
-        if not selected and rule.kinds:
-            continue
-        try:
-            findings.extend(rule.check(selected, ctx))
-        except Exception as exc:  # a broken rule is reported, not fatal
-            findings.append(
-                Finding(
-                    rule="unmask-internal-error",
-                    severity=Severity.INFO,
-                    message=f"heuristic {rule.id} failed: {type(exc).__name__}: {exc}",
-                    source="unmask",
-                )
+def failure(rule: str, exc: BaseException) -> Finding:
+    """The finding that reports a broken rule: it is never fatal to the scan."""
+    return Finding(
+        rule="unmask-internal-error",
+        severity=Severity.INFO,
+        message=f"heuristic {rule} failed: {type(exc).__name__}: {exc}",
+        source="unmask",
+    )
+
+
+class Heuristics:
+    """Every rule of a scan, fed batch by batch: each batch is routed by record class to the rules
+    that consume it. A rule that raises is reported once (:func:`failure`) and fed no more."""
+
+    def __init__(self, rules: Sequence[type[Heuristic]] | None = None) -> None:
+        self.rules: list[Heuristic] = [cls() for cls in (registry() if rules is None else rules)]
+        self._routes: dict[type[Record], tuple[int, ...]] = {}
+        self._broken: set[int] = set()
+
+    def _route(self, cls: type[Record]) -> tuple[int, ...]:
+        route = self._routes.get(cls)
+        if route is None:
+            route = self._routes[cls] = tuple(
+                i for i, rule in enumerate(self.rules) if issubclass(cls, rule.consumes)
             )
-    return findings
+        return route
+
+    def feed(self, records: Sequence[Record]) -> list[Finding]:
+        """Route one batch (records of any classes) to the rules; their early findings."""
+        selected: dict[int, list[Record]] = {}
+        route_of = self._routes.get
+        for record in records:
+            cls = type(record)
+            route = route_of(cls)
+            if route is None:
+                route = self._route(cls)
+            for i in route:
+                selected.setdefault(i, []).append(record)
+        findings: list[Finding] = []
+        for i in sorted(selected):
+            findings.extend(self._call(i, lambda rule, batch=selected[i]: rule.feed(batch)))
+        return findings
+
+    def finish(self, ctx: HeuristicContext) -> list[Finding]:
+        """End every rule; their remaining findings."""
+        findings: list[Finding] = []
+        for i in range(len(self.rules)):
+            findings.extend(self._call(i, lambda rule: rule.finish(ctx)))
+        return findings
+
+    def _call(self, i: int, step: Any) -> list[Finding]:
+        if i in self._broken:
+            return []
+        rule = self.rules[i]
+        try:
+            return list(step(rule))
+        except Exception as exc:  # a broken rule is reported, not fatal
+            self._broken.add(i)
+            return [failure(rule.id, exc)]
+
+
+def run_heuristics(records: Iterable[Record], ctx: HeuristicContext) -> list[Finding]:
+    """Run every rule over ``records`` in one batch and finish (tests and small inputs)."""
+    rules = Heuristics()
+    return [*rules.feed(list(records)), *rules.finish(ctx)]

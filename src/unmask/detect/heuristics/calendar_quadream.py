@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
+from unmask.parsers.ios.calendar import CalendarEvent
 
 
-class CalendarQuaDream(Heuristic):
+class CalendarQuaDream(RecordRule):
     """Flag calendar events matching the published QuaDream (KingSpawn/ENDOFDAYS) pattern."""
 
     id = "calendar-quadream"
     title = "Calendar event matching the QuaDream exploit pattern"
     severity = Severity.HIGH
-    kinds = ("ios/calendar/event",)
+    consumes = (CalendarEvent,)
     reference = (
         "Citizen Lab, 'Sweet QuaDreams' (2023-04-11); Microsoft Threat Intelligence, DEV-0196 / KingSpawn "
         "(2023-04-11); MVT Calendar heuristic (research/mvt.md §3.3, research/peers.md H18)"
@@ -28,13 +29,11 @@ class CalendarQuaDream(Heuristic):
         "the creation time versus the start time, and whether the event was visible to the user."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per event whose title is "Meeting" and notes are "Notes"."""
-        for record in records:
-            title = getattr(record, "title", None)
-            notes = getattr(record, "notes", None)
-            if not (isinstance(title, str) and isinstance(notes, str)):
-                continue
-            if title.strip() == "Meeting" and notes.strip() == "Notes":
-                organizer = getattr(record, "organizer_email", None) or "an unknown organizer"
-                yield self.finding(record, f"Event 'Meeting' with notes 'Notes' from {organizer}")
+    def check_record(self, record: CalendarEvent) -> Iterator[Finding]:
+        """A finding for an event whose title is "Meeting" and notes are "Notes"."""
+        title, notes = record.title, record.notes
+        if not (isinstance(title, str) and isinstance(notes, str)):
+            return
+        if title.strip() == "Meeting" and notes.strip() == "Notes":
+            organizer = record.organizer_email or "an unknown organizer"
+            yield self.finding(record, f"Event 'Meeting' with notes 'Notes' from {organizer}")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
+from unmask.parsers.ios.idstatuscache import IdStatusEntry
 
 
-class IdStatusCacheNul(Heuristic):
+class IdStatusCacheNul(RecordRule):
     """Flag IDS lookups whose raw handle key contains two consecutive NUL bytes."""
 
     id = "idstatuscache-nul"
     title = "IDS lookup of a handle containing NUL bytes"
     severity = Severity.HIGH
-    kinds = ("ios/idstatuscache/entry",)
+    consumes = (IdStatusEntry,)
     reference = (
         "MVT IDStatusCache heuristic (research/mvt.md §3.3: user containing \\x00\\x00 → high); Amnesty "
         "Tech, Forensic Methodology Report: How to catch NSO Group's Pegasus (2021), ID status cache "
@@ -31,10 +32,8 @@ class IdStatusCacheNul(Heuristic):
         "software bug could produce it. Corroborate with the lookup time and other artefacts."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per cache entry whose raw key contains ``\\x00\\x00``."""
-        for record in records:
-            key = getattr(record, "raw_key", None)
-            if isinstance(key, str) and "\x00\x00" in key:
-                service = getattr(record, "service", "")
-                yield self.finding(record, f"IDS lookup for {service} of a handle with NUL bytes: {key!r}")
+    def check_record(self, record: IdStatusEntry) -> Iterator[Finding]:
+        """A finding for a cache entry whose raw key contains ``\\x00\\x00``."""
+        key = record.raw_key
+        if isinstance(key, str) and "\x00\x00" in key:
+            yield self.finding(record, f"IDS lookup for {record.service} of a handle with NUL bytes: {key!r}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
+from unmask.parsers.ios.backup_info import BackupInfo
 
 
 @cache
@@ -28,13 +29,13 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class OutdatedIOS(Heuristic):
+class OutdatedIOS(RecordRule):
     """Flag a device that runs an iOS version older than the newest known release."""
 
     id = "ios-outdated"
     title = "Outdated iOS version"
     severity = Severity.LOW
-    kinds = ("ios/backup/info",)
+    consumes = (BackupInfo,)
     reference = "MVT backup_info warning; Apple security updates (support.apple.com/en-us/100100)"
     explanation = (
         "Mercenary spyware relies on vulnerabilities that Apple fixes in updates; an outdated phone is "
@@ -42,15 +43,14 @@ class OutdatedIOS(Heuristic):
     )
     benign = "The backup may simply predate the newest release; this is not a sign of compromise by itself."
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per backup whose iOS version is older than the newest known release."""
+    def check_record(self, record: BackupInfo) -> Iterator[Finding]:
+        """A finding for a backup whose iOS version is older than the newest known release."""
         newest, as_of = newest_release()
-        for record in records:
-            version = getattr(record, "ios_version", None)
-            if not isinstance(version, str) or not version_tuple(version):
-                continue
-            if version_tuple(version) < version_tuple(newest):
-                yield self.finding(
-                    record,
-                    f"iOS {version} is older than the newest release known to unmask ({newest}, as of {as_of})",
-                )
+        version = record.ios_version
+        if not isinstance(version, str) or not version_tuple(version):
+            return
+        if version_tuple(version) < version_tuple(newest):
+            yield self.finding(
+                record,
+                f"iOS {version} is older than the newest release known to unmask ({newest}, as of {as_of})",
+            )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from unmask.detect.heuristics.base import Heuristic, HeuristicContext
 from unmask.model import Finding, Record, Severity
+from unmask.parsers.ios.global_preferences import GlobalPreferences
 
 
 class LockdownMode(Heuristic):
@@ -14,7 +15,7 @@ class LockdownMode(Heuristic):
     id = "lockdown-mode"
     title = "Lockdown Mode state"
     severity = Severity.INFO
-    kinds = ("ios/preferences/global",)
+    consumes = (GlobalPreferences,)
     reference = (
         "Apple, 'About Lockdown Mode' (support.apple.com/en-us/105120); MVT GlobalPreferences "
         "(research/mvt.md §3.3; LDMGlobalEnabled, research/plists.md §4)"
@@ -26,22 +27,35 @@ class LockdownMode(Heuristic):
     )
     benign = "This is the device's configuration, not a trace of compromise."
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
+    def __init__(self) -> None:
+        # Judged at the end, when the iOS version is known; there are at most a couple of files.
+        self._records: list[GlobalPreferences] = []
+
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        """Keep the preferences records until the end."""
+        self._records.extend(r for r in records if isinstance(r, GlobalPreferences))
+        return ()
+
+    def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
         """One finding per preferences file that states the Lockdown Mode setting."""
-        for record in records:
-            state = getattr(record, "lockdown_mode", None)
+        findings: list[Finding] = []
+        for record in self._records:
+            state = record.lockdown_mode
             if state is True:
-                yield self.finding(record, "Lockdown Mode is enabled")
+                findings.append(self.finding(record, "Lockdown Mode is enabled"))
             elif state is False:
-                yield self.finding(record, f"Lockdown Mode is off. {_ADVICE}", severity=Severity.LOW)
+                findings.append(self.finding(record, f"Lockdown Mode is off. {_ADVICE}", severity=Severity.LOW))
             elif state is None and _major(ctx.metadata.get("ios_version")) >= 16:
                 # On iOS 16+ the key appears once the setting has been used; its absence most likely
                 # means Lockdown Mode was never turned on (an inference, so the message hedges).
-                yield self.finding(
-                    record,
-                    f"Lockdown Mode is not recorded as on: it has probably never been turned on. {_ADVICE}",
-                    severity=Severity.LOW,
+                findings.append(
+                    self.finding(
+                        record,
+                        f"Lockdown Mode is not recorded as on: it has probably never been turned on. {_ADVICE}",
+                        severity=Severity.LOW,
+                    )
                 )
+        return findings
 
 
 _ADVICE = (

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
 from unmask.parsers.ios.datausage import LiveUsage
 
 
-class ProcessOrphanUsage(Heuristic):
+class ProcessOrphanUsage(RecordRule):
     """Flag network-usage rows that point at a ``ZPROCESS`` row that no longer exists."""
 
     id = "process-orphan-usage"
     title = "Network usage of a deleted process"
     severity = Severity.HIGH
-    kinds = ("ios/datausage/live_usage", "ios/netusage/live_usage")
+    consumes = (LiveUsage,)
     reference = (
         "Amnesty International Security Lab, 'Forensic Methodology Report: How to catch NSO Group's "
         "Pegasus' (2021), DataUsage/netusage process-deletion traces; MVT Datausage/Netusage "
@@ -31,13 +31,12 @@ class ProcessOrphanUsage(Heuristic):
         "coverage warnings for recovery notes before drawing conclusions."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per live-usage row whose foreign key names a missing process row."""
-        for record in records:
-            if not isinstance(record, LiveUsage) or record.process_exists is not False:
-                continue
-            yield self.finding(
-                record,
-                f"Usage row {record.pk} points at process row Z_PK {record.process_pk}, which is missing "
-                f"from ZPROCESS (deleted process entry)",
-            )
+    def check_record(self, record: LiveUsage) -> Iterator[Finding]:
+        """A finding for a live-usage row whose foreign key names a missing process row."""
+        if record.process_exists is not False:
+            return
+        yield self.finding(
+            record,
+            f"Usage row {record.pk} points at process row Z_PK {record.process_pk}, which is missing "
+            f"from ZPROCESS (deleted process entry)",
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
 
 from unmask.detect.heuristics.base import Heuristic, HeuristicContext
@@ -27,7 +27,7 @@ class ProcessPkGap(Heuristic):
     id = "process-pk-gap"
     title = "Process rows missing from a network-usage database"
     severity = Severity.LOW
-    kinds = ("ios/datausage/process", "ios/netusage/process")
+    consumes = (UsageProcess,)
     reference = (
         "Amnesty International Security Lab, 'Forensic Methodology Report: How to catch NSO Group's "
         "Pegasus' (2021), DataUsage/netusage process-deletion traces; MVT Datausage/Netusage "
@@ -44,13 +44,20 @@ class ProcessPkGap(Heuristic):
         "other traces."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """Per database, one finding per range of missing keys, on the row after the gap."""
-        by_db: dict[tuple[str, str], dict[int, UsageProcess]] = {}
+    def __init__(self) -> None:
+        # Process tables hold hundreds of rows, not millions: the records are kept whole.
+        self._by_db: dict[tuple[str, str], dict[int, UsageProcess]] = {}
+
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        """Collect the process rows of each database."""
         for record in records:
             if isinstance(record, UsageProcess):
-                by_db.setdefault((record.kind, record.device_path), {})[record.pk] = record
-        for rows in by_db.values():
+                self._by_db.setdefault((record.kind, record.device_path), {})[record.pk] = record
+        return ()
+
+    def finish(self, ctx: HeuristicContext) -> Iterator[Finding]:
+        """Per database, one finding per range of missing keys, on the row after the gap."""
+        for rows in self._by_db.values():
             for first, last in gaps(list(rows)):
                 after = rows[last + 1]
                 before = rows[first - 1]

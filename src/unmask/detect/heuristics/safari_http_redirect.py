@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 from unmask.detect.heuristics.base import Heuristic, HeuristicContext
 from unmask.model import Finding, Obs, Observable, Record, Severity
@@ -35,7 +37,7 @@ class SafariHttpRedirect(Heuristic):
     id = "safari-http-redirect"
     title = "Plain-HTTP page redirected to another site"
     severity = Severity.MEDIUM
-    kinds = ("ios/safari_history/visit",)
+    consumes = (SafariVisit,)
     reference = (
         "Amnesty International Security Lab, 'Forensic Methodology Report: How to catch NSO Group's "
         "Pegasus' (2021), network-injection redirects in Safari history; MVT SafariHistory redirect "
@@ -51,13 +53,31 @@ class SafariHttpRedirect(Heuristic):
         "login redirects, captive portals, moved domains. Judge by the destination domain."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """Per History.db, link visits by both redirect columns and check each pair once."""
-        by_db: dict[str, dict[int, SafariVisit]] = {}
+    def __init__(self) -> None:
+        # Per History.db, the few fields pairing needs for every visit, and the whole record only
+        # for plain-HTTP visits (the only possible sources, and what a finding is about).
+        self._visits: dict[str, dict[int, _Visit]] = {}
+        self._http: dict[tuple[str, int], SafariVisit] = {}
+
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        """Remember each visit's id, URL, time and redirect links."""
         for record in records:
-            if isinstance(record, SafariVisit) and record.visit_id is not None:
-                by_db.setdefault(record.device_path, {})[record.visit_id] = record
-        for visits in by_db.values():
+            if not isinstance(record, SafariVisit) or record.visit_id is None:
+                continue
+            self._visits.setdefault(record.device_path, {})[record.visit_id] = _Visit(
+                record.url, record.visit_time, record.redirect_source, record.redirect_destination
+            )
+            key = (record.device_path, record.visit_id)
+            parts = url_parts(record.url) if record.url else None
+            if parts is not None and parts[0].startswith("http://"):
+                self._http[key] = record
+            else:
+                self._http.pop(key, None)  # a later row with the same id replaces the earlier one
+        return ()
+
+    def finish(self, ctx: HeuristicContext) -> Iterator[Finding]:
+        """Per History.db, link visits by both redirect columns and check each pair once."""
+        for db, visits in self._visits.items():
             pairs: dict[tuple[int, int], None] = {}
             for visit_id, visit in visits.items():
                 if visit.redirect_destination is not None:
@@ -65,13 +85,13 @@ class SafariHttpRedirect(Heuristic):
                 if visit.redirect_source is not None:
                     pairs[(visit.redirect_source, visit_id)] = None
             for source_id, destination_id in pairs:
-                source, destination = visits.get(source_id), visits.get(destination_id)
+                source, destination = self._http.get((db, source_id)), visits.get(destination_id)
                 if source is not None and destination is not None:
                     finding = self._check_pair(source, destination)
                     if finding is not None:
                         yield finding
 
-    def _check_pair(self, source: SafariVisit, destination: SafariVisit) -> Finding | None:
+    def _check_pair(self, source: SafariVisit, destination: _Visit) -> Finding | None:
         src = url_parts(source.url) if source.url else None
         dst = url_parts(destination.url) if destination.url else None
         if src is None or dst is None or not src[0].startswith("http://"):
@@ -86,3 +106,10 @@ class SafariHttpRedirect(Heuristic):
             f"http:// visit {source.url} redirected to {destination.url} ({dst[1]}) after {delay:.3f} s",
             observable=Observable(Obs.URL, destination.url or "", "redirect_destination_url"),
         )
+
+
+class _Visit(NamedTuple):
+    url: str | None
+    visit_time: datetime | None
+    redirect_source: int | None
+    redirect_destination: int | None

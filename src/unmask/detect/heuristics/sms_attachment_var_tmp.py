@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
 from unmask.observables import normalize_path
+from unmask.parsers.ios.sms_attachments import SmsAttachment
 
 _TMP = "/private/var/tmp/"
 
@@ -17,13 +18,13 @@ def in_var_tmp(path: str | None) -> bool:
     return bool(norm) and (norm or "").startswith(_TMP)
 
 
-class SmsAttachmentVarTmp(Heuristic):
+class SmsAttachmentVarTmp(RecordRule):
     """Flag received message attachments whose file lives in /private/var/tmp."""
 
     id = "sms-attachment-var-tmp"
     title = "Received message attachment in /var/tmp"
     severity = Severity.MEDIUM
-    kinds = ("ios/sms/attachment",)
+    consumes = (SmsAttachment,)
     reference = (
         "MVT SMSAttachments heuristic (research/mvt.md §3.3: received attachment under /var/tmp → medium)"
     )
@@ -37,15 +38,14 @@ class SmsAttachmentVarTmp(Heuristic):
         "file's type, sender and time against other evidence before concluding."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per received attachment whose path is under /private/var/tmp."""
-        for record in records:
-            if getattr(record, "direction", None) != "received":
-                continue
-            path = getattr(record, "path", None) or getattr(record, "filename", None)
-            if not isinstance(path, str) or not in_var_tmp(path):
-                continue
-            exact = path.rstrip("/").endswith("-1")
-            shape = " (name ends in '-1', the exact shape MVT flags)" if exact else ""
-            sender = getattr(record, "handle", None) or "an unknown sender"
-            yield self.finding(record, f"Attachment received from {sender} stored at {path}{shape}")
+    def check_record(self, record: SmsAttachment) -> Iterator[Finding]:
+        """A finding for a received attachment whose path is under /private/var/tmp."""
+        if record.direction != "received":
+            return
+        path = record.path or record.filename
+        if not isinstance(path, str) or not in_var_tmp(path):
+            return
+        exact = path.rstrip("/").endswith("-1")
+        shape = " (name ends in '-1', the exact shape MVT flags)" if exact else ""
+        sender = record.handle or "an unknown sender"
+        yield self.finding(record, f"Attachment received from {sender} stored at {path}{shape}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from unmask.detect.heuristics.base import Heuristic, HeuristicContext
-from unmask.model import Finding, Record, Severity
+from unmask.detect.heuristics.base import RecordRule
+from unmask.model import Finding, Severity
+from unmask.parsers.ios.sms import SmsMessage
 
 # The opening words of Apple's published notification texts, in folded form (see fold()).
 PHRASES = (
@@ -35,13 +36,13 @@ def is_threat_notification(text: str | None) -> bool:
     return bool(text) and fold(text or "").startswith(PHRASES)
 
 
-class SmsThreatNotification(Heuristic):
+class SmsThreatNotification(RecordRule):
     """Flag messages that carry Apple's threat-notification wording."""
 
     id = "sms-threat-notification"
     title = "Apple threat notification received"
     severity = Severity.HIGH
-    kinds = ("ios/sms/message",)
+    consumes = (SmsMessage,)
     reference = (
         "Apple, 'About Apple threat notifications and protecting against mercenary spyware' "
         "(support.apple.com/en-us/102174); MVT SMS module threat-notification check (research/mvt.md §3.3)"
@@ -56,14 +57,12 @@ class SmsThreatNotification(Heuristic):
         "appleid.apple.com page after signing in. A message sent by the device owner may be a forwarded copy."
     )
 
-    def check(self, records: Sequence[Record], ctx: HeuristicContext) -> Iterator[Finding]:
-        """One finding per message whose text opens with the notification wording."""
-        for record in records:
-            text = getattr(record, "text", None)
-            if isinstance(text, str) and is_threat_notification(text):
-                direction = getattr(record, "direction", "unknown")
-                handle = getattr(record, "handle", None) or "an unknown sender"
-                yield self.finding(
-                    record,
-                    f"Apple threat notification in a {direction} message ({handle}): {text[:120]!r}",
-                )
+    def check_record(self, record: SmsMessage) -> Iterator[Finding]:
+        """A finding for a message whose text opens with the notification wording."""
+        text = record.text
+        if isinstance(text, str) and is_threat_notification(text):
+            handle = record.handle or "an unknown sender"
+            yield self.finding(
+                record,
+                f"Apple threat notification in a {record.direction} message ({handle}): {text[:120]!r}",
+            )
