@@ -19,8 +19,6 @@ PKPASS_REQUIRED = ("pass.json", "manifest.json")
 
 def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
     """Screen each member of a ZIP; a ZIP with ``pass.json`` is reported as ``pkpass``."""
-    from .engine import scan_nested
-
     base = locator or "zip"
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -76,5 +74,5 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
             ctx.error(f"{mloc}: unreadable member: {type(exc).__name__}: {exc}")
             continue
         ctx.charge(len(content))
-        scan_nested(ctx, content, info.filename, mloc)
+        ctx.scan_nested(content, info.filename, mloc)
     return kind

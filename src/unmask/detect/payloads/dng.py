@@ -12,8 +12,9 @@ import struct
 
 from unmask.model import Severity
 
+from .disguise import trailing
 from .result import Ctx
-from .tiff import IFD, Tiff
+from .tiff import IFD, LANDFALL_CVE, Tiff, zip_after
 
 CVE_RAWCAMERA = "CVE-2025-43300"
 CVE_QURAM = "CVE-2025-21043"
@@ -217,3 +218,47 @@ def check(ctx: Ctx, t: Tiff, is_dng: bool, where: str) -> None:
         for tag in _OPCODE_TAGS:
             if tag in ifd.entries:
                 _oplist(ctx, t, ifd, tag, where)
+
+
+def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
+    """Screen a TIFF/BigTIFF (:mod:`.tiff` walks it): apply the DNG rules, and look for archives
+    appended after the image data."""
+    kind = "bigtiff" if data[2:4] in (b"+\x00", b"\x00+") else "tiff"
+    where = f"{locator} > {kind}" if locator else kind
+    t = Tiff(ctx, data, where)
+    try:
+        t.walk()
+        is_dng = bool(t.ifds) and 0xC612 in t.ifds[0].entries
+        if is_dng:
+            kind = "dng"
+            where = f"{locator} > dng" if locator else "dng"
+            t.where = where
+        if t.loop:
+            ctx.add(
+                "TIFF-MALFORMED",
+                Severity.LOW,
+                "IFD chain loops back to an IFD already read",
+                where,
+                cve=None,
+                reason="ifd loop",
+                at=t.loop[:8],
+            )
+        check(ctx, t, is_dng, where)
+    finally:
+        end = t.end
+        z = zip_after(data, end)
+        if z is not None:
+            ctx.add(
+                "DNG-APPENDED-ZIP",
+                Severity.HIGH if kind == "dng" else Severity.MEDIUM,
+                f"ZIP archive appended after the end of the {kind.upper()} data (LANDFALL delivery)",
+                where,
+                cve=LANDFALL_CVE,
+                image_data_end=end,
+                zip_offset=z,
+                appended_bytes=len(data) - z,
+            )
+            ctx.scan_nested(data[z:], None, f"{where} appended@{z}")
+        else:
+            trailing(ctx, kind, data, end, where)
+    return kind

@@ -15,7 +15,7 @@ from pathlib import PurePath
 
 from unmask.model import Severity
 
-from . import container, font, jbig2, jpeg, pdf, tiff, webp
+from . import container, dng, font, jbig2, jpeg, pdf, webp
 from .disguise import check_claims
 from .magic import claim_from_mime, claim_from_name, sniff
 from .result import DEFAULT_LIMITS, Ctx, FileReport, LimitExceeded, Limits, PayloadFinding
@@ -31,8 +31,8 @@ _HANDLERS: dict[str, Handler] = {
     "ttc": font.scan,
     "woff": font.scan,
     "woff2": font.scan,
-    "tiff": tiff.scan,
-    "bigtiff": tiff.scan,
+    "tiff": dng.scan,
+    "bigtiff": dng.scan,
     "zip": container.scan,
     "jpeg": jpeg.scan,
 }
@@ -40,11 +40,6 @@ _HANDLERS: dict[str, Handler] = {
 _SEVERITIES = list(Severity)
 # Locator of findings about the file as a whole (its claim, its copies).
 ROOT = "file"
-
-
-def join(prefix: str, part: str) -> str:
-    """Build a locator path: ``zip member a.png > webp VP8L code#4``."""
-    return f"{prefix} > {part}" if prefix else part
 
 
 def scan_content(ctx: Ctx, data: bytes, claims: list[tuple[str, str]], locator: str) -> str | None:
@@ -101,7 +96,7 @@ def screen_bytes(
     an error entry, never an exception. For hostile input in bulk use :func:`screen_files`, which
     adds hard time and memory limits by running this in worker processes.
     """
-    ctx = Ctx(limits)
+    ctx = Ctx(limits, nested=scan_nested)
     claims: list[tuple[str, str]] = []
     by_name, by_mime = claim_from_name(name), claim_from_mime(mime)
     if by_name:

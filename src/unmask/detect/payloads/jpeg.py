@@ -62,7 +62,6 @@ def end_of_image(ctx: Ctx, data: bytes) -> int | None:
 
 def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
     """Report an archive or executable appended after a JPEG's EOI, and screen an appended ZIP."""
-    from .engine import scan_nested
     from .tiff import zip_after
 
     end = end_of_image(ctx, data)
@@ -90,5 +89,5 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
         trailing_bytes=len(data) - (end if z is None else z),
     )
     if z is not None:
-        scan_nested(ctx, data[z:], None, f"{where} appended@{z}")
+        ctx.scan_nested(data[z:], None, f"{where} appended@{z}")
     return None

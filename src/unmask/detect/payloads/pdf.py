@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from .result import Ctx, LimitExceeded
+from .result import Ctx, LimitExceeded, join
 
 WS = b"\x00\t\n\x0c\r "
 _DELIMS = b"()<>[]{}/%"
@@ -495,7 +495,6 @@ def _lzw(data: bytes, cap: int, early: int) -> bytes:
 def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
     """Screen a PDF: every JBIG2 image (with globals), embedded TrueType programs, embedded files."""
     from . import font, jbig2
-    from .engine import join, scan_nested
 
     doc = Document(ctx, data, locator)
     doc.scan()
@@ -546,7 +545,7 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
             if obj.num in font_refs:
                 font.scan_embedded(ctx, content, f"{where} /FontFile")
             else:
-                scan_nested(ctx, content, embedded_names.get(obj.num), f"{where} /EmbeddedFile")
+                ctx.scan_nested(content, embedded_names.get(obj.num), f"{where} /EmbeddedFile")
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,15 @@ class LimitExceeded(Exception):
         self.name = name
 
 
+Nested = Callable[["Ctx", bytes, "str | None", str], "str | None"]
+"""The engine's screening of an embedded part: ``(ctx, data, claimed name, locator) -> type``."""
+
+
+def join(prefix: str, part: str) -> str:
+    """Build a locator path: ``zip member a.png > webp VP8L code#4``."""
+    return f"{prefix} > {part}" if prefix else part
+
+
 class Ctx:
     """Mutable state of one screening run: collected findings, errors, limits and budgets.
 
@@ -123,8 +133,11 @@ class Ctx:
     budget and the deadline cover the file as a whole, not each member separately.
     """
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, nested: Nested | None = None) -> None:
         self.limits = limits
+        # The engine's recursion, handed down so that the format scanners never import the engine
+        # that dispatches to them.
+        self._nested = nested
         self.findings: list[PayloadFinding] = []
         self.errors: list[str] = []
         self.limits_hit: list[str] = []
@@ -147,6 +160,14 @@ class Ctx:
     ) -> None:
         """Record a finding."""
         self.findings.append(PayloadFinding(rule, severity, message, cve, locator, dict(evidence)))
+
+    def scan_nested(self, data: bytes, name: str | None, locator: str) -> str | None:
+        """Screen an embedded part (container member, PDF embedded file, appended archive) with the
+        engine that created this context; returns the part's detected type."""
+        if self._nested is None:
+            self.error(f"{locator}: not screened (no engine to recurse with)")
+            return None
+        return self._nested(self, data, name, locator)
 
     def error(self, text: str) -> None:
         """Record a parse problem that is not itself a finding."""

@@ -10,9 +10,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from unmask.model import Severity
-
-from .disguise import trailing
 from .result import Ctx
 
 _TYPE_SIZE = {
@@ -226,49 +223,3 @@ def zip_after(data: bytes, end: int) -> int | None:
         elif sig == b"PK\x05\x06" and p + 22 <= len(data):
             return p
         pos = p + 2
-
-
-def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
-    """Walk a TIFF/BigTIFF; apply the DNG rules; look for archives appended after the image data."""
-    from . import dng
-    from .engine import scan_nested
-
-    kind = "bigtiff" if data[2:4] in (b"+\x00", b"\x00+") else "tiff"
-    where = f"{locator} > {kind}" if locator else kind
-    t = Tiff(ctx, data, where)
-    try:
-        t.walk()
-        is_dng = bool(t.ifds) and 0xC612 in t.ifds[0].entries
-        if is_dng:
-            kind = "dng"
-            where = f"{locator} > dng" if locator else "dng"
-            t.where = where
-        if t.loop:
-            ctx.add(
-                "TIFF-MALFORMED",
-                Severity.LOW,
-                "IFD chain loops back to an IFD already read",
-                where,
-                cve=None,
-                reason="ifd loop",
-                at=t.loop[:8],
-            )
-        dng.check(ctx, t, is_dng, where)
-    finally:
-        end = t.end
-        z = zip_after(data, end)
-        if z is not None:
-            ctx.add(
-                "DNG-APPENDED-ZIP",
-                Severity.HIGH if kind == "dng" else Severity.MEDIUM,
-                f"ZIP archive appended after the end of the {kind.upper()} data (LANDFALL delivery)",
-                where,
-                cve=LANDFALL_CVE,
-                image_data_end=end,
-                zip_offset=z,
-                appended_bytes=len(data) - z,
-            )
-            scan_nested(ctx, data[z:], None, f"{where} appended@{z}")
-        else:
-            trailing(ctx, kind, data, end, where)
-    return kind
