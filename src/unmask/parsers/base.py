@@ -98,10 +98,13 @@ class Parser(ABC):
     platform: ClassVar[str] = ""
     sources: ClassVar[tuple[Source, ...]] = ()
     records: ClassVar[tuple[type[Record], ...]] = ()
+    declared_abstract: ClassVar[bool] = True
+    """Set on every class: whether it is a shared base (not registered) rather than a parser."""
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not abstract and not _abstract(cls):
+        cls.declared_abstract = abstract or _abstract(cls)
+        if not cls.declared_abstract:
             _registry.register(cls)
 
     @classmethod

@@ -111,6 +111,8 @@ def registry() -> tuple[type[Heuristic], ...]:
         importlib.import_module(info.name)
     rules: dict[str, type[Heuristic]] = {}
     for cls in _concrete(Heuristic):  # type: ignore[type-abstract]
+        if not cls.__module__.startswith(package.__name__ + "."):
+            continue  # a rule defined elsewhere (a test's throwaway class) is not one of ours
         if cls.id in rules and rules[cls.id] is not cls:
             raise RuntimeError(f"duplicate heuristic id {cls.id}")
         rules[cls.id] = cls
