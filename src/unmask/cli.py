@@ -22,6 +22,7 @@ from rich.table import Table
 from unmask import __version__
 from unmask.errors import UnmaskError
 from unmask.model import Severity, Status
+from unmask.safetext import for_console as _e
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _STYLE = {
@@ -33,12 +34,14 @@ _STYLE = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# Evidence values pass through _e (safetext.for_console) before they reach either console: no
+# markup, escape sequences or emoji codes from a phone are interpreted.
+console = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    console.print(f"[bold red]unmask:[/] {message}", soft_wrap=True)
+    console.print(f"[bold red]unmask:[/] {_e(message)}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -158,7 +161,7 @@ def report(folder: Path) -> None:
     """Rebuild report.html in a results folder from the files saved there."""
     from unmask.report.html import write_report
 
-    out.print(f"[bold]Report[/]: {write_report(folder)}", soft_wrap=True)
+    out.print(f"[bold]Report[/]: {_e(write_report(folder))}", soft_wrap=True)
 
 
 @main.command("recheck")
@@ -179,8 +182,8 @@ def recheck(folder: Path, iocs: Sequence[Path], output: Path | None, fail_on: Se
         out.print(f"{len(done.new_findings)} new finding(s) since the original run; "
                   f"{len(done.no_longer_found)} earlier finding(s) no longer found", soft_wrap=True)
         if done.skipped:
-            out.print("skipped records of unknown kinds: " + ", ".join(f"{n} {k}" for k, n in done.skipped.items()))
-        out.print(f"[bold]Report[/]: {done.folder / 'report.html'}", soft_wrap=True)
+            out.print("skipped records of unknown kinds: " + ", ".join(f"{n} {_e(k)}" for k, n in done.skipped.items()))
+        out.print(f"[bold]Report[/]: {_e(done.folder / 'report.html')}", soft_wrap=True)
     sys.exit(EXIT_FINDINGS if done.result.at_or_above(fail_on) else EXIT_CLEAN)
 
 
@@ -221,7 +224,7 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     verdict = result.verdict()
     colour = {"detected": "red", "suspicious": "yellow", "clean": "green"}[verdict.level]
     if quiet:
-        out.print(f"[{colour}]{verdict.headline}[/]")
+        out.print(f"[{colour}]{_e(verdict.headline)}[/]")
         return
     meta = result.metadata
     device = " ".join(
@@ -231,9 +234,9 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     )
     out.print(
         Panel(
-            f"[bold {colour}]{verdict.headline}[/]\n{verdict.detail}",
-            title=f"unmask {result.command}",
-            subtitle=device or None,
+            f"[bold {colour}]{_e(verdict.headline)}[/]\n{_e(verdict.detail)}",
+            title=f"unmask {_e(result.command)}",
+            subtitle=_e(device) or None,
             border_style=colour,
         )
     )
@@ -245,20 +248,20 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     notable = [f for f in result.findings if f.severity.rank >= Severity.LOW.rank]
     for f in notable[:25]:
         when = f.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if f.timestamp else "time unknown"
-        out.print(f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {when}  {f.message}", soft_wrap=True)
+        out.print(f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {when}  {_e(f.message)}", soft_wrap=True)
         if f.device_path:
-            out.print(f"           [dim]{f.device_path}[/]", soft_wrap=True)
+            out.print(f"           [dim]{_e(f.device_path)}[/]", soft_wrap=True)
     if len(notable) > 25:
         out.print(f"  … and {len(notable) - 25} more in alerts.json")
     statuses = {s: [c for c in result.coverage if c.status is s] for s in Status}
     line = ", ".join(f"{len(v)} {k.value}" for k, v in statuses.items())
     out.print(f"[bold]Coverage[/]: {line}")
     for c in statuses[Status.FAILED] + statuses[Status.UNSUPPORTED]:
-        out.print(f"  [yellow]{c.status.value}[/] {c.parser}: {c.reason}", soft_wrap=True)
+        out.print(f"  [yellow]{c.status.value}[/] {_e(c.parser)}: {_e(c.reason)}", soft_wrap=True)
     sets = result.indicator_sets
     if not sets.indicators and sets.sets:
         # Confidential matching: the client never learns the indicators, only the published set.
-        names = ", ".join(f"{s.name} at {s.path}" for s in sets.sets)
+        names = ", ".join(f"{_e(s.name)} at {_e(s.path)}" for s in sets.sets)
         out.print(f"[bold]Indicators[/]: matched confidentially against {names}", soft_wrap=True)
     else:
         out.print(
@@ -266,7 +269,7 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
             + (f", {sets.unsupported} pattern(s) not usable" if sets.unsupported else "")
         )
     if output is not None:
-        out.print(f"[bold]Results[/]: {output}")
+        out.print(f"[bold]Results[/]: {_e(output)}")
 
 
 @main.command("scan-files")
@@ -334,8 +337,8 @@ def scan_files(
                 if f.severity.rank >= Severity.LOW.rank:
                     cve = f" {f.cve}" if f.cve else ""
                     console.print(
-                        f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {f.rule}{cve}: {f.message}"
-                        f"\n           [dim]{r.path} ({f.locator})[/]",
+                        f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {_e(f.rule)}{_e(cve)}: "
+                        f"{_e(f.message)}\n           [dim]{_e(r.path)} ({_e(f.locator)})[/]",
                         soft_wrap=True,
                     )
     sys.exit(EXIT_FINDINGS if summary.at_or_above(fail_on) else EXIT_CLEAN)
@@ -368,7 +371,7 @@ def iocs_list(iocs: Sequence[Path], as_json: bool) -> None:
             f" +{len(s.collections) - 3}" if len(s.collections) > 3 else ""
         )
         by_type = ", ".join(f"{n} {t}" for t, n in sorted(s.by_type, key=lambda x: -x[1]))
-        table.add_row(s.name, collections, str(s.indicators), by_type, str(s.unsupported), s.sha256[:12])
+        table.add_row(_e(s.name), _e(collections), str(s.indicators), _e(by_type), str(s.unsupported), s.sha256[:12])
     out.print(table)
 
 
@@ -381,11 +384,11 @@ def iocs_update(index_url: str | None, raw_base: str | None) -> None:
     from unmask.detect.indicators.update import DEFAULT_INDEX, update
 
     report = update(
-        index_url or DEFAULT_INDEX, raw_base=raw_base, log=lambda m: console.print(m, soft_wrap=True)
+        index_url or DEFAULT_INDEX, raw_base=raw_base, log=lambda m: console.print(_e(m), soft_wrap=True)
     )
-    out.print(f"{len(report.saved)} set(s) saved to {report.folder}, {len(report.failed)} failed")
+    out.print(f"{len(report.saved)} set(s) saved to {_e(report.folder)}, {len(report.failed)} failed")
     for name, reason in report.failed:
-        console.print(f"  [yellow]failed[/] {name}: {reason}", soft_wrap=True)
+        console.print(f"  [yellow]failed[/] {_e(name)}: {_e(reason)}", soft_wrap=True)
     if report.failed and not report.saved:
         sys.exit(EXIT_USAGE)
 

@@ -40,7 +40,8 @@ from markupsafe import Markup
 from unmask.errors import UsageError
 from unmask.model import Severity
 from unmask.parsers.registry import parser_of_kind, record_from_json
-from unmask.report.outputs import csv_time, parse_csv_time, read_json
+from unmask.report.outputs import csv_time, parse_csv_time, read_json, timeline_description
+from unmask.safetext import from_csv
 
 REPORT_NAME = "report.html"
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -223,7 +224,7 @@ def read_context(
                 row = next(csv.reader([text]), [])
                 if len(row) < 4:
                     continue
-                stamp, parser, event, description = row[0], row[1], row[2], row[3]
+                stamp, parser, event, description = row[0], row[1], row[2], from_csv(row[3])
                 kind, _, fld = event.partition(" ")
                 lo, hi = bisect_left(his, stamp), bisect_right(los, stamp)
                 if lo >= hi:
@@ -368,7 +369,7 @@ def _describe(record: Any) -> str | None:
     if not isinstance(record, dict):
         return None
     try:
-        return record_from_json(record).describe()
+        return timeline_description(record_from_json(record))
     except (KeyError, ValueError, TypeError):
         return None
 

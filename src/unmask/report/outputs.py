@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from unmask.errors import UsageError
-from unmask.model import Record
+from unmask.model import Record, WallClockRecord
 
 TIMELINE_HEADER = ("UTC Timestamp", "Plugin", "Event", "Description")
 ALERTS_TIMELINE_HEADER = ("Event Time", "Module", "Severity", "Rule", "Message", "Event")
@@ -109,6 +109,15 @@ def _stdlib_line(record: Record) -> bytes:
 def csv_line(fields: Sequence[str]) -> str:
     """One CSV line exactly as ``csv.writer(quoting=csv.QUOTE_ALL)`` writes it."""
     return ",".join('"' + f.replace('"', '""') + '"' for f in fields) + "\r\n"
+
+
+def timeline_description(record: Record) -> str:
+    """A record's Description in timeline.csv, before CSV quoting and formula neutralising: its
+    summary, and what of its time was inferred (``[time: year,zone inferred]``)."""
+    text = record.describe()
+    if isinstance(record, WallClockRecord) and record.time_inferred:
+        text += f" [time: {record.time_inferred} inferred]"
+    return text
 
 
 def parse_csv_time(text: str) -> datetime:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from unmask.model import Finding, Record, WallClockRecord, time_fields
+from unmask.model import Finding, Record, time_fields
 from unmask.parsers.registry import parser_of_kind
 from unmask.report.outputs import (
     ALERTS_TIMELINE_HEADER,
@@ -27,8 +27,10 @@ from unmask.report.outputs import (
     csv_line,
     csv_time,
     dump_json,
+    timeline_description,
 )
 from unmask.results import ScanResult, tool_info
+from unmask.safetext import for_csv
 
 
 def alerts_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -62,10 +64,7 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
                 continue
             seen.append(ts)
             if description is None:
-                text = record.describe()
-                if isinstance(record, WallClockRecord) and record.time_inferred:
-                    text += f" [time: {record.time_inferred} inferred]"
-                description = text.replace('"', '""') + '"\r\n'
+                description = for_csv(timeline_description(record)).replace('"', '""') + '"\r\n'
             # Files of one app install or restore share their times: format each time once.
             stamp = stamps.get(ts)
             if stamp is None:
@@ -162,8 +161,8 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
             csv_time(f.timestamp),
             parser_of.get(f.record.kind, f.source) if f.record is not None else f.source,
             f.severity.value,
-            f.rule,
-            f.message,
+            for_csv(f.rule),
+            for_csv(f.message),
             json.dumps(f.record.to_json() if f.record is not None else {}, ensure_ascii=False, default=str),
         )
         for f in result.findings
