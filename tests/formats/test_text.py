@@ -177,7 +177,12 @@ def test_utf16_bom_switches_the_decoding(codec: str) -> None:
     # U+0A0A and U+010A hold a 0x0A byte that is not a newline; U+1F600 is a surrogate pair.
     text = "Jän 1\r\n\u0a0a\u010a\n\U0001f600\nlast"
     for chunk_size in (1, 3, 64):
-        assert texts(bom + text.encode(codec), chunk_size=chunk_size) == ["Jän 1", "\u0a0a\u010a", "\U0001f600", "last"]
+        assert texts(bom + text.encode(codec), chunk_size=chunk_size) == [
+            "Jän 1",
+            "\u0a0a\u010a",
+            "\U0001f600",
+            "last",
+        ]
 
 
 def test_utf16_without_bom_when_asked() -> None:
@@ -246,7 +251,9 @@ def test_continuation_is_capped_at_max_record() -> None:
 
 
 def test_a_truncated_physical_line_truncates_its_record() -> None:
-    assert lines(b"head\n " + b"x" * 20 + b"\n", continues=continued, max_line=5) == [(1, "head\n xxxx", True)]
+    assert lines(b"head\n " + b"x" * 20 + b"\n", continues=continued, max_line=5) == [
+        (1, "head\n xxxx", True)
+    ]
 
 
 # --- compression --------------------------------------------------------------------------------
@@ -405,7 +412,19 @@ def reference(data: bytes) -> list[str]:
     return out
 
 
-PIECES = [b"\n", b"\r", b"\r\n", b"a", b"\xff", b"\xe2\x82\xac", b"\xe2", b"\x00", b"\n\x00", b"\r\x00", b"\x00\n"]
+PIECES = [
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"a",
+    b"\xff",
+    b"\xe2\x82\xac",
+    b"\xe2",
+    b"\x00",
+    b"\n\x00",
+    b"\r\x00",
+    b"\x00\n",
+]
 BOMS = [b"", b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE]
 DATA = st.one_of(
     st.binary(max_size=300),
