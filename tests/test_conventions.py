@@ -191,6 +191,9 @@ _OWNERS = {
     r"\bsqlite3\.connect\(": {"formats/sqlite.py"},
     r"\bplistlib\.loads?\(": {"formats/plist.py"},
     r"\b(?:fromtimestamp|utcfromtimestamp)\(": {"timeutil.py"},
+    # Times in text (log lines, command outputs) are parsed by timeutil.parse_wall, which says
+    # what it inferred (year, zone); a bare strptime would drop that silently.
+    r"\bstrptime\(": {"timeutil.py"},
     r"timedelta\((?:seconds|microseconds)=": {"timeutil.py"},
     # intel/client.py parses the server address the user typed, not evidence.
     r"\burlsplit\(|\burlparse\(": {"observables.py", "intel/client.py"},
