@@ -178,6 +178,7 @@ EVERYTHING = ("unmask",)
 RULES = (
     Rule("unmask.model", EVERYTHING, why="model is the lowest layer and imports nothing from unmask"),
     Rule("unmask.errors", EVERYTHING, why="errors imports nothing from unmask"),
+    Rule("unmask.safetext", EVERYTHING, why="safetext imports nothing from unmask"),
     Rule("unmask.timeutil", EVERYTHING, ("unmask.errors",), why="timeutil sits at the bottom"),
     Rule("unmask.formats", EVERYTHING, ("unmask.formats", "unmask.errors", "unmask.timeutil"),
          why="format readers sit below acquisitions and parsers"),

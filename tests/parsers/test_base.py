@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import ClassVar
@@ -14,9 +16,13 @@ from typing import ClassVar
 import pytest
 
 from unmask.acquisition.base import Acquisition, FileEntry, Section, is_regular_file
-from unmask.model import Coverage, Record, Status
+from unmask.formats.text import Line as TextLine
+from unmask.formats.text import locator as text_locator
+from unmask.model import Coverage, Record, Status, WallClockRecord
 from unmask.parsers import registry as parser_registry
-from unmask.parsers.base import ParseContext, Parser, Source, iter_parser
+from unmask.parsers.base import ParseContext, Parser, Source, TextParser, iter_parser
+from unmask.report.outputs import timeline_description
+from unmask.report.writers import timeline_lines
 from unmask.results import tool_info
 
 
@@ -139,3 +145,79 @@ def test_plugins_from_entry_points_carry_their_origin(tmp_path: Path, monkeypatc
         "version": None, "file": str(module), "sha256": hashlib.sha256(module.read_bytes()).hexdigest(),
     }]
     assert "test_plugin" not in [p.name for p in parser_registry.registry()]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine(WallClockRecord):
+    kind: ClassVar[str] = "test/log/line"
+    summary: ClassVar[str] = "{process}: {message}"
+    when: datetime | None = None
+    process: str = ""
+    message: str = ""
+
+
+class _SyslogParser(TextParser, abstract=True):
+    """Syslog-style lines without a year: 'Dec  6 17:04:40 proc: message'."""
+
+    records = (LogLine,)
+
+    def continues(self, text: str) -> bool:
+        return text.startswith((" ", "\t"))
+
+    def lines(self, ctx: ParseContext, device_path: str, lines: Iterator[TextLine]) -> Iterator[Record]:
+        for line in lines:
+            stamp, _, rest = line.text[:15], line.text[15:], line.text[16:]
+            when = ctx.wall_time(stamp, ["%b %d %H:%M:%S"])
+            process, _, message = rest.partition(": ")
+            yield LogLine(
+                device_path=device_path, locator=text_locator(line), when=when.value if when else None,
+                time_inferred=when.inferred if when else "", process=process, message=message,
+            )
+
+
+class ZonedDump(DumpOutput):
+    def timezone(self) -> str | None:
+        return "Europe/Berlin"
+
+    def collected(self) -> datetime | None:
+        return datetime(2026, 1, 3, 9, 0, tzinfo=UTC)
+
+
+def test_text_sources_stream_compressed_logs_with_line_locators_and_inferred_times(tmp_path: Path) -> None:
+    log = b"Dec 31 23:59:58 backupd: done\nJan  1 00:00:01 launchd: starting\n  continued here\n"
+    (tmp_path / "system.log.gz").write_bytes(gzip.compress(log))
+    (tmp_path / "dumpsys.txt").write_bytes(b"")
+    with parser_registry.isolated():
+        parser = type("SyslogTest", (_SyslogParser,), {
+            "__doc__": "Test syslog.", "name": "test_syslog", "platform": "android",
+            "sources": (Source.host("system.log.gz"),),
+        })
+        records = list(iter_parser(parser(), ZonedDump(tmp_path), Coverage("test_syslog", "")))
+    assert [(r.locator, r.process) for r in records] == [("line=1", "backupd"), ("line=2", "launchd")]
+    assert records[1].message == "starting\n  continued here"
+    # Berlin is UTC+1 in winter; the year comes from the collection date (January 2026).
+    assert records[0].when == datetime(2025, 12, 31, 22, 59, 58, tzinfo=UTC)
+    assert records[1].when == datetime(2025, 12, 31, 23, 0, 1, tzinfo=UTC)
+    assert records[0].time_inferred == "year,zone"
+    description = timeline_description(records[0])
+    assert description.endswith("[time: year,zone inferred]")
+    line = next(timeline_lines("test_syslog", records[:1]))
+    assert line.startswith('"2025-12-31 22:59:58.000000","test_syslog","test/log/line when","backupd: done [time')
+
+
+def test_a_log_line_without_zone_or_device_zone_is_taken_as_utc(tmp_path: Path) -> None:
+    (tmp_path / "system.log").write_bytes(b"Mar  1 10:00:00 proc: x\n")
+    (tmp_path / "dumpsys.txt").write_bytes(b"")
+
+    class Unzoned(DumpOutput):
+        def collected(self) -> datetime | None:
+            return datetime(2026, 3, 2, tzinfo=UTC)
+
+    with parser_registry.isolated():
+        parser = type("SyslogUtc", (_SyslogParser,), {
+            "__doc__": "Test syslog.", "name": "test_syslog_utc", "platform": "android",
+            "sources": (Source.host("system.log"),),
+        })
+        records = list(iter_parser(parser(), Unzoned(tmp_path), Coverage("x", "")))
+    assert records[0].when == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    assert records[0].time_inferred == "year,zone-unknown"

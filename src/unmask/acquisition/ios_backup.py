@@ -13,10 +13,12 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from unmask import timeutil
 from unmask.acquisition.base import Acquisition, FileEntry, compile_glob, is_regular_file
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
 from unmask.formats import plist
@@ -180,6 +182,7 @@ class IOSBackup(Acquisition):
                 f"{root} is an encrypted iOS backup; decrypt it first (encrypted backups are not supported yet)"
             )
         self._manifest_db = manifest_db
+        self._info_plist: dict[str, Any] | None = None
         self._found: dict[str, FileEntry | None] = {}
         self._missing: int | None = None
         self._db = self._open_manifest(manifest_db)
@@ -384,15 +387,29 @@ class IOSBackup(Acquisition):
             return None
         return self._stored_file(entry.locator)
 
+    def _info(self) -> dict[str, Any]:
+        """Info.plist, decoded once (empty when it is missing or unreadable)."""
+        if self._info_plist is None:
+            info: dict[str, Any] = {}
+            path = self.root / "Info.plist"
+            if path.is_file():
+                try:
+                    info = plist.load_dict(path.read_bytes())
+                except ArtefactError:
+                    info = {}
+            self._info_plist = info
+        return self._info_plist
+
+    def collected(self) -> datetime | None:
+        """The backup's date: Info.plist's Last Backup Date, else Manifest.plist's Date."""
+        for value in (self._info().get("Last Backup Date"), self.manifest.get("Date")):
+            if isinstance(value, datetime):
+                return timeutil.aware(value)
+        return None
+
     def metadata(self) -> dict[str, Any]:
         """Info.plist and Manifest.plist facts about the device and the backup."""
-        info: dict[str, Any] = {}
-        path = self.root / "Info.plist"
-        if path.is_file():
-            try:
-                info = plist.load_dict(path.read_bytes())
-            except ArtefactError:
-                info = {}
+        info = self._info()
         raw_lockdown = self.manifest.get("Lockdown")
         lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
         if self._missing is None:

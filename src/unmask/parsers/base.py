@@ -16,15 +16,19 @@ import enum
 import fnmatch
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import datetime, tzinfo
+from functools import cached_property
+from typing import Any, BinaryIO, ClassVar
 
+from unmask import timeutil
 from unmask.acquisition.base import Acquisition
 from unmask.errors import ArtefactError, SchemaUnsupported
 from unmask.formats import plist
 from unmask.formats.sqlite import Database, open_database
+from unmask.formats.text import Line, iter_lines, open_text
 from unmask.model import ArtefactRun, Coverage, Record, Status
 from unmask.parsers import registry as _registry
 
@@ -65,7 +69,8 @@ class Source:
 
 @dataclass
 class ParseContext:
-    """What a parser gets besides the artefact's name: the acquisition and a place for warnings."""
+    """What a parser gets besides the artefact's name: the acquisition, the device's time zone and
+    the time the evidence was taken (for local wall-clock times), and a place for warnings."""
 
     acq: Acquisition
     warnings: list[str] = field(default_factory=list)
@@ -74,6 +79,33 @@ class ParseContext:
         """Note something the investigator should know that is not a finding (a skipped row…)."""
         if len(self.warnings) < 1000:
             self.warnings.append(message)
+
+    @cached_property
+    def zone(self) -> tzinfo | None:
+        """The device's time zone, when the acquisition records one."""
+        return timeutil.zone(self.acq.timezone())
+
+    @cached_property
+    def year_hint(self) -> datetime | None:
+        """When the evidence was taken: the year of a log line that has none is inferred from it."""
+        return self.acq.collected()
+
+    def wall_time(self, text: str, formats: Sequence[str]) -> timeutil.WallTime | None:
+        """A local wall-clock time from the evidence, in UTC, with what had to be inferred (the
+        year, the zone); ``None`` when it does not parse (:func:`unmask.timeutil.parse_wall`)."""
+        return timeutil.parse_wall(text, formats, zone=self.zone, year_hint=self.year_hint)
+
+    def open(self, name: str) -> BinaryIO:
+        """A binary stream over an artefact this parser resolved: a named section, a device path,
+        or a file of the acquisition itself."""
+        if name in self.acq.section_names():
+            return self.acq.open_section(name)
+        if name.startswith("/"):
+            return self.acq.open(name)
+        path = self.acq.host_file(name)
+        if path is None:
+            raise FileNotFoundError(name)
+        return path.open("rb")
 
 
 def _abstract(cls: type) -> bool:
@@ -177,6 +209,45 @@ class PlistParser(Parser):
     @abstractmethod
     def items(self, ctx: ParseContext, device_path: str, value: Any) -> Iterator[Record]:
         """Yield records from a decoded plist value."""
+
+
+class TextParser(Parser):
+    """A parser of one text artefact (a log, a command output, a section of one), read line by line.
+
+    The artefact may be gzip, bzip2, xz or zstd compressed; memory stays bounded whatever its size
+    (:func:`unmask.formats.text.iter_lines`): a line longer than ``max_line`` bytes is cut and
+    marked, a record of continuation lines (:meth:`continues`) is capped at ``max_record``
+    characters, and reading stops with a failure past ``max_bytes`` decompressed bytes. Records
+    name their line as ``line=N`` (:func:`unmask.formats.text.locator`).
+    """
+
+    encoding: ClassVar[str] = "utf-8"
+    max_line: ClassVar[int] = 1 << 20
+    max_record: ClassVar[int] = 4 << 20
+    max_bytes: ClassVar[int | None] = 8 << 30
+
+    def continues(self, text: str) -> bool:
+        """Whether a physical line continues the record before it (indented lines, stack traces).
+        None do, unless a subclass says otherwise."""
+        return False
+
+    def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
+        """Open the artefact, decompress it if needed, and yield :meth:`lines`."""
+        joins = type(self).continues is not TextParser.continues
+        with ctx.open(device_path) as raw:
+            stream = open_text(raw, max_bytes=self.max_bytes)
+            lines = iter_lines(
+                stream,
+                encoding=self.encoding,
+                max_line=self.max_line,
+                continues=self.continues if joins else None,
+                max_record=self.max_record,
+            )
+            yield from self.lines(ctx, device_path, lines)
+
+    @abstractmethod
+    def lines(self, ctx: ParseContext, device_path: str, lines: Iterator[Line]) -> Iterator[Record]:
+        """Yield records from the artefact's lines (or records of continuation lines)."""
 
 
 # --- tolerant value helpers (device rows hold NULLs, blobs, huge integers, invalid text) ----------
