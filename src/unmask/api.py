@@ -16,6 +16,7 @@ from typing import Protocol
 from unmask import timeutil
 from unmask.acquisition import open_ios_backup
 from unmask.acquisition.base import Acquisition, sha256_file
+from unmask.budget import DEFAULT, Budget
 from unmask.detect.heuristics.base import HeuristicContext
 from unmask.detect.indicators.index import Matcher
 from unmask.detect.indicators.sets import IndicatorSets
@@ -118,13 +119,14 @@ def scan_acquisition(
     indicators: tuple[IndicatorSets, Matcher] | None = None,
     screen: bool = True,
     sink: RecordSink | None = None,
+    budget: Budget = DEFAULT,
 ) -> ScanResult:
     """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments.
 
     Records flow through in batches: each batch is matched, then handed to ``sink`` (the output
     writer) when there is one. With a sink, :attr:`ScanResult.records` keeps only the records the
     heuristics and attachment screening need, so memory stays flat however large the evidence;
-    without one it keeps every record.
+    without one it keeps every record. Each parser and each heuristic spends at most ``budget``.
     """
     started = timeutil.now()
     timings: dict[str, float] = {}
@@ -137,7 +139,7 @@ def scan_acquisition(
     parsers = parsers_for(acq.platform)
     records: dict[str, list[Record]] = {}
     coverage: list[Coverage] = []
-    detection = Detection(index)
+    detection = Detection(index, budget=budget)
     keep = _kept_kinds() if sink is not None else None
     writing = 0.0
     for i, cls in enumerate(parsers):
@@ -147,7 +149,7 @@ def scan_acquisition(
         cov = Coverage(cls.name, cls.description())
         coverage.append(cov)
         kept: list[Record] = []
-        stream = iter_parser(cls(), acq, cov)
+        stream = iter_parser(cls(), acq, cov, budget)
         declares_content = any(rc.content is not None for rc in cls.records)
         while batch := list(islice(stream, BATCH)):
             if declares_content and not workers_started:
@@ -223,6 +225,7 @@ def check_backup(
     hash_all: bool = False,
     indicators: tuple[IndicatorSets, Matcher] | None = None,
     screen: bool = True,
+    budget: Budget = DEFAULT,
 ) -> ScanResult:
     """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given.
 
@@ -249,6 +252,7 @@ def check_backup(
             indicators=indicators,
             screen=screen,
             sink=writer,
+            budget=budget,
         )
         result.extra["timings"]["open"] = round(opened, 3)
         if writer is not None:

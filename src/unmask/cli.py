@@ -20,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from unmask import __version__
+from unmask.budget import DEFAULT as DEFAULT_BUDGET
+from unmask.budget import Budget
 from unmask.errors import UnmaskError
 from unmask.model import Severity, Status
 from unmask.safetext import for_console as _e
@@ -112,6 +114,12 @@ fail_on_option = click.option(
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line.")
 @click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads.")
+@click.option("--budget-seconds", type=click.FloatRange(1, 86400), default=DEFAULT_BUDGET.seconds, show_default=True,
+              help="Wall time one parser (or one heuristic) may spend before it is stopped as failed.")
+@click.option("--budget-memory", type=click.IntRange(64, 1 << 20), default=DEFAULT_BUDGET.memory_mb, show_default=True,
+              metavar="MB", help="Memory one parser may make unmask grow by before it is stopped as failed.")
+@click.option("--budget-temp", type=click.IntRange(16, 1 << 24), default=DEFAULT_BUDGET.temp_mb, show_default=True,
+              metavar="MB", help="Temporary disk one artefact may take (private copies, recovery).")
 @click.option("--intel-server", metavar="URL", help="Match confidentially against an intel server (mvtcm/v1).")
 @click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex).")
 @click.option(
@@ -128,6 +136,9 @@ def check_backup(
     hash_all: bool,
     quiet: bool,
     no_screen: bool,
+    budget_seconds: float,
+    budget_memory: int,
+    budget_temp: int,
     intel_server: str | None,
     intel_key: str | None,
     intel_token_file: Path | None,
@@ -149,6 +160,7 @@ def check_backup(
             hash_all=hash_all,
             indicators=indicators,
             screen=not no_screen,
+            budget=Budget(budget_seconds, budget_memory, budget_temp),
         )
     _summary(result, output, quiet)
     sys.exit(EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_CLEAN)

@@ -79,6 +79,37 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
+def contained_file(root: Path, path: Path) -> tuple[Path | None, str | None]:
+    """``(path, None)`` when ``path`` is a regular file that resolves inside ``root`` (links whose
+    target stays inside are followed), else ``(None, why)``: a link out of the evidence, a FIFO,
+    a device, a folder. ``root`` must already be resolved.
+
+    Evidence is shaped by others: a bucket folder of a backup made a link to ``/home/…`` would
+    otherwise make unmask parse, hash and report a file that is not evidence at all.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None, None
+    if stat.S_ISREG(mode) and _inside(root, Path(os.path.realpath(path.parent))):
+        return path, None
+    real = Path(os.path.realpath(path))
+    if not _inside(root, real):
+        return None, f"symbolic link to {real}, outside the evidence"
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        return None, None
+    if stat.S_ISREG(mode):
+        return real, None
+    what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+    return None, f"{what}, not a file"
+
+
+def _inside(root: Path, real: Path) -> bool:
+    return real == root or real.is_relative_to(root)
+
+
 def is_regular_file(path: Path) -> bool:
     """Whether ``path`` is a regular file (not a link, FIFO, socket or device, which can block or escape)."""
     try:
@@ -132,6 +163,9 @@ class Acquisition(ABC):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.real_root = Path(os.path.realpath(root))
+        self.refused: dict[str, str] = {}
+        """Name → why an entry of the evidence was not read (a link out of it, a FIFO…)."""
         self._hashes: dict[str, str] = {}
         self._other_hashes: dict[str, str] = {}
         self._by_name: dict[str, list[str]] | None = None
@@ -180,9 +214,22 @@ class Acquisition(ABC):
         """Release what the acquisition holds open (nothing, unless a subclass says otherwise)."""
 
     def host_file(self, name: str) -> Path | None:
-        """A file of the acquisition's own (a backup's Info.plist), not part of the device."""
-        path = self.root / name
-        return path if is_regular_file(path) else None
+        """A file of the acquisition's own (a backup's Info.plist), not part of the device; a link
+        out of the evidence is refused (:attr:`refused`)."""
+        return self.contained(self.root / name, name)
+
+    def contained(self, path: Path, name: str) -> Path | None:
+        """``path`` when it is a regular file inside the evidence (:func:`contained_file`), else
+        ``None``, remembering why under ``name`` in :attr:`refused`."""
+        found, why = contained_file(self.real_root, path)
+        if why is not None:
+            self.refuse(name, why)
+        return found
+
+    def refuse(self, name: str, why: str) -> None:
+        """Record that an entry of the evidence was not read, and why (shown in coverage and info.json)."""
+        if len(self.refused) < 10_000:
+            self.refused.setdefault(name, why)
 
     def evidence_files(self) -> Iterator[Path]:
         """Every file of the evidence on disk, for integrity hashing."""

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask import timeutil
-from unmask.acquisition.base import Acquisition, FileEntry, compile_glob, is_regular_file
+from unmask.acquisition.base import Acquisition, FileEntry, compile_glob
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
 from unmask.formats import plist
 from unmask.formats.sqlite import connect_readonly, open_readonly
@@ -161,18 +162,18 @@ class IOSBackup(Acquisition):
         super().__init__(root)
         if not root.is_dir():
             raise AcquisitionError(f"{root} is not a folder")
-        manifest_db = root / "Manifest.db"
-        manifest_plist = root / "Manifest.plist"
-        if not manifest_db.is_file() or (
-            not (root / "Info.plist").is_file() and not manifest_plist.is_file()
-        ):
+        manifest_db = self.host_file("Manifest.db")
+        manifest_plist = self.host_file("Manifest.plist")
+        if "Manifest.db" in self.refused:
+            raise AcquisitionError(f"{root}: Manifest.db is {self.refused['Manifest.db']}; refusing to read it")
+        if manifest_db is None or (self.host_file("Info.plist") is None and manifest_plist is None):
             if (root / "Manifest.mbdb").is_file():
                 raise AcquisitionError(f"{root} is an iOS 9 or older backup (Manifest.mbdb), not supported")
             raise AcquisitionError(
                 f"{root} is not an iOS backup (no Manifest.db with Info.plist/Manifest.plist)"
             )
         self.manifest: dict[str, Any] = {}
-        if manifest_plist.is_file():
+        if manifest_plist is not None:
             try:
                 self.manifest = plist.load_dict(manifest_plist.read_bytes())
             except ArtefactError as exc:
@@ -183,6 +184,7 @@ class IOSBackup(Acquisition):
             )
         self._manifest_db = manifest_db
         self._info_plist: dict[str, Any] | None = None
+        self._buckets: dict[str, bool] = {}
         self._found: dict[str, FileEntry | None] = {}
         self._missing: int | None = None
         self._db = self._open_manifest(manifest_db)
@@ -208,6 +210,14 @@ class IOSBackup(Acquisition):
         """Close Manifest.db."""
         self._db.close()
 
+    def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of a query of Manifest.db; a damaged database (an overwritten page) is an
+        artefact error of whoever asked, never a crash of the scan."""
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
+
     def _entry_of(self, row: tuple[Any, ...]) -> FileEntry | None:
         _, fid, domain, rel, flags = row
         if not isinstance(fid, str) or not isinstance(domain, str):
@@ -223,21 +233,38 @@ class IOSBackup(Acquisition):
             relative_path=rel,
         )
 
-    def _stored_file(self, fid: str) -> Path | None:
+    def _stored_file(self, fid: str, name: str | None = None) -> Path | None:
         # A file ID is 40 hex digits; anything else ("../…") could point outside the backup.
         if len(fid) != 40 or not _HEX.fullmatch(fid):
             return None
-        path = self.root / fid[:2] / fid
-        return path if is_regular_file(path) else None
+        if not self._bucket(fid[:2]):
+            self.refuse(name or fid, self.refused.get(fid[:2], "its bucket folder is not in the evidence"))
+            return None
+        return self.contained(self.root / fid[:2] / fid, name or fid)
+
+    def _bucket(self, bucket: str) -> bool:
+        """Whether a two-letter bucket is a real folder of the backup (not a link out of it)."""
+        known = self._buckets.get(bucket)
+        if known is None:
+            folder = self.root / bucket
+            try:
+                known = stat.S_ISDIR(os.lstat(folder).st_mode)
+            except OSError:
+                known = False
+            if not known and folder.is_symlink():
+                real = os.path.realpath(folder)
+                self.refuse(bucket, f"symbolic link to {real}" + (
+                    "" if Path(real).is_relative_to(self.real_root) else ", outside the evidence"
+                ))
+            self._buckets[bucket] = known
+        return known
 
     def _lookup(self, path: str) -> FileEntry | None:
         pairs = candidates(path)
         if not pairs:
             return None
         ids = [file_id(d, r) for d, r in pairs]
-        rows = self._db.execute(
-            f"{_ROW} WHERE fileID IN ({','.join('?' * len(ids))})", ids
-        ).fetchall()
+        rows = self._fetchall(f"{_ROW} WHERE fileID IN ({','.join('?' * len(ids))})", ids)
         found = [e for e in map(self._entry_of, sorted(rows, reverse=True)) if e and e.device_path == path]
         if found:
             return found[0]
@@ -246,7 +273,7 @@ class IOSBackup(Acquisition):
         # relativePath is the selective column (a domain can hold most of the backup); the
         # device path comparison below keeps only rows of the candidate domains.
         rels = sorted({v for _, r in pairs for v in (r, "/" + r, r + "/", f"/{r}/")})
-        rows = self._db.execute(f"{_ROW} WHERE relativePath IN ({','.join('?' * len(rels))})", rels).fetchall()
+        rows = self._fetchall(f"{_ROW} WHERE relativePath IN ({','.join('?' * len(rels))})", rels)
         found = [e for e in map(self._entry_of, sorted(rows, reverse=True)) if e and e.device_path == path]
         return found[0] if found else None
 
@@ -270,9 +297,12 @@ class IOSBackup(Acquisition):
                 yield entry
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        cursor = self._db.execute(query, params)
-        while batch := cursor.fetchmany(4096):
-            yield from batch
+        try:
+            cursor = self._db.execute(query, params)
+            while batch := cursor.fetchmany(4096):
+                yield from batch
+        except sqlite3.DatabaseError as exc:
+            raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths of stored files matching a glob (``*``, ``?``, ``**/``), sorted.
@@ -305,7 +335,7 @@ class IOSBackup(Acquisition):
         for start in range(0, len(rowids), 500):
             chunk = rowids[start : start + 500]
             query = f"{_ROW} WHERE rowid IN ({','.join('?' * len(chunk))})"
-            for entry in map(self._entry_of, self._db.execute(query, chunk).fetchall()):
+            for entry in map(self._entry_of, self._fetchall(query, chunk)):
                 if entry is None or entry.kind != "file" or entry.device_path in found:
                     continue
                 if regex.match(entry.device_path) and self.exists(entry.device_path):
@@ -349,16 +379,19 @@ class IOSBackup(Acquisition):
                         yield out
                 self._missing = missing
                 return
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError as exc:
+                # Invalid UTF-8 in a row: carry on from it with the lenient decoder; anything else
+                # the lenient pass meets too, and reports.
                 if lenient:
-                    raise
+                    raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
+            except sqlite3.DatabaseError as exc:
+                raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
 
     def _stored_ids(self) -> set[str]:
         stored: set[str] = set()
         for bucket in os.listdir(self.root):
-            folder = self.root / bucket
-            if len(bucket) == 2 and folder.is_dir():
-                stored.update(os.listdir(folder))
+            if len(bucket) == 2 and self._bucket(bucket):
+                stored.update(os.listdir(self.root / bucket))
         return stored
 
     def stat(self, device_path: str) -> FileEntry | None:
@@ -366,7 +399,8 @@ class IOSBackup(Acquisition):
         entry = self.entry(device_path)
         if entry is None:
             return None
-        row = self._db.execute("SELECT file FROM Files WHERE fileID = ?", (entry.locator,)).fetchone()
+        rows = self._fetchall("SELECT file FROM Files WHERE fileID = ?", (entry.locator,))
+        row = rows[0] if rows else None
         blob = row[0] if row and isinstance(row[0], bytes) else None
         meta = plist.mbfile_metadata(blob)
         if meta is None:
@@ -385,17 +419,17 @@ class IOSBackup(Acquisition):
         entry = self.entry(device_path)
         if entry is None or entry.kind != "file" or not entry.stored:
             return None
-        return self._stored_file(entry.locator)
+        return self._stored_file(entry.locator, device_path)
 
     def _info(self) -> dict[str, Any]:
         """Info.plist, decoded once (empty when it is missing or unreadable)."""
         if self._info_plist is None:
             info: dict[str, Any] = {}
-            path = self.root / "Info.plist"
-            if path.is_file():
+            path = self.host_file("Info.plist")
+            if path is not None:
                 try:
                     info = plist.load_dict(path.read_bytes())
-                except ArtefactError:
+                except (ArtefactError, OSError):
                     info = {}
             self._info_plist = info
         return self._info_plist
@@ -413,14 +447,26 @@ class IOSBackup(Acquisition):
         raw_lockdown = self.manifest.get("Lockdown")
         lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
         if self._missing is None:
-            self._missing = sum(1 for e in self.entries() if not e.stored)
+            try:
+                self._missing = sum(1 for e in self.entries() if not e.stored)
+            except ArtefactError:
+                self._missing = None  # Manifest.db is damaged: the Manifest parser's coverage says so
         return {
-            "device_name": info.get("Device Name") or lockdown.get("DeviceName"),
-            "product_type": info.get("Product Type") or lockdown.get("ProductType"),
-            "ios_version": info.get("Product Version") or lockdown.get("ProductVersion"),
-            "build": info.get("Build Version") or lockdown.get("BuildVersion"),
-            "udid": info.get("Unique Identifier") or lockdown.get("UniqueDeviceID"),
-            "backup_date": str(info.get("Last Backup Date") or self.manifest.get("Date") or "") or None,
+            "device_name": _fact(info.get("Device Name")) or _fact(lockdown.get("DeviceName")),
+            "product_type": _fact(info.get("Product Type")) or _fact(lockdown.get("ProductType")),
+            "ios_version": _fact(info.get("Product Version")) or _fact(lockdown.get("ProductVersion")),
+            "build": _fact(info.get("Build Version")) or _fact(lockdown.get("BuildVersion")),
+            "udid": _fact(info.get("Unique Identifier")) or _fact(lockdown.get("UniqueDeviceID")),
+            "backup_date": _fact(info.get("Last Backup Date") or self.manifest.get("Date")),
             "files_listed": self._listed,
             "files_missing": self._missing,
         }
+
+
+def _fact(value: object) -> str | None:
+    """A device fact from Info.plist as short text: plists can hold any type under any key, and
+    these values go to info.json, the console and the report."""
+    if value is None or isinstance(value, dict | list | bytes | bool):
+        return None
+    text = str(value)
+    return text[:256] if text else None

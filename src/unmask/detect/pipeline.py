@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from unmask.budget import DEFAULT, Budget
 from unmask.detect.heuristics.base import HeuristicContext, Heuristics
 from unmask.detect.indicators.index import IndicatorIndex, Matcher
 from unmask.detect.indicators.match import match_records
@@ -31,11 +32,13 @@ class Detection:
     re-check); a scan adds them at the end (:func:`unmask.results.finalise`).
     """
 
-    def __init__(self, matcher: Matcher, *, hashes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, matcher: Matcher, *, hashes: dict[str, str] | None = None, budget: Budget = DEFAULT
+    ) -> None:
         self.matcher = matcher
         self.hashes = hashes
         self.findings: list[Finding] = []
-        self.heuristics = Heuristics()
+        self.heuristics = Heuristics(budget=budget)
         self.matching = 0.0
         self.judging = 0.0
 

@@ -29,17 +29,88 @@ from unmask.formats import mbfile
 
 _MAX_DEPTH = 64
 
+MAX_NESTING = 512
+"""Containers inside containers, at most. Real plists nest a few dozen levels; an XML plist can nest
+hundreds of thousands deep, and everything that walks the value afterwards (text conversion, JSON
+writing) would recurse that deep."""
+MAX_EXPANDED = 5_000_000
+"""Values in a plist as it unfolds, at most. A binary plist refers to an object by number, so one
+array can hold the same sub-array twice, 40 levels down: 474 bytes that unfold into 2^40 values
+the moment anything converts them to text. plistlib shares such objects; this bound refuses the
+file before anything unfolds it."""
+
 
 def load(data: bytes) -> Any:
-    """Decode a binary or XML plist; raise :class:`ArtefactError` with a one-line reason if invalid."""
+    """Decode a binary or XML plist; raise :class:`ArtefactError` with a one-line reason if invalid.
+
+    The value is checked before it is handed out: no cycles (a binary plist can make an array
+    contain itself), at most :data:`MAX_NESTING` levels, at most :data:`MAX_EXPANDED` values once
+    shared objects are unfolded. Every consumer can then walk, print and serialise it safely.
+    """
     if not data:
         raise ArtefactError("empty plist")
     try:
-        return plistlib.loads(data)
+        value = plistlib.loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ArtefactError(f"not a valid plist ({type(exc).__name__}: {exc})".rstrip()) from None
+    except RecursionError:
+        raise ArtefactError(f"plist nests deeper than {MAX_NESTING} levels") from None
     except Exception as exc:  # plistlib's XML path can raise expat errors of its own
         raise ArtefactError(f"not a valid plist ({type(exc).__name__})") from None
+    check_shape(value)
+    return value
+
+
+def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int = MAX_EXPANDED) -> None:
+    """Raise :class:`ArtefactError` when a decoded value contains itself, nests deeper than
+    ``max_nesting`` or unfolds into more than ``max_expanded`` values.
+
+    One iterative post-order walk over the distinct containers (each measured once, however often
+    it is shared), so the check itself costs what the value costs to hold, never what it unfolds to.
+    """
+    if not isinstance(value, dict | list):
+        return
+    sizes: dict[int, tuple[int, int]] = {}  # id → (values unfolded, levels below)
+    visiting: set[int] = set()
+    stack: list[tuple[Any, Any]] = [(value, iter(_children(value)))]
+    visiting.add(id(value))
+    while stack:
+        node, children = stack[-1]
+        child = next(children, _DONE)
+        if child is _DONE:
+            stack.pop()
+            visiting.discard(id(node))
+            total, depth = 1, 0
+            for item in _children(node):
+                if isinstance(item, dict | list):
+                    size, below = sizes[id(item)]
+                    total += size
+                    depth = max(depth, below + 1)
+                else:
+                    total += 1
+                if total > max_expanded:
+                    raise ArtefactError(
+                        f"plist unfolds into more than {max_expanded:,} values (objects shared over and over)"
+                    )
+            if depth > max_nesting:
+                raise ArtefactError(f"plist nests deeper than {max_nesting} levels")
+            sizes[id(node)] = (total, depth)
+            continue
+        if not isinstance(child, dict | list) or id(child) in sizes:
+            continue
+        if id(child) in visiting:
+            raise ArtefactError("plist contains itself (an object that refers back to its own container)")
+        if len(stack) > max_nesting:
+            raise ArtefactError(f"plist nests deeper than {max_nesting} levels")
+        visiting.add(id(child))
+        stack.append((child, iter(_children(child))))
+
+
+_DONE = object()
+
+
+def _children(node: Any) -> Any:
+    return node.values() if isinstance(node, dict) else node
 
 
 def load_dict(data: bytes) -> dict[str, Any]:

@@ -5,6 +5,12 @@ beside it. When the artefact has a ``-wal`` (uncheckpointed writes, often the ne
 database and its WAL are copied to a private temporary folder and the copy is opened, so the WAL is
 applied without touching the evidence. A malformed database is recovered into a temporary copy with
 the ``sqlite3`` shell's ``.recover`` when that shell is installed.
+
+Budgets (:mod:`unmask.budget`): a database can make one query run forever (a view over an endless
+recursive query) or spill gigabytes of temporary b-trees. Temporary storage is kept in memory
+(``temp_store=MEMORY``, never the disk), and a progress handler checks the parser's allowance every
+:data:`PROGRESS_STEPS` virtual-machine steps and interrupts the query once time or memory is used
+up; copies (WAL, recovery) are refused when they would exceed the temporary-disk budget.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from unmask.budget import Allowance, BudgetExceeded
 from unmask.errors import ArtefactError
 
 _RECOVER_TIMEOUT = 120
@@ -59,13 +66,49 @@ def connect_readonly(path: Path, *, lenient: bool = True) -> sqlite3.Connection:
     return _connect(path, immutable=True, lenient=lenient)
 
 
+PROGRESS_STEPS = 100_000
+"""SQLite virtual-machine steps between two checks of the budget (a few milliseconds)."""
+
+
+class _Guard:
+    """The progress handler of one connection: interrupts a query once the allowance is spent,
+    keeping the reason to raise in its place."""
+
+    def __init__(self, allowance: Allowance | None) -> None:
+        self.allowance = allowance
+        self.exceeded: BudgetExceeded | None = None
+
+    def __call__(self) -> int:
+        if self.allowance is None:
+            return 0
+        try:
+            self.allowance.check()
+            self.allowance.check_memory()
+        except BudgetExceeded as exc:
+            self.exceeded = exc
+            return 1
+        return 0
+
+    def install(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.set_progress_handler(self, PROGRESS_STEPS)
+
+    def reraise(self) -> None:
+        """Raise the budget error that interrupted a query, if one did."""
+        if self.exceeded is not None:
+            raise BudgetExceeded(f"query interrupted: {self.exceeded}") from None
+
+
 class Database:
     """A read-only view of one SQLite artefact with schema helpers for column-adaptive queries."""
 
-    def __init__(self, conn: sqlite3.Connection, device_path: str, notes: Sequence[str] = ()) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, device_path: str, notes: Sequence[str] = (), guard: _Guard | None = None
+    ) -> None:
         self.conn = conn
         self.device_path = device_path
         self.notes = list(notes)
+        self.guard = guard or _Guard(None)
         self._columns: dict[str, set[str]] = {}
         try:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')").fetchall()
@@ -108,14 +151,19 @@ class Database:
         return f'{default} AS "{name}"'
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
-        """Rows as :class:`sqlite3.Row` (access by column name)."""
+        """Rows as :class:`sqlite3.Row` (access by column name); a query interrupted by the budget
+        raises :class:`BudgetExceeded`."""
         self.conn.row_factory = sqlite3.Row
-        cursor = self.conn.execute(sql, params)
-        while True:
-            batch = cursor.fetchmany(2048)
-            if not batch:
-                return
-            yield from batch
+        try:
+            cursor = self.conn.execute(sql, params)
+            while True:
+                batch = cursor.fetchmany(2048)
+                if not batch:
+                    return
+                yield from batch
+        except sqlite3.OperationalError:
+            self.guard.reraise()
+            raise
 
     def user_version(self) -> int:
         """``PRAGMA user_version`` (parsers sometimes branch on it)."""
@@ -201,42 +249,60 @@ def _healthy(conn: sqlite3.Connection) -> str | None:
 
 @contextmanager
 def open_database(
-    source: Path, device_path: str, *, wal: Path | None = None, shm: Path | None = None
+    source: Path,
+    device_path: str,
+    *,
+    wal: Path | None = None,
+    shm: Path | None = None,
+    allowance: Allowance | None = None,
 ) -> Iterator[Database]:
     """Open a SQLite artefact safely; raise :class:`ArtefactError` if unusable.
 
     ``source`` is the database file, ``wal`` and ``shm`` its ``-wal`` and ``-shm`` companions when
-    the evidence holds them; ``device_path`` names the artefact in messages.
+    the evidence holds them; ``device_path`` names the artefact in messages; ``allowance`` is the
+    budget the parser spends (time and memory of every query, temporary disk of every copy).
     """
     with source.open("rb") as handle:
         header = handle.read(16)
     if header != b"SQLite format 3\x00":
         raise ArtefactError("not a SQLite database (bad header)")
+    guard = _Guard(allowance)
+    size = source.stat().st_size
     with tempfile.TemporaryDirectory(prefix="unmask-sqlite-") as tmp:
         folder = Path(tmp)
         notes: list[str] = []
         if wal is not None:
             sides = {"-wal": wal} | ({"-shm": shm} if shm is not None else {})
+            size += sum(side.stat().st_size for side in sides.values())
+            if allowance is not None:
+                allowance.check_temp(size, "a private copy of the database and its write-ahead log")
             path = _copy_set(source, sides, folder)
             conn = _connect(path, immutable=False)
             notes.append("write-ahead log applied on a private copy")
         else:
             path = source
             conn = _connect(path, immutable=True)
+        guard.install(conn)
         problem = _healthy(conn)
+        guard.reraise()
         if problem is not None:
             conn.close()
+            if allowance is not None:
+                # a copy, the shell's dump and the recovered database
+                allowance.check_temp(3 * size, "recovering the damaged database")
             recovered = _recover(path, folder)
             if recovered is None:
                 raise ArtefactError(f"corrupt SQLite database ({problem}); recovery not possible")
             conn = _connect(recovered, immutable=True)
+            guard.install(conn)
             if _healthy(conn) is not None:
                 conn.close()
                 raise ArtefactError(f"corrupt SQLite database ({problem}); recovery failed")
             notes.append(f"database was corrupt ({problem}); rows recovered with sqlite3 .recover")
         try:
-            yield Database(conn, device_path, notes)
+            yield Database(conn, device_path, notes, guard)
         except sqlite3.DatabaseError as exc:
+            guard.reraise()
             raise ArtefactError(f"SQLite error while reading ({exc})") from None
         finally:
             conn.close()

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from unmask import timeutil
 from unmask.acquisition.base import Acquisition
+from unmask.budget import DEFAULT, Allowance, Budget, BudgetExceeded
 from unmask.errors import ArtefactError, SchemaUnsupported
 from unmask.formats import plist
 from unmask.formats.sqlite import Database, open_database
@@ -74,6 +75,7 @@ class ParseContext:
 
     acq: Acquisition
     warnings: list[str] = field(default_factory=list)
+    allowance: Allowance = field(default_factory=DEFAULT.start)
 
     def warn(self, message: str) -> None:
         """Note something the investigator should know that is not a finding (a skipped row…)."""
@@ -166,15 +168,16 @@ class Parser(ABC):
 
 
 @contextmanager
-def open_sqlite(acq: Acquisition, device_path: str) -> Iterator[Database]:
+def open_sqlite(acq: Acquisition, device_path: str, allowance: Allowance | None = None) -> Iterator[Database]:
     """The SQLite artefact at a device path, opened safely with its ``-wal``/``-shm`` companions
-    (:func:`unmask.formats.sqlite.open_database`); :class:`ArtefactError` if it is not stored."""
+    (:func:`unmask.formats.sqlite.open_database`) within a budget; :class:`ArtefactError` if it is
+    not stored."""
     source = acq.local_path(device_path)
     if source is None:
         raise ArtefactError("not stored in the evidence")
     wal = acq.local_path(device_path + "-wal")
     shm = acq.local_path(device_path + "-shm") if wal is not None else None
-    with open_database(source, device_path, wal=wal, shm=shm) as db:
+    with open_database(source, device_path, wal=wal, shm=shm, allowance=allowance) as db:
         yield db
 
 
@@ -185,7 +188,7 @@ class SqliteParser(Parser):
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Open the database safely, check the schema, and yield :meth:`rows`."""
-        with open_sqlite(ctx.acq, device_path) as db:
+        with open_sqlite(ctx.acq, device_path, ctx.allowance) as db:
             missing = db.missing(self.required)
             if missing:
                 raise SchemaUnsupported(f"schema lacks {', '.join(missing)}")
@@ -310,20 +313,29 @@ def number(value: object) -> float | None:
 # --- runner ------------------------------------------------------------------------------------
 
 
-def run_parser(parser: Parser, acq: Acquisition) -> tuple[list[Record], Coverage]:
+def run_parser(parser: Parser, acq: Acquisition, budget: Budget = DEFAULT) -> tuple[list[Record], Coverage]:
     """Run one parser over every artefact it finds; never raises for bad evidence."""
     coverage = Coverage(parser.name, parser.description())
-    return list(iter_parser(parser, acq, coverage)), coverage
+    return list(iter_parser(parser, acq, coverage, budget)), coverage
 
 
-def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterator[Record]:
+def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage, budget: Budget = DEFAULT) -> Iterator[Record]:
     """Yield the records of one parser over every artefact it finds, filling ``coverage`` as it
     goes; never raises for bad evidence (a failure ends that artefact and is recorded).
 
     A record of a type the parser does not declare ends its artefact as ``failed``: every
-    consumer (the writers, recheck, the heuristics) relies on the declaration.
+    consumer (the writers, recheck, the heuristics) relies on the declaration. The parser spends
+    one ``budget`` over all its artefacts (time and memory checked between records and inside
+    SQLite queries); once it is spent, the artefact at hand fails and the rest are not read.
     """
-    paths = parser.resolve(acq)
+    allowance = budget.start()
+    try:
+        paths = parser.resolve(acq)
+    except Exception as exc:  # the acquisition's own index is evidence too, and may be damaged
+        coverage.artefacts.append(
+            ArtefactRun("(looking up its artefacts)", Status.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        )
+        return
     if not paths:
         listed = [
             s.pattern
@@ -338,19 +350,28 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage) -> Iterato
             coverage.absent_reason = "not in the evidence"
         return
     declared = frozenset(parser.records)
-    for path in paths:
-        ctx = ParseContext(acq)
+    check = allowance.check
+    for i, path in enumerate(paths):
+        ctx = ParseContext(acq, allowance=allowance)
         run = ArtefactRun(path, Status.PARSED)
         coverage.artefacts.append(run)
         try:
+            check()
             run.sha256 = _hash(acq, parser, path)
             for record in parser.parse(ctx, path):
                 if type(record) not in declared:
                     raise _Undeclared(type(record))
                 run.records += 1
+                check()
                 yield record
         except SchemaUnsupported as exc:
             run.status, run.reason = Status.UNSUPPORTED, str(exc)
+        except BudgetExceeded as exc:
+            run.status, run.reason = Status.FAILED, _partial(str(exc), run.records)
+            coverage.warnings.extend(ctx.warnings)
+            for skipped in paths[i + 1 :]:
+                coverage.artefacts.append(ArtefactRun(skipped, Status.FAILED, reason="not read: the parser's budget was spent"))
+            return
         except ArtefactError as exc:
             run.status, run.reason = Status.FAILED, _partial(str(exc), run.records)
         except (OSError, MemoryError, RecursionError) as exc:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
 
+from unmask.budget import DEFAULT, Budget, BudgetExceeded, resident_bytes
 from unmask.model import Finding, Observable, Record, Severity
 
 
@@ -131,10 +133,14 @@ def failure(rule: str, exc: BaseException) -> Finding:
 
 class Heuristics:
     """Every rule of a scan, fed batch by batch: each batch is routed by record class to the rules
-    that consume it. A rule that raises is reported once (:func:`failure`) and fed no more."""
+    that consume it. A rule that raises is reported once (:func:`failure`) and fed no more; so is
+    a rule that spends more than its budget (the time of all its calls together, and the memory
+    the process grew by during one call)."""
 
-    def __init__(self, rules: Sequence[type[Heuristic]] | None = None) -> None:
+    def __init__(self, rules: Sequence[type[Heuristic]] | None = None, budget: Budget = DEFAULT) -> None:
         self.rules: list[Heuristic] = [cls() for cls in (registry() if rules is None else rules)]
+        self.budget = budget
+        self._spent = [0.0] * len(self.rules)
         self._routes: dict[type[Record], tuple[int, ...]] = {}
         self._broken: set[int] = set()
 
@@ -173,11 +179,22 @@ class Heuristics:
         if i in self._broken:
             return []
         rule = self.rules[i]
+        before, start = resident_bytes(), time.perf_counter()
         try:
-            return list(step(rule))
+            found = list(step(rule))
         except Exception as exc:  # a broken rule is reported, not fatal
             self._broken.add(i)
             return [failure(rule.id, exc)]
+        self._spent[i] += time.perf_counter() - start
+        problem = None
+        if self._spent[i] > self.budget.seconds:
+            problem = f"over its time budget of {self.budget.seconds:g} s"
+        elif resident_bytes() - before > self.budget.memory_mb * 1024 * 1024:
+            problem = f"over its memory budget of {self.budget.memory_mb} MB"
+        if problem is not None:
+            self._broken.add(i)
+            found.append(failure(rule.id, BudgetExceeded(problem)))
+        return found
 
 
 def run_heuristics(records: Iterable[Record], ctx: HeuristicContext) -> list[Finding]:
