@@ -21,7 +21,7 @@ from unmask.detect.heuristics.base import HeuristicContext
 from unmask.detect.indicators.index import Matcher
 from unmask.detect.indicators.sets import IndicatorSets
 from unmask.detect.pipeline import Detection, load_indicators
-from unmask.errors import UsageError
+from unmask.errors import ArtefactError, UsageError
 from unmask.model import Coverage, Finding, Record
 from unmask.parsers.base import Parser, Where, iter_parser
 from unmask.parsers.registry import parsers_for, record_types
@@ -67,7 +67,7 @@ def _finding_hashes(
             continue
         try:
             digest = acq.sha256(path) if acq.exists(path) else None
-        except OSError:
+        except (OSError, ArtefactError):
             digest = None
         digest = digest or host_hash.get(f.source)
         if digest:
@@ -213,6 +213,7 @@ def scan_acquisition(
         started=started,
         finished=timeutil.now(),
         extra={"timings": {k: round(v, 3) for k, v in timings.items()}, "screened_files": extra_screened},
+        refused=dict(acq.refused),
     )
 
 

@@ -268,8 +268,14 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
     statuses = {s: [c for c in result.coverage if c.status is s] for s in Status}
     line = ", ".join(f"{len(v)} {k.value}" for k, v in statuses.items())
     out.print(f"[bold]Coverage[/]: {line}")
-    for c in statuses[Status.FAILED] + statuses[Status.UNSUPPORTED]:
+    for c in statuses[Status.PARTIAL] + statuses[Status.FAILED] + statuses[Status.UNSUPPORTED]:
         out.print(f"  [yellow]{c.status.value}[/] {_e(c.parser)}: {_e(c.reason)}", soft_wrap=True)
+    refused = result.refused
+    if refused:
+        out.print(f"[bold]Refused[/]: {len(refused)} entr{'y' if len(refused) == 1 else 'ies'} of the evidence "
+                  "not read (links out of it, FIFOs; listed in info.json):", soft_wrap=True)
+        for name, why in list(refused.items())[:10]:
+            out.print(f"  [yellow]refused[/] {_e(name)}: {_e(why)}", soft_wrap=True)
     sets = result.indicator_sets
     if not sets.indicators and sets.sets:
         # Confidential matching: the client never learns the indicators, only the published set.

@@ -60,16 +60,28 @@ class Recheck:
 def _coverage(entries: Any) -> list[Coverage]:
     """Rebuild the original run's coverage from info.json, so the verdict still says what was examined."""
     coverage: list[Coverage] = []
-    for c in entries if isinstance(entries, list) else []:
-        artefacts = [
-            ArtefactRun(str(a["device_path"]), Status(a["status"]), int(a.get("records") or 0), a.get("reason"),
-                        a.get("sha256"))
-            for a in c.get("artefacts") or []
-        ]
-        coverage.append(Coverage(str(c["parser"]), str(c.get("description", "")), artefacts,
-                                 [str(w) for w in c.get("warnings") or []],
-                                 None if artefacts else c.get("reason")))
+    try:
+        for c in entries if isinstance(entries, list) else []:
+            artefacts = [
+                ArtefactRun(str(a["device_path"]), Status(a["status"]), int(a.get("records") or 0),
+                            _text(a.get("reason")), _text(a.get("sha256")))
+                for a in c.get("artefacts") or []
+            ]
+            coverage.append(Coverage(str(c["parser"]), str(c.get("description", "")), artefacts,
+                                     [str(w) for w in c.get("warnings") or []],
+                                     None if artefacts else _text(c.get("reason"))))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"info.json: its coverage cannot be read ({type(exc).__name__}: {exc})") from None
     return coverage
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A JSON object of info.json, or an empty one when the file holds something else there."""
+    return value if isinstance(value, dict) else {}
 
 
 def saved_parsers(info: dict[str, Any]) -> list[str]:
@@ -77,7 +89,9 @@ def saved_parsers(info: dict[str, Any]) -> list[str]:
     here, never taken from the folder, and a name that cannot be a parser's is refused."""
     names: list[str] = []
     for c in info.get("coverage") or []:
-        parser = str(c.get("parser", "")) if isinstance(c, dict) else ""
+        if not isinstance(c, dict):
+            continue
+        parser = str(c.get("parser", ""))
         try:
             count = int(c.get("records") or 0)
         except (TypeError, ValueError):
@@ -86,7 +100,8 @@ def saved_parsers(info: dict[str, Any]) -> list[str]:
             continue
         if not _PARSER_NAME.match(parser):
             raise UsageError(f"info.json names a parser {parser[:80]!r}, which is not a parser name")
-        names.append(parser)
+        if parser not in names:
+            names.append(parser)
     return names
 
 
@@ -149,8 +164,8 @@ def _finding_from_json(alert: dict[str, Any]) -> Finding:
 
 def _key(alert: dict[str, Any]) -> tuple[str, ...]:
     """What makes two alerts the same finding across runs (messages may be reworded between versions)."""
-    indicator = alert.get("indicator") or {}
-    observable = alert.get("observable") or {}
+    indicator = _mapping(alert.get("indicator"))
+    observable = _mapping(alert.get("observable"))
     return (str(alert.get("rule")), str(alert.get("source")), str(alert.get("device_path")),
             str(alert.get("locator")), str(observable.get("value")), str(indicator.get("value")),
             str(indicator.get("collection")))
@@ -191,10 +206,11 @@ def recheck(
         raise UsageError(f"{source / 'alerts.json'}: not an unmask alerts.json")
     started = timeutil.now()
     parsers = saved_parsers(info)
+    coverage = _coverage(info.get("coverage"))
     sets, index = indicators or load_indicators(iocs)
-    evidence = info.get("evidence") or {}
-    hashes = {str(k): str(v) for k, v in (evidence.get("artefacts_read") or {}).items()}
-    metadata = dict(evidence.get("metadata") or {})
+    evidence = _mapping(info.get("evidence"))
+    hashes = {str(k): str(v) for k, v in _mapping(evidence.get("artefacts_read")).items()}
+    metadata = dict(_mapping(evidence.get("metadata")))
     if output is None:
         target = _new_folder(source, started)
     else:
@@ -236,17 +252,18 @@ def recheck(
     new_findings = [i for i, a in enumerate(new_alerts) if _key(a) not in old_keys]
     gone = [str(a.get("message", "")) for a in old_alerts if isinstance(a, dict) and _key(a) not in new_keys]
 
-    old_verdict = info.get("verdict") or {}
+    old_verdict = _mapping(info.get("verdict"))
     result = ScanResult(
         command="recheck",
         evidence_path=str(evidence.get("path", "")),
         acquisition_kind=str(evidence.get("kind", "")),
         metadata=metadata,
         records={},
-        coverage=_coverage(info.get("coverage")),
+        coverage=coverage,
         findings=findings,
         indicator_sets=sets,
-        evidence_hashes={str(k): str(v) for k, v in (evidence.get("hashes") or {}).items()},
+        evidence_hashes={str(k): str(v) for k, v in _mapping(evidence.get("hashes")).items()},
+        refused={str(k): str(v) for k, v in _mapping(evidence.get("refused")).items()},
         artefact_hashes=hashes,
         started=started,
         finished=timeutil.now(),
@@ -256,7 +273,7 @@ def recheck(
                 "command": info.get("command"),
                 "started": info.get("started"),
                 "finished": info.get("finished"),
-                "tool_version": (info.get("tool") or {}).get("version"),
+                "tool_version": _mapping(info.get("tool")).get("version"),
                 "level": old_verdict.get("level"),
                 "headline": old_verdict.get("headline"),
                 "indicator_sets": [{"name": s.get("name"), "sha256": s.get("sha256")}

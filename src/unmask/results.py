@@ -54,6 +54,8 @@ class ScanResult:
     started: datetime
     finished: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    """Entries of the evidence that were not read, and why (links out of it, FIFOs…)."""
 
     def counts(self) -> dict[str, int]:
         """Findings per severity, every level present."""

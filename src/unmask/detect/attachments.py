@@ -14,6 +14,7 @@ from pathlib import Path
 
 from unmask.acquisition.base import Acquisition
 from unmask.detect.payloads import DEFAULT_LIMITS, FileReport, Limits, ScreenItem, escalate, screen_files
+from unmask.errors import ArtefactError
 from unmask.model import Finding, Obs, Observable, Record
 
 _EXPLANATION = (
@@ -53,9 +54,13 @@ def collect(acq: Acquisition, records: Sequence[Record]) -> dict[str, list[Recor
         path = _field(record, spec.path)
         if path is None:
             continue
-        entry = acq.entry(path)
-        key = entry.device_path if entry is not None else path
-        if acq.local_path(key) is not None:
+        try:
+            entry = acq.entry(path)
+            key = entry.device_path if entry is not None else path
+            stored = acq.local_path(key) is not None
+        except ArtefactError:
+            continue  # the acquisition's index is damaged here; the parsers' coverage says so
+        if stored:
             found.setdefault(key, []).append(record)
     return found
 

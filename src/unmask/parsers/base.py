@@ -336,7 +336,13 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage, budget: Bu
             ArtefactRun("(looking up its artefacts)", Status.FAILED, reason=f"{type(exc).__name__}: {exc}")
         )
         return
+    for source in parser.sources:
+        why = None if source.is_glob else acq.refused.get(source.pattern)
+        if why is not None and source.pattern not in paths:
+            coverage.artefacts.append(ArtefactRun(source.pattern, Status.FAILED, reason=f"refused: {why}"))
     if not paths:
+        if coverage.artefacts:
+            return
         listed = [
             s.pattern
             for s in parser.sources

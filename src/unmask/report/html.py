@@ -40,7 +40,7 @@ from markupsafe import Markup
 from unmask.errors import UsageError
 from unmask.model import Severity
 from unmask.parsers.registry import parser_of_kind, record_from_json
-from unmask.report.outputs import csv_time, parse_csv_time, read_json, timeline_description
+from unmask.report.outputs import csv_time, output_file, parse_csv_time, read_json, timeline_description
 from unmask.safetext import from_csv
 
 REPORT_NAME = "report.html"
@@ -137,22 +137,33 @@ class Context:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_CSV_RECORD = 16 << 20
+
+
+def _bounded(handle: Any) -> Iterator[str]:
+    """The lines of a text file, a line longer than :data:`_MAX_CSV_RECORD` in pieces (never read whole)."""
+    while line := handle.readline(_MAX_CSV_RECORD):
+        yield line
 
 
 def _csv_records(lines: Iterable[str]) -> Iterator[str]:
     """Whole CSV records from physical lines: a quoted field may hold line breaks, and a record
     is complete once its double quotes balance."""
     pending: list[str] = []
+    pending_size = 0
     quotes = 0
     for line in lines:
         quotes += line.count('"')
         if quotes % 2:
             pending.append(line)
+            pending_size += len(line)
+            if pending_size > _MAX_CSV_RECORD:  # an unbalanced quote: drop it, not the memory
+                pending, pending_size, quotes = [], 0, 0
             continue
         if pending:
             pending.append(line)
             line = "".join(pending)
-            pending = []
+            pending, pending_size = [], 0
         quotes = 0
         yield line
     if pending:
@@ -177,7 +188,9 @@ def read_context(
     """
     ctx = Context()
     times = sorted(set(anchors))
-    if not timeline.is_file():
+    try:
+        output_file(timeline, None)
+    except UsageError:
         ctx.timeline_missing = True
         return ctx
     keys = [csv_time(t) for t in times]
@@ -192,7 +205,7 @@ def read_context(
         with timeline.open(encoding="utf-8", newline="") as handle:
             handle.readline()  # header
             last_stamp, when, refused = "", _EPOCH, ""
-            for text in _csv_records(handle) if times else ():
+            for text in _csv_records(_bounded(handle)) if times else ():
                 # Lines written by unmask start with the quoted fixed-width time: a row is placed
                 # against the windows, and against the rows each window already holds, from that
                 # slice alone; only rows that will be kept are parsed as CSV.
@@ -638,7 +651,7 @@ def write_report(folder: Path) -> Path:
     html = render_folder(folder)
     target = folder / REPORT_NAME
     tmp = target.with_suffix(".html.part")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8", errors="backslashreplace")
     tmp.replace(target)
     return target
 

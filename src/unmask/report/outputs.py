@@ -9,6 +9,8 @@ line), and reading JSON with one-line errors.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,19 +33,43 @@ def csv_time(value: datetime) -> str:
 def dump_json(path: Path, value: Any) -> None:
     """Write JSON atomically (a .part file renamed into place), indented for people."""
     tmp = path.with_suffix(path.suffix + ".part")
-    with tmp.open("w", encoding="utf-8") as handle:
+    with tmp.open("w", encoding="utf-8", errors="backslashreplace") as handle:
         json.dump(value, handle, ensure_ascii=False, indent=1, default=str)
         handle.write("\n")
     tmp.replace(path)
 
 
-def read_json(path: Path) -> Any:
-    """Read a JSON file of a saved output folder; a missing or broken file is a one-line UsageError."""
+MAX_JSON_BYTES = 1 << 30
+"""A saved info.json or alerts.json larger than this is not read (a results folder can come from
+anywhere: a copy sent by someone else, or a folder someone tampered with)."""
+MAX_LINE_BYTES = 64 << 20
+"""One saved record (one line of ``<parser>.json``) larger than this is not read."""
+
+
+def output_file(path: Path, max_bytes: int | None = MAX_JSON_BYTES) -> Path:
+    """``path`` when it is a regular file of the results folder (not a link, a FIFO or a device)
+    no larger than ``max_bytes``; else a one-line :class:`UsageError`."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
+        info = os.lstat(path)
     except FileNotFoundError:
         raise UsageError(f"{path.parent}: not an unmask output folder ({path.name} is missing)") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise UsageError(f"{path}: is a symbolic link; only regular files of the results folder are read")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path}: is not a regular file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise UsageError(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} unmask reads")
+    return path
+
+
+def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Read a JSON file of a saved output folder; a missing, refused or broken file is a one-line
+    UsageError."""
+    try:
+        with output_file(path, max_bytes).open(encoding="utf-8") as handle:
+            return json.load(handle)
     except (OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
 
@@ -140,8 +166,8 @@ def iter_records_file(path: Path) -> Iterator[dict[str, Any]]:
     less than the original run would mislead.
     """
     try:
-        with path.open("rb") as handle:
-            first = handle.readline()
+        with output_file(path, None).open("rb") as handle:
+            first = handle.readline(MAX_LINE_BYTES)
             if first.strip() != b"[":
                 rows = read_json(path)
                 if not isinstance(rows, list):
@@ -151,7 +177,11 @@ def iter_records_file(path: Path) -> Iterator[dict[str, Any]]:
                         raise UsageError(f"{path}: expected record objects")
                     yield row
                 return
-            for number, line in enumerate(handle, start=2):
+            number = 1
+            while line := handle.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if len(line) > MAX_LINE_BYTES:
+                    raise UsageError(f"{path}: cannot be read (line {number} is longer than {MAX_LINE_BYTES:,} bytes)")
                 line = line.strip()
                 if line in (b"]", b""):
                     continue

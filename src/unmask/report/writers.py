@@ -168,7 +168,7 @@ def write_timeline(result: ScanResult, folder: Path, spool: TimelineSpool | None
         for f in result.findings
         if f.timestamp is not None
     )
-    with (folder / "alerts_timeline.csv").open("w", newline="", encoding="utf-8") as handle:
+    with (folder / "alerts_timeline.csv").open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
         writer.writerow(ALERTS_TIMELINE_HEADER)
         writer.writerows(alert_rows)
@@ -190,6 +190,7 @@ def info_json(result: ScanResult) -> dict[str, Any]:
             "metadata": result.metadata,
             "hashes": result.evidence_hashes,
             "artefacts_read": result.artefact_hashes,
+            "refused": result.refused,
         },
         "indicator_sets": [s.to_json() for s in result.indicator_sets.sets],
         "indicators_loaded": len(result.indicator_sets.indicators),
