@@ -275,8 +275,9 @@ def check_backup(
     return result
 
 
-def refuse_output_inside(output: Path, evidence: Path) -> None:
-    """Raise :class:`UsageError` when an output folder is the evidence folder or inside it."""
+def refuse_output_inside(output: Path, evidence: Path, what: str = "evidence folder") -> None:
+    """Raise :class:`UsageError` when an output folder is the evidence folder or inside it (a later
+    run would read its own results as evidence)."""
     out, ev = output.resolve(), evidence.resolve()
     if out == ev or out.is_relative_to(ev):
-        raise UsageError(f"{output} is inside the evidence folder {evidence}; choose another output folder")
+        raise UsageError(f"{output} is inside the {what} {evidence}; choose another output folder")

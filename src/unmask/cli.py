@@ -313,15 +313,22 @@ def scan_files(
     import json
     import time
 
+    from unmask.api import refuse_output_inside
     from unmask.detect.payloads import DEFAULT_LIMITS, escalate, expand_inputs, screen_files, summarise
     from unmask.errors import UsageError
 
     for p in paths:
         if not p.exists():
             raise UsageError(f"{p} does not exist")
-    items = list(expand_inputs(paths))
+    if output is not None:
+        for p in paths:
+            if p.is_dir():
+                refuse_output_inside(output, p, "folder to screen")
+    skipped: list[tuple[Path, str]] = []
+    items = list(expand_inputs(paths, on_skip=lambda path, why: skipped.append((path, why))))
     if not items:
-        raise UsageError("no files to screen")
+        reasons = "; ".join(f"{path}: {why}" for path, why in skipped[:3])
+        raise UsageError("no files to screen" + (f" ({reasons})" if reasons else ""))
     limits = dataclasses.replace(DEFAULT_LIMITS, seconds=timeout) if timeout else DEFAULT_LIMITS
     started = time.perf_counter()
     with _progress(quiet) as update:
@@ -346,10 +353,13 @@ def scan_files(
         + ", ".join(
             f"[{_STYLE[lvl.value]}]{summary.by_severity[lvl.value]} {lvl.value}[/]" for lvl in reversed(list(Severity))
         )
-        + (f"; {summary.with_errors} file(s) with errors or limits hit" if summary.with_errors else ""),
+        + (f"; {summary.with_errors} file(s) with errors or limits hit" if summary.with_errors else "")
+        + (f"; {len(skipped)} skipped (links, FIFOs, devices)" if skipped else ""),
         soft_wrap=True,
     )
     if not quiet:
+        for path, why in skipped[:20]:
+            console.print(f"  [dim]skipped[/] {_e(path)}: {_e(why)}", soft_wrap=True)
         for r in reports:
             for f in r.findings:
                 if f.severity.rank >= Severity.LOW.rank:

@@ -6,6 +6,7 @@ garbage plists, and the checks that a parser tolerated them.
 
 from __future__ import annotations
 
+import json
 import plistlib
 import re
 import sqlite3
@@ -23,6 +24,8 @@ from tests.builders.schema import create_db, schema_path
 from unmask.model import Coverage, Record, Status
 from unmask.observables import observables_of
 from unmask.parsers.base import Parser
+from unmask.report.writers import timeline_lines
+from unmask.safetext import for_console
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ def _functions(conn: sqlite3.Connection) -> None:
     conn.create_function("before_delete_attachment_path", 2, lambda *_: None)
 
 
+# Text an adversary would put in evidence to hit the tool that reads it: console markup, terminal
+# escape sequences, a terminal hyperlink, spreadsheet formulas.
+HOSTILE_TEXT = st.sampled_from([
+    "[/x]", "[bold]", "[link=https://evil.example]x[/link]", "\x1b[2J\x1b]0;pwned\x07", "\x1b]8;;https://e.x\x07a",
+    "=cmd|' /C calc'!A0", "+1", "-2+3", "@SUM(1+1)", "\u202egnp.exe", "x\\", ":smile:",
+])
+
 _INTS = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.sampled_from([0, 1, 2, -1, 2**63 - 1, -(2**63), 10**18, 700_000_000]),
@@ -61,6 +71,7 @@ _NON_NULL = st.one_of(
     st.binary(max_size=12),
     st.binary(min_size=1, max_size=12).map(BadText),
     st.sampled_from(["~/Library/SMS/Attachments/x", "/var/tmp/x-1", "mailto:a@b.c", "https://e.x/a"]),
+    HOSTILE_TEXT,
 )
 
 
@@ -115,6 +126,16 @@ def assert_truncated_handled(coverage: Coverage) -> None:
         assert "corrupt" in (coverage.reason or "") or "SQLite" in (coverage.reason or ""), coverage.reason
 
 
+def assert_writable(records: list[Record]) -> None:
+    """Every output path takes the records: JSON, the timeline line, the console (which must
+    interpret nothing: no control character survives)."""
+    for record in records:
+        json.dumps(record.to_json(), ensure_ascii=False, default=str)
+        list(timeline_lines("fuzz", [record]))
+        shown = for_console(record.describe())
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in shown), shown
+
+
 def assert_handled(coverage: Coverage) -> None:
     """Bad input must end as parsed/failed/unsupported with a reason, never a parser bug."""
     assert coverage.status in (Status.PARSED, Status.FAILED, Status.UNSUPPORTED)
@@ -135,6 +156,7 @@ def run_file(
 
 
 _LEAF = st.one_of(
+    HOSTILE_TEXT,
     st.booleans(),
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False),
@@ -201,3 +223,4 @@ def assert_tolerated(records: list[Any], cov: Any) -> None:
         list(observables_of(record))
         record.describe()
         record.to_json()
+    assert_writable(records)

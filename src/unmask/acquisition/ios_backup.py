@@ -224,10 +224,11 @@ class IOSBackup(Acquisition):
             return None
         rel = rel if isinstance(rel, str) else ""
         kind = _KINDS.get(flags if isinstance(flags, int) else 0, "file")
+        path = device_path(domain, rel)
         return FileEntry(
-            device_path=device_path(domain, rel),
+            device_path=path,
             kind=kind,
-            stored=kind != "file" or self._stored_file(fid) is not None,
+            stored=kind != "file" or self._stored_file(fid, path) is not None,
             locator=fid,
             domain=domain,
             relative_path=rel,

@@ -14,6 +14,7 @@ import os
 import signal
 import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -42,25 +43,60 @@ class ScreenItem:
     mime: str | None = None
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> Iterator[ScreenItem]:
+def expand_inputs(
+    paths: Iterable[str | Path], on_skip: Callable[[Path, str], None] | None = None
+) -> Iterator[ScreenItem]:
     """Turn command-line paths into items: folders recursively (sorted, symlinks not followed).
 
-    A ZIP file is yielded as one item; screening treats it as a container and screens its members.
-    Raises ``FileNotFoundError`` for a path that does not exist.
+    A path named on the command line is followed if it is a link (the user chose it); inside
+    folders, links and anything that is not a regular file (FIFOs, sockets, devices, which could
+    block or never end) are skipped and reported to ``on_skip`` with the reason. A ZIP file is
+    yielded as one item; screening treats it as a container and screens its members. Raises
+    ``FileNotFoundError`` for a path that does not exist.
     """
+    skip = on_skip or (lambda path, why: None)
     for raw in paths:
         p = Path(raw)
-        if p.is_dir() and not p.is_symlink():
+        try:
+            mode = os.stat(p).st_mode
+        except OSError:
+            raise FileNotFoundError(f"no such file or folder: {p}") from None
+        if stat.S_ISDIR(mode):
             for root, dirs, files in os.walk(p, followlinks=False):
                 dirs.sort()
+                for name in sorted(dirs):
+                    if os.path.islink(os.path.join(root, name)):
+                        skip(Path(root) / name, "a link to a folder, not followed")
                 for fname in sorted(files):
                     fp = Path(root) / fname
-                    if fp.is_file() and not fp.is_symlink():
+                    kind = _kind(fp)
+                    if kind is None:
                         yield ScreenItem(fp)
-        elif p.is_file():
+                    else:
+                        skip(fp, kind)
+        elif stat.S_ISREG(mode):
             yield ScreenItem(p)
         else:
-            raise FileNotFoundError(f"no such file or folder: {p}")
+            skip(p, _kind(p, follow=True) or "not a regular file")
+
+
+def _kind(path: Path, *, follow: bool = False) -> str | None:
+    """``None`` for a regular file, else what the path is instead (why it is not screened)."""
+    try:
+        mode = os.stat(path).st_mode if follow else os.lstat(path).st_mode
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link, not followed"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
 
 
 def _as_item(x: ScreenItem | str | Path) -> ScreenItem:
@@ -206,12 +242,19 @@ class _Worker:
 
 def _mp_context() -> Any:
     # fork is unsafe once threads exist and unavailable on Windows; forkserver keeps start-up cheap
-    # on Linux while giving each worker a clean interpreter.
-    if sys.platform.startswith("linux"):
+    # on Linux while giving each worker a clean interpreter. Its Unix socket lives in the temporary
+    # folder, and a socket path longer than 107 bytes cannot be bound: with a long TMPDIR, spawn
+    # (pipes only) is used instead.
+    if sys.platform.startswith("linux") and len(tempfile.gettempdir()) <= _SOCKET_DIR_MAX:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["unmask.detect.payloads.engine"])
         return ctx
     return mp.get_context("spawn")
+
+
+_SOCKET_DIR_MAX = 60
+"""The longest temporary folder path under which forkserver's socket (``pymp-XXXXXXXX/listener-
+XXXXXXXX``, about 40 bytes more) still fits the 107 bytes of a Unix socket path."""
 
 
 def prepare() -> None:

@@ -1,0 +1,1 @@
+"""Hostile evidence: inputs shaped by someone who knows unmask will examine them."""
