@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -45,3 +46,31 @@ def test_clean_files_exit_zero_and_jsonl(tmp_path: Path) -> None:
 def test_missing_path_is_exit_two(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scan-files", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_every_argument_kind_has_a_clear_result(tmp_path: Path) -> None:
+    folder = tmp_path / "real"
+    folder.mkdir()
+    (folder / "ok.png").write_bytes(v.png_1x1())
+    os.mkfifo(folder / "pipe")
+    (tmp_path / "link").symlink_to(folder)
+    (folder / "loop").symlink_to(folder)
+    os.mkfifo(tmp_path / "fifo")
+    runner = CliRunner()
+
+    # a link to a folder named on the command line is followed; what is inside that is not a file
+    # is listed as skipped, never opened (a FIFO would block)
+    result = runner.invoke(main, ["scan-files", str(tmp_path / "link"), "-j", "0"])
+    assert result.exit_code == 0, result.output
+    assert "1 file(s)" in result.output and "2 skipped" in result.output
+    assert "a FIFO" in result.output and "loop" in result.output
+
+    # a FIFO alone: nothing to screen, one line, exit 2
+    result = runner.invoke(main, ["scan-files", str(tmp_path / "fifo")])
+    assert result.exit_code == 2 and "no files to screen" in result.output and "FIFO" in result.output
+    assert "Traceback" not in result.output
+
+    # --output inside what is screened would screen its own results next time
+    result = runner.invoke(main, ["scan-files", str(folder), "-o", str(folder / "out")])
+    assert result.exit_code == 2 and "inside the folder to screen" in result.output.replace("\n", "")
+    assert not (folder / "out").exists()
