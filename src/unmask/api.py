@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from unmask import timeutil
-from unmask.acquisition import open_ios_backup
-from unmask.acquisition.base import Acquisition, sha256_file
+from unmask.acquisition.base import Acquisition
+from unmask.acquisition.options import OpenOptions
+from unmask.acquisition.registry import open_acquisition
 from unmask.budget import DEFAULT, Budget
 from unmask.detect.heuristics.base import HeuristicContext
 from unmask.detect.indicators.index import Matcher
@@ -30,6 +31,7 @@ from unmask.results import ScanResult, Verdict, finalise, tool_info, verdict
 __all__ = [
     "ScanResult",
     "Verdict",
+    "check",
     "check_backup",
     "finalise",
     "load_indicators",
@@ -96,19 +98,6 @@ def _kept_kinds() -> frozenset[str]:
     return frozenset(kind for kind, cls in record_types().items() if cls.content is not None)
 
 
-def _hash_host_files(acq: Acquisition, hash_all: bool) -> dict[str, str]:
-    hashes: dict[str, str] = {}
-    if hash_all:
-        for path in acq.evidence_files():
-            hashes[str(path.relative_to(acq.root))] = sha256_file(path)
-        return hashes
-    for name in ("Info.plist", "Manifest.plist", "Manifest.db", "Status.plist"):
-        host = acq.host_file(name)
-        if host is not None:
-            hashes[name] = sha256_file(host)
-    return hashes
-
-
 def scan_acquisition(
     acq: Acquisition,
     *,
@@ -135,7 +124,7 @@ def scan_acquisition(
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
     workers_started = not screen
-    evidence_hashes = _hash_host_files(acq, hash_all)
+    evidence_hashes = acq.evidence_hashes(hash_all)
     parsers = parsers_for(acq.platform)
     records: dict[str, list[Record]] = {}
     coverage: list[Coverage] = []
@@ -217,9 +206,12 @@ def scan_acquisition(
     )
 
 
-def check_backup(
+def check(
     path: str | Path,
     *,
+    kind: str | None = None,
+    options: OpenOptions | None = None,
+    command: str = "check",
     iocs: Sequence[str | Path] = (),
     output: str | Path | None = None,
     progress: ProgressFn | None = None,
@@ -228,25 +220,27 @@ def check_backup(
     screen: bool = True,
     budget: Budget = DEFAULT,
 ) -> ScanResult:
-    """Scan an unencrypted iOS backup folder; write the outputs to ``output`` when given.
+    """Scan any evidence unmask reads; write the outputs to ``output`` when given.
 
-    ``indicators`` replaces the plaintext sets with another matching backend (confidential
-    matching supplies its own).
+    The kind is recognised from the content (:func:`unmask.acquisition.registry.open_acquisition`)
+    unless ``kind`` forces one. ``options`` carries what opening needs besides the path (a password
+    source for encrypted evidence). ``indicators`` replaces the plaintext sets with another matching
+    backend (confidential matching supplies its own).
     """
     t0 = time.perf_counter()
-    acq = open_ios_backup(Path(path))
-    if output is not None:
-        refuse_output_inside(Path(output), acq.root)
-    opened = time.perf_counter() - t0
+    acq = open_acquisition(Path(path), kind=kind, options=options)
     writer = None
-    if output is not None:
-        from unmask.report.writers import OutputWriter
-
-        writer = OutputWriter(Path(output))
     try:
+        if output is not None:
+            refuse_output_inside(Path(output), acq.root if acq.root.is_dir() else acq.root.parent)
+        opened = time.perf_counter() - t0
+        if output is not None:
+            from unmask.report.writers import OutputWriter
+
+            writer = OutputWriter(Path(output), spool_dir=acq.workdir)
         result = scan_acquisition(
             acq,
-            command="check-backup",
+            command=command,
             iocs=iocs,
             progress=progress,
             hash_all=hash_all,
@@ -273,6 +267,11 @@ def check_backup(
         acq.close()
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
+
+
+def check_backup(path: str | Path, **kwargs: Any) -> ScanResult:
+    """Scan an iOS backup folder (plain or encrypted): :func:`check` with the kind forced."""
+    return check(path, kind="ios-backup", command="check-backup", **kwargs)
 
 
 def refuse_output_inside(output: Path, evidence: Path, what: str = "evidence folder") -> None:

@@ -102,68 +102,142 @@ fail_on_option = click.option(
 )
 
 
-@main.command("check-backup")
-@click.argument("path", type=click.Path(path_type=Path))
-@iocs_option
-@click.option(
-    "--output", "-o", type=click.Path(path_type=Path), help="Folder for the results (created if needed)."
-)
-@fail_on_option
-@click.option(
-    "--hash-all", is_flag=True, help="Hash every file of the evidence into info.json (slow on big backups)."
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line.")
-@click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads.")
-@click.option("--budget-seconds", type=click.FloatRange(1, 86400), default=DEFAULT_BUDGET.seconds, show_default=True,
-              help="Wall time one parser (or one heuristic) may spend before it is stopped as failed.")
-@click.option("--budget-memory", type=click.IntRange(64, 1 << 20), default=DEFAULT_BUDGET.memory_mb, show_default=True,
-              metavar="MB", help="Memory one parser may make unmask grow by before it is stopped as failed.")
-@click.option("--budget-temp", type=click.IntRange(16, 1 << 24), default=DEFAULT_BUDGET.temp_mb, show_default=True,
-              metavar="MB", help="Temporary disk one artefact may take (private copies, recovery).")
-@click.option("--intel-server", metavar="URL", help="Match confidentially against an intel server (mvtcm/v1).")
-@click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex).")
-@click.option(
-    "--intel-token-file",
-    type=click.Path(path_type=Path),
-    help="File holding the intel token (default: the UNMASK_INTEL_TOKEN variable).",
-)
-@handled
-def check_backup(
-    path: Path,
-    iocs: Sequence[Path],
-    output: Path | None,
-    fail_on: Severity,
-    hash_all: bool,
-    quiet: bool,
-    no_screen: bool,
-    budget_seconds: float,
-    budget_memory: int,
-    budget_temp: int,
-    intel_server: str | None,
-    intel_key: str | None,
-    intel_token_file: Path | None,
-) -> None:
-    """Check an unencrypted iPhone backup folder for spyware traces."""
-    from unmask import api
+def _scan_options(func: F) -> F:
+    """The options every scan command takes (``check`` and the explicit verbs)."""
+    options = [
+        iocs_option,
+        click.option("--output", "-o", type=click.Path(path_type=Path),
+                     help="Folder for the results (created if needed)."),
+        fail_on_option,
+        click.option("--hash-all", is_flag=True,
+                     help="Hash every file of the evidence into info.json (slow on big acquisitions)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line."),
+        click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads."),
+        click.option("--password-file", type=click.Path(path_type=Path),
+                     help="File holding the password of encrypted evidence (default: UNMASK_BACKUP_PASSWORD, "
+                          "else a prompt). Never give a password on the command line."),
+        click.option("--key-file", type=click.Path(path_type=Path),
+                     help="A key saved by 'unmask backup-key' instead of the password (skips key derivation)."),
+        click.option("--budget-seconds", type=click.FloatRange(1, 86400), default=DEFAULT_BUDGET.seconds,
+                     show_default=True,
+                     help="Wall time one parser (or one heuristic) may spend before it is stopped as failed."),
+        click.option("--budget-memory", type=click.IntRange(64, 1 << 20), default=DEFAULT_BUDGET.memory_mb,
+                     show_default=True, metavar="MB",
+                     help="Memory one parser may make unmask grow by before it is stopped as failed."),
+        click.option("--budget-temp", type=click.IntRange(16, 1 << 24), default=DEFAULT_BUDGET.temp_mb,
+                     show_default=True, metavar="MB",
+                     help="Temporary disk one artefact may take (private copies, recovery, extraction)."),
+        click.option("--intel-server", metavar="URL", help="Match confidentially against an intel server (mvtcm/v1)."),
+        click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex)."),
+        click.option("--intel-token-file", type=click.Path(path_type=Path),
+                     help="File holding the intel token (default: the UNMASK_INTEL_TOKEN variable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
+
+def password_source(password_file: Path | None) -> Callable[[], str]:
+    """Where the password of encrypted evidence comes from, asked only when it is needed: a file,
+    else ``UNMASK_BACKUP_PASSWORD``, else a prompt without echo when there is a terminal."""
+
+    def get() -> str:
+        from unmask.errors import UsageError
+
+        if password_file is not None:
+            try:
+                return password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{password_file}: cannot read the password file ({type(exc).__name__})") from None
+        env = os.environ.get("UNMASK_BACKUP_PASSWORD")
+        if env is not None:
+            return env
+        if sys.stdin.isatty():
+            value: str = click.prompt("Password of the encrypted evidence", hide_input=True, err=True)
+            return value
+        raise UsageError("the evidence is encrypted: give its password with --password-file or UNMASK_BACKUP_PASSWORD")
+
+    return get
+
+
+def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) -> None:
+    """One code path for ``check`` and every explicit verb."""
+    from unmask import api
+    from unmask.acquisition.options import OpenOptions
+
+    iocs = opts["iocs"]
     indicators = None
-    if intel_server or intel_key or intel_token_file:
+    if opts["intel_server"] or opts["intel_key"] or opts["intel_token_file"]:
         from unmask.intel.client import from_options
 
-        indicators = from_options(intel_server, intel_key, intel_token_file, iocs)
-    with _progress(quiet) as update:
-        result = api.check_backup(
+        indicators = from_options(opts["intel_server"], opts["intel_key"], opts["intel_token_file"], iocs)
+    options = OpenOptions(password=password_source(opts["password_file"]), key_file=opts["key_file"],
+                          temp_mb=opts["budget_temp"])
+    output = opts["output"]
+    with _progress(opts["quiet"]) as update:
+        result = api.check(
             path,
+            kind=kind,
+            options=options,
+            command=command,
             iocs=iocs,
             output=output,
             progress=update,
-            hash_all=hash_all,
+            hash_all=opts["hash_all"],
             indicators=indicators,
-            screen=not no_screen,
-            budget=Budget(budget_seconds, budget_memory, budget_temp),
+            screen=not opts["no_screen"],
+            budget=Budget(opts["budget_seconds"], opts["budget_memory"], opts["budget_temp"]),
         )
-    _summary(result, output, quiet)
-    sys.exit(EXIT_FINDINGS if result.at_or_above(fail_on) else EXIT_CLEAN)
+    if not opts["quiet"] and command == "check":
+        console.print(f"[bold]Evidence[/]: {_e(result.acquisition_kind)} at {_e(result.evidence_path)}", soft_wrap=True)
+    _summary(result, output, opts["quiet"])
+    sys.exit(EXIT_FINDINGS if result.at_or_above(opts["fail_on"]) else EXIT_CLEAN)
+
+
+def _kind_choice(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from unmask.acquisition.registry import kinds
+
+    if value not in kinds():
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(kinds())}")
+    return value
+
+
+@main.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", callback=_kind_choice, default=None,
+              help="Read the evidence as this kind when recognising it is ambiguous (see 'unmask kinds').")
+@_scan_options
+@handled
+def check(path: Path, kind: str | None, **opts: Any) -> None:
+    """Check any evidence for spyware traces: its kind is recognised from its content."""
+    _run_scan(path, kind, "check", opts)
+
+
+def _verb(name: str, kind: str, doc: str) -> None:
+    """An explicit command for one kind (as MVT users know them): a thin alias of ``check --kind``."""
+
+    @click.argument("path", type=click.Path(path_type=Path))
+    @_scan_options
+    @handled
+    def command(path: Path, **opts: Any) -> None:
+        _run_scan(path, kind, name, opts)
+
+    command.__doc__ = doc
+    main.command(name)(command)
+
+
+_verb("check-backup", "ios-backup", "Check an iPhone backup folder (plain or encrypted) for spyware traces.")
+
+
+@main.command("kinds")
+def kinds_command() -> None:
+    """List the kinds of evidence unmask reads."""
+    from unmask.acquisition.registry import kinds
+
+    for kind, cls in kinds().items():
+        out.print(f"[bold]{_e(kind)}[/]: {_e(cls.label)}", soft_wrap=True)
 
 
 @main.command("report")

@@ -192,7 +192,7 @@ def test_invalid_utf8_in_manifest_rows_is_decoded_leniently(backup: BackupBuilde
     paths = {e.device_path for e in acq.entries()}
     assert "/private/var/mobile/Library/a.txt" in paths
     assert "/private/var/mobile/Library/\\xff.txt" in paths
-    assert sum(len(batch) for batch in acq.manifest_rows()) == 3
+    assert sum(len(batch) for batch in acq.listing()) == 3
 
 
 def _store(root: Path, fid: str, data: bytes, domain: str, rel: str, flags: int = 1) -> None:

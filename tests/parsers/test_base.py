@@ -29,14 +29,13 @@ from unmask.results import tool_info
 class DumpOutput(Acquisition):
     """A folder holding one command-output file whose sections are split on '== NAME ==' lines."""
 
-    kind = "test-dump"
-    platform = "android"
+    platform = "android"  # no kind: a test class must not join the registry of acquisitions
 
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.mapped = 0
 
-    def entries(self) -> Iterator[FileEntry]:
+    def listing(self) -> Iterator[list[FileEntry]]:
         return iter(())
 
     def entry(self, device_path: str) -> FileEntry | None:

@@ -11,23 +11,32 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import stat
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, NamedTuple
+
+from unmask.acquisition import registry as _registry
+from unmask.acquisition.options import OpenOptions
+from unmask.budget import BudgetExceeded
 
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """One file or folder the acquisition lists, with whatever metadata the evidence records."""
+class FileEntry(NamedTuple):
+    """One file or folder the acquisition lists, with whatever metadata the evidence records.
+
+    A named tuple, not a dataclass: :meth:`Acquisition.listing` hands out one per file of the
+    evidence, hundreds of thousands per scan.
+    """
 
     device_path: str
-    kind: str = "file"  # file | dir | symlink
+    kind: str = "file"  # file | dir | symlink | other
     size: int | None = None
     mode: int | None = None
     birth: datetime | None = None
@@ -37,6 +46,8 @@ class FileEntry:
     locator: str = ""  # where it lives in the evidence (backup file ID, archive member…)
     domain: str = ""
     relative_path: str = ""
+    metadata_ok: bool = True  # False: the evidence holds metadata for it that could not be decoded
+    link: str = ""  # a symbolic link's target, as recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +164,35 @@ class Acquisition(ABC):
     """Evidence presented as one device path space. Read-only by construction.
 
     ``kind`` names the acquisition (``ios-backup``); ``platform`` (``ios``, ``android``) chooses the
-    parsers that run on it. Besides device paths, an acquisition may hold files of its own (a
-    backup's ``Info.plist``: :meth:`host_file`) and named sections of command outputs, mapped
-    once per scan (:meth:`sections`) and shared by every parser that reads them.
+    parsers that run on it; ``label`` says in plain words what it is. A concrete class registers
+    itself (:mod:`unmask.acquisition.registry`) and says whether it recognises a path by its
+    content (:meth:`detect`), so ``unmask check`` asks the registry rather than a chain of ifs.
+
+    What a subclass provides: :meth:`entry` (one device path), :meth:`listing` (every entry, in
+    batches, with its metadata) and :meth:`open` (a stream over the content). Everything else is
+    shared: :meth:`materialize` hands a file out as a real file when a library needs one (SQLite),
+    extracting it into a private temporary folder (mode 0700, removed by :meth:`close`, hashed as
+    it is written); :meth:`local_path` is the shortcut for evidence that is already a plain folder.
+
+    Besides device paths an acquisition may hold files of its own (a backup's ``Info.plist``:
+    :meth:`host_file`) and named sections of command outputs, mapped once per scan
+    (:meth:`sections`) and shared by every parser that reads them.
     """
 
-    kind: ClassVar[str] = "acquisition"
+    kind: ClassVar[str] = ""
     platform: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    own_files: ClassVar[tuple[str, ...]] = ()
+    """Files of the acquisition itself that are hashed as evidence on every scan."""
 
-    def __init__(self, root: Path) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            _registry.register(cls)
+
+    def __init__(self, root: Path, options: OpenOptions | None = None) -> None:
         self.root = root
+        self.options = options or OpenOptions()
         self.real_root = Path(os.path.realpath(root))
         self.refused: dict[str, str] = {}
         """Name → why an entry of the evidence was not read (a link out of it, a FIFO…)."""
@@ -170,20 +200,50 @@ class Acquisition(ABC):
         self._other_hashes: dict[str, str] = {}
         self._by_name: dict[str, list[str]] | None = None
         self._sections: dict[str, Section] | None = None
+        self._workdir: Path | None = None
+        self._materialized: dict[str, Path] = {}
+        self._temp_bytes = 0
+        self.children: list[Acquisition] = []
+
+    # -- recognising and opening ------------------------------------------------------------------
+
+    @classmethod
+    def detect(cls, path: Path) -> Path | None:
+        """The root this kind of acquisition would open for ``path`` when its content is of this
+        kind (a folder holding exactly one backup gives the backup), else ``None``. Must be cheap
+        and must not trust names: it looks at content."""
+        return None
+
+    @classmethod
+    def open_path(cls, path: Path, options: OpenOptions) -> Acquisition:
+        """Open ``path`` (a root :meth:`detect` returned, or one the user forced with ``--kind``)."""
+        return cls(path, options)
 
     # -- what subclasses provide ----------------------------------------------------------------
-
-    @abstractmethod
-    def entries(self) -> Iterator[FileEntry]:
-        """Every file and folder the evidence lists, stored or not."""
 
     @abstractmethod
     def entry(self, device_path: str) -> FileEntry | None:
         """The entry at a device path, or ``None``."""
 
     @abstractmethod
+    def listing(self) -> Iterator[list[FileEntry]]:
+        """Every file and folder the evidence lists, stored or not, with its metadata, in batches."""
+
+    def open(self, device_path: str) -> BinaryIO:
+        """A binary stream over the content at a device path; raises FileNotFoundError if absent.
+
+        The default serves evidence that is a plain folder (:meth:`local_path`); archives and
+        encrypted evidence override it.
+        """
+        path = self.local_path(device_path)
+        if path is None or not is_regular_file(path):
+            raise FileNotFoundError(device_path)
+        return path.open("rb")
+
     def local_path(self, device_path: str) -> Path | None:
-        """The file on disk holding the content at a device path (``None`` if not stored)."""
+        """The file on disk already holding exactly the content at a device path, when there is one
+        (a plain folder, an unencrypted backup); ``None`` otherwise. Prefer :meth:`materialize`."""
+        return None
 
     def stat(self, device_path: str) -> FileEntry | None:
         """The entry at a device path with whatever metadata the evidence records (size, mode, times)."""
@@ -210,13 +270,27 @@ class Acquisition(ABC):
         """
         return {}
 
-    def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
-        """Release what the acquisition holds open (nothing, unless a subclass says otherwise)."""
+    def close(self) -> None:
+        """Release what the acquisition holds: nested acquisitions, and the private temporary
+        folder with everything extracted into it."""
+        for child in self.children:
+            child.close()
+        self.children.clear()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+            self._materialized.clear()
+
+    def __enter__(self) -> Acquisition:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def host_file(self, name: str) -> Path | None:
         """A file of the acquisition's own (a backup's Info.plist), not part of the device; a link
         out of the evidence is refused (:attr:`refused`)."""
-        return self.contained(self.root / name, name)
+        return self.contained(self.root / name, name) if self.root.is_dir() else None
 
     def contained(self, path: Path, name: str) -> Path | None:
         """``path`` when it is a regular file inside the evidence (:func:`contained_file`), else
@@ -233,11 +307,72 @@ class Acquisition(ABC):
 
     def evidence_files(self) -> Iterator[Path]:
         """Every file of the evidence on disk, for integrity hashing."""
+        if self.root.is_file():
+            yield self.root
+            return
         for path in sorted(self.root.rglob("*")):
             if is_regular_file(path):
                 yield path
 
+    def evidence_hashes(self, hash_all: bool = False) -> dict[str, str]:
+        """SHA-256 of the evidence itself: the acquisition's own files (or, with ``hash_all``, every
+        file of it); an archive is hashed whole."""
+        if self.root.is_file():
+            return {self.root.name: sha256_file(self.root)}
+        if hash_all:
+            return {str(path.relative_to(self.root)): sha256_file(path) for path in self.evidence_files()}
+        hashes: dict[str, str] = {}
+        for name in self.own_files:
+            digest = self.host_sha256(name)
+            if digest is not None:
+                hashes[name] = digest
+        return hashes
+
     # -- shared behaviour ------------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path:
+        """The acquisition's private temporary folder (mode 0700), made on first use and removed by
+        :meth:`close`; everything unmask writes while reading the evidence goes there."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="unmask-evidence-"))
+        return self._workdir
+
+    def entries(self) -> Iterator[FileEntry]:
+        """Every entry of :meth:`listing`, one at a time."""
+        for batch in self.listing():
+            yield from batch
+
+    def materialize(self, device_path: str) -> Path:
+        """A real file holding the content at a device path, for libraries that need one (SQLite,
+        the screening workers): the evidence's own file when it is a plain one, else a copy
+        extracted into :attr:`workdir` once per scan, hashed as it is written. Raises
+        FileNotFoundError when absent, :class:`BudgetExceeded` past the temporary-disk budget."""
+        local = self.local_path(device_path)
+        if local is not None:
+            return local
+        done = self._materialized.get(device_path)
+        if done is not None:
+            return done
+        limit = self.options.temp_mb * 1024 * 1024
+        target = self.workdir / f"{len(self._materialized):07d}"
+        digest = hashlib.sha256()
+        with self.open(device_path) as source, open(target, "xb") as sink:
+            os.chmod(target, 0o600)
+            while chunk := source.read(_CHUNK):
+                self._temp_bytes += len(chunk)
+                if self._temp_bytes > limit:
+                    sink.close()
+                    target.unlink(missing_ok=True)
+                    raise BudgetExceeded(
+                        f"extracting {device_path} would take the acquisition past its temporary-disk "
+                        f"budget of {self.options.temp_mb} MB"
+                    )
+                digest.update(chunk)
+                sink.write(chunk)
+        self._hashes.setdefault(device_path, digest.hexdigest())
+        self._materialized[device_path] = target
+        return target
 
     def sections(self) -> Mapping[str, Section]:
         """Every named section, mapped once and cached for the whole scan."""
@@ -254,10 +389,18 @@ class Acquisition(ABC):
         section = self.sections().get(name)
         if section is None:
             raise FileNotFoundError(name)
-        path = self.host_file(section.source) if section.host else self.local_path(section.source)
-        if path is None or not is_regular_file(path):
-            raise FileNotFoundError(section.source)
-        handle = path.open("rb")
+        if section.host:
+            path = self.host_file(section.source)
+            if path is None:
+                raise FileNotFoundError(section.source)
+            handle: BinaryIO = path.open("rb")
+        else:
+            handle = self.open(section.source)
+        if section.start == 0 and section.end is None:
+            return handle
+        if not handle.seekable():
+            handle.close()
+            handle = self.materialize(section.source).open("rb")
         return io.BufferedReader(_Slice(handle, section.start, section.end))
 
     def section_sha256(self, name: str) -> str | None:
@@ -266,11 +409,7 @@ class Acquisition(ABC):
         if key not in self._other_hashes:
             if name not in self.sections():
                 return None
-            digest = hashlib.sha256()
-            with self.open_section(name) as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-            self._other_hashes[key] = digest.hexdigest()
+            self._other_hashes[key] = _stream_sha256(self.open_section(name))
         return self._other_hashes[key]
 
     def host_sha256(self, name: str) -> str | None:
@@ -283,16 +422,12 @@ class Acquisition(ABC):
             self._other_hashes[key] = sha256_file(path)
         return self._other_hashes[key]
 
-    def open(self, device_path: str) -> BinaryIO:
-        """A binary stream over the content at a device path; raises FileNotFoundError if absent."""
-        path = self.local_path(device_path)
-        if path is None or not is_regular_file(path):
-            raise FileNotFoundError(device_path)
-        return path.open("rb")
-
     def exists(self, device_path: str) -> bool:
         """Whether the evidence stores content at this device path."""
-        return self.local_path(device_path) is not None
+        if self.local_path(device_path) is not None:
+            return True
+        entry = self.entry(device_path)
+        return entry is not None and entry.kind == "file" and entry.stored
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths of stored files matching a glob (``*``, ``?``, ``**/``), sorted."""
@@ -317,23 +452,31 @@ class Acquisition(ABC):
 
     def read_bytes(self, device_path: str, limit: int | None = None) -> bytes:
         """The content at a device path (up to ``limit`` bytes); raises FileNotFoundError if absent."""
-        path = self.local_path(device_path)
-        if path is None or not is_regular_file(path):
-            raise FileNotFoundError(device_path)
-        with path.open("rb") as handle:
+        with self.open(device_path) as handle:
             return handle.read() if limit is None else handle.read(limit)
 
     def sha256(self, device_path: str) -> str | None:
         """SHA-256 of the content at a device path, computed once and remembered."""
         if device_path in self._hashes:
             return self._hashes[device_path]
-        path = self.local_path(device_path)
-        if path is None:
+        local = self.local_path(device_path)
+        if local is not None:
+            digest = sha256_file(local)
+        elif self.exists(device_path):
+            digest = _stream_sha256(self.open(device_path))
+        else:
             return None
-        digest = sha256_file(path)
         self._hashes[device_path] = digest
         return digest
 
     def hashes_read(self) -> dict[str, str]:
         """Device path → SHA-256 of every artefact handed to a parser so far."""
         return dict(self._hashes)
+
+
+def _stream_sha256(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    with handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

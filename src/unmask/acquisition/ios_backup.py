@@ -13,7 +13,6 @@ import re
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from unmask import timeutil
 from unmask.acquisition.base import Acquisition, FileEntry, compile_glob
+from unmask.acquisition.options import OpenOptions
 from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
 from unmask.formats import plist
 from unmask.formats.sqlite import connect_readonly, open_readonly
@@ -141,8 +141,13 @@ _KINDS = {1: "file", 2: "dir", 4: "symlink"}
 _HEX = re.compile(r"[0-9a-fA-F]{40}")
 _ROW = "SELECT rowid, fileID, domain, relativePath, flags FROM Files"
 
-ManifestRow = tuple[str, str, str, str, str, bool, "bytes | None"]
-"""``(device path, domain, relativePath, kind, fileID, stored, MBFile blob)``."""
+
+
+def _is_backup(folder: Path) -> bool:
+    # Content, not the folder's name: the files every Finder/iTunes backup holds.
+    return ((folder / "Manifest.db").is_file() and (
+        (folder / "Info.plist").is_file() or (folder / "Manifest.plist").is_file()
+    )) or ((folder / "Manifest.mbdb").is_file() and (folder / "Info.plist").is_file())
 
 
 class IOSBackup(Acquisition):
@@ -157,9 +162,21 @@ class IOSBackup(Acquisition):
 
     kind = "ios-backup"
     platform = "ios"
+    label = "an iPhone backup folder (Finder, iTunes, libimobiledevice), or a folder holding exactly one"
+    own_files = ("Info.plist", "Manifest.plist", "Manifest.db", "Status.plist")
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    @classmethod
+    def detect(cls, path: Path) -> Path | None:
+        """The backup folder itself, or the one backup folder (a UDID folder) inside ``path``."""
+        if not path.is_dir():
+            return None
+        if _is_backup(path):
+            return path
+        children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink() and _is_backup(c)]
+        return children[0] if len(children) == 1 else None
+
+    def __init__(self, root: Path, options: OpenOptions | None = None) -> None:
+        super().__init__(root, options)
         if not root.is_dir():
             raise AcquisitionError(f"{root} is not a folder")
         manifest_db = self.host_file("Manifest.db")
@@ -207,8 +224,9 @@ class IOSBackup(Acquisition):
             raise AcquisitionError(f"{path}: cannot read the Files table ({exc})") from None
 
     def close(self) -> None:
-        """Close Manifest.db."""
+        """Close Manifest.db and release the private temporary folder."""
         self._db.close()
+        super().close()
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of a query of Manifest.db; a damaged database (an overwritten page) is an
@@ -343,13 +361,34 @@ class IOSBackup(Acquisition):
                     found.add(entry.device_path)
         return sorted(found)
 
-    def manifest_rows(self) -> Iterator[list[ManifestRow]]:
-        """Every Manifest.db row in table order, in batches, with its raw MBFile metadata blob.
+    def listing(self) -> Iterator[list[FileEntry]]:
+        """Every Manifest.db row in table order, in batches, with the metadata of its MBFile blob.
 
-        For the Manifest parser: plain tuples, not entries, since a backup lists hundreds of
-        thousands of files. SQLite's own (C) text decoding is used first; if a row holds invalid
-        UTF-8, the listing carries on from that row with the lenient decoder.
+        SQLite's own (C) text decoding is used first; if a row holds invalid UTF-8, the listing
+        carries on from that row with the lenient decoder. The blobs of a batch are decoded in one
+        compiled call (:func:`unmask.formats.plist.mbfile_fields_many`); a blob that is not an
+        MBFile archive gives an entry without metadata (``metadata_ok=False``).
         """
+        unix = timeutil.unix_int
+        for rows in self._manifest_rows():
+            decoded = plist.mbfile_fields_many([row[6] for row in rows])
+            batch: list[FileEntry] = []
+            for (path, domain, rel, kind, fid, stored, blob), fields in zip(rows, decoded, strict=True):
+                if fields is None:
+                    batch.append(FileEntry(path, kind, None, None, None, None, None, stored, fid, domain, rel,
+                                           blob is None or len(blob) == 0))
+                    continue
+                size, mode, birth, mtime, ctime = fields[0], fields[1], fields[2], fields[3], fields[4]
+                # Files written once share one time for all three; build each datetime once.
+                created = unix(birth)
+                modified = created if mtime == birth else unix(mtime)
+                changed = modified if ctime == mtime else created if ctime == birth else unix(ctime)
+                batch.append(FileEntry(path, kind, size, mode, created, modified, changed, stored, fid, domain, rel))
+            yield batch
+
+    def _manifest_rows(self) -> Iterator[list[tuple[str, str, str, str, str, bool, bytes | None]]]:
+        """Every Manifest.db row as ``(device path, domain, relativePath, kind, fileID, stored, MBFile
+        blob)``, in table order, in batches."""
         stored = self._stored_ids()
         kinds = _KINDS
         missing = 0
@@ -363,7 +402,7 @@ class IOSBackup(Acquisition):
                         (last,),
                     )
                     while batch := cursor.fetchmany(4096):
-                        out: list[ManifestRow] = []
+                        out: list[tuple[str, str, str, str, str, bool, bytes | None]] = []
                         for rowid, fid, domain, rel, flags, blob in batch:
                             last = rowid
                             if type(fid) is not str or type(domain) is not str:
@@ -406,8 +445,7 @@ class IOSBackup(Acquisition):
         meta = plist.mbfile_metadata(blob)
         if meta is None:
             return entry
-        return replace(
-            entry,
+        return entry._replace(
             size=meta.size,
             mode=meta.mode,
             birth=meta.birth,
@@ -471,3 +509,10 @@ def _fact(value: object) -> str | None:
         return None
     text = str(value)
     return text[:256] if text else None
+
+
+def open_ios_backup(path: Path, options: OpenOptions | None = None) -> Acquisition:
+    """Open an iOS backup folder; a folder holding exactly one backup (a UDID folder) is accepted too."""
+    if not path.exists():
+        raise AcquisitionError(f"{path} does not exist")
+    return IOSBackup.open_path(IOSBackup.detect(path) or path, options or OpenOptions())

@@ -57,7 +57,7 @@ def collect(acq: Acquisition, records: Sequence[Record]) -> dict[str, list[Recor
         try:
             entry = acq.entry(path)
             key = entry.device_path if entry is not None else path
-            stored = acq.local_path(key) is not None
+            stored = acq.exists(key)
         except ArtefactError:
             continue  # the acquisition's index is damaged here; the parsers' coverage says so
         if stored:
@@ -86,14 +86,17 @@ def screen_content(
     targets = collect(acq, records)
     if not targets:
         return [], []
-    paths = sorted(targets)
+    paths: list[str] = []
     items: list[ScreenItem] = []
-    for device_path in paths:
+    for device_path in sorted(targets):
         first = targets[device_path][0]
         spec = type(first).content
         assert spec is not None
-        local = acq.local_path(device_path)
-        assert local is not None
+        try:
+            local = acq.materialize(device_path)  # the screening workers read real files
+        except (OSError, ArtefactError):
+            continue
+        paths.append(device_path)
         items.append(
             ScreenItem(Path(local), name=_field(first, spec.name) or device_path.rsplit("/", 1)[-1],
                        mime=_field(first, spec.mime))

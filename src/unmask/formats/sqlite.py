@@ -255,12 +255,15 @@ def open_database(
     wal: Path | None = None,
     shm: Path | None = None,
     allowance: Allowance | None = None,
+    scratch: Path | None = None,
 ) -> Iterator[Database]:
     """Open a SQLite artefact safely; raise :class:`ArtefactError` if unusable.
 
     ``source`` is the database file, ``wal`` and ``shm`` its ``-wal`` and ``-shm`` companions when
     the evidence holds them; ``device_path`` names the artefact in messages; ``allowance`` is the
-    budget the parser spends (time and memory of every query, temporary disk of every copy).
+    budget the parser spends (time and memory of every query, temporary disk of every copy);
+    ``scratch`` is the private folder in which copies are made (the system's temporary folder
+    when not given).
     """
     with source.open("rb") as handle:
         header = handle.read(16)
@@ -268,7 +271,7 @@ def open_database(
         raise ArtefactError("not a SQLite database (bad header)")
     guard = _Guard(allowance)
     size = source.stat().st_size
-    with tempfile.TemporaryDirectory(prefix="unmask-sqlite-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="unmask-sqlite-", dir=scratch) as tmp:
         folder = Path(tmp)
         notes: list[str] = []
         if wal is not None:

@@ -172,12 +172,14 @@ def open_sqlite(acq: Acquisition, device_path: str, allowance: Allowance | None 
     """The SQLite artefact at a device path, opened safely with its ``-wal``/``-shm`` companions
     (:func:`unmask.formats.sqlite.open_database`) within a budget; :class:`ArtefactError` if it is
     not stored."""
-    source = acq.local_path(device_path)
-    if source is None:
-        raise ArtefactError("not stored in the evidence")
-    wal = acq.local_path(device_path + "-wal")
-    shm = acq.local_path(device_path + "-shm") if wal is not None else None
-    with open_database(source, device_path, wal=wal, shm=shm, allowance=allowance) as db:
+    try:
+        source = acq.materialize(device_path)
+    except FileNotFoundError:
+        raise ArtefactError("not stored in the evidence") from None
+    wal = acq.materialize(device_path + "-wal") if acq.exists(device_path + "-wal") else None
+    shm = acq.materialize(device_path + "-shm") if wal is not None and acq.exists(device_path + "-shm") else None
+    scratch = None if acq.local_path(device_path) is not None and wal is None else acq.workdir
+    with open_database(source, device_path, wal=wal, shm=shm, allowance=allowance, scratch=scratch) as db:
         yield db
 
 
@@ -368,7 +370,8 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage, budget: Bu
                 if type(record) not in declared:
                     raise _Undeclared(type(record))
                 run.records += 1
-                check()
+                if not run.records & 63:  # the clock every 64 records (SQLite checks on its own)
+                    check()
                 yield record
         except SchemaUnsupported as exc:
             run.status, run.reason = Status.UNSUPPORTED, str(exc)

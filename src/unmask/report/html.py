@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import heapq
 import json
@@ -142,8 +143,7 @@ _MAX_CSV_RECORD = 16 << 20
 
 def _bounded(handle: Any) -> Iterator[str]:
     """The lines of a text file, a line longer than :data:`_MAX_CSV_RECORD` in pieces (never read whole)."""
-    while line := handle.readline(_MAX_CSV_RECORD):
-        yield line
+    return iter(functools.partial(handle.readline, _MAX_CSV_RECORD), "")
 
 
 def _csv_records(lines: Iterable[str]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from unmask.model import Finding, Record, time_fields
+from unmask.model import Finding, Record, WallClockRecord, time_fields
 from unmask.parsers.registry import parser_of_kind
 from unmask.report.outputs import (
     ALERTS_TIMELINE_HEADER,
@@ -47,6 +47,8 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
     time leads each line, so line order is time order.
     """
     plans: dict[type[Record], tuple[tuple[str, str], ...]] = {}
+    clocked: set[type[Record]] = set()  # classes whose times may be inferred: their note joins the text
+    plain: set[type[Record]] = set()
     stamps: dict[datetime, str] = {}
     for record in records:
         cls = type(record)
@@ -56,6 +58,10 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
             plan = plans[cls] = tuple(
                 (name, f'","{parser}","{kind} {name}","') for name in time_fields(cls)
             )
+        wall_clock = cls in clocked
+        if wall_clock is False and cls not in plain:
+            (clocked if issubclass(cls, WallClockRecord) else plain).add(cls)
+            wall_clock = cls in clocked
         description: str | None = None
         seen: list[datetime] = []
         for name, middle in plan:
@@ -64,7 +70,8 @@ def timeline_lines(parser: str, records: Iterable[Record]) -> Iterator[str]:
                 continue
             seen.append(ts)
             if description is None:
-                description = for_csv(timeline_description(record)).replace('"', '""') + '"\r\n'
+                text = timeline_description(record) if wall_clock else record.describe()
+                description = for_csv(text).replace('"', '""') + '"\r\n'
             # Files of one app install or restore share their times: format each time once.
             stamp = stamps.get(ts)
             if stamp is None:
@@ -83,8 +90,9 @@ class TimelineSpool:
 
     CHUNK = 8192
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 50_000, folder: Path | None = None) -> None:
         self.limit = limit
+        self.folder = folder
         self.count = 0
         self._rows: list[str] = []
         self._runs: list[tuple[int, int]] = []  # (offset, chunks) in the spill file
@@ -103,7 +111,9 @@ class TimelineSpool:
         rows = self._rows
         rows.sort()
         if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="unmask-timeline-")  # noqa: SIM115 - closed by close()
+
+            # the rows are evidence text
+            self._spill = tempfile.TemporaryFile(prefix="unmask-timeline-", dir=self.folder)  # noqa: SIM115
         spill = self._spill
         spill.seek(0, 2)
         offset = spill.tell()
@@ -207,10 +217,10 @@ class OutputWriter:
     that are already saved).
     """
 
-    def __init__(self, folder: Path, *, records: bool = True) -> None:
+    def __init__(self, folder: Path, *, records: bool = True, spool_dir: Path | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self.spool = TimelineSpool()
+        self.spool = TimelineSpool(folder=spool_dir)
         self.records = records
         self._files: dict[str, RecordsFile] = {}
         self._written: list[str] = []

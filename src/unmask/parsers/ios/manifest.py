@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from unmask import timeutil
-from unmask.errors import SchemaUnsupported
-from unmask.formats.plist import mbfile_fields_many
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Parser, Source
 
@@ -67,39 +64,27 @@ class ManifestParser(Parser):
     records = (ManifestFile,)
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
-        """Yield one record per Manifest.db row; the MBFile blob is decoded by the plist owner."""
-        batches = getattr(ctx.acq, "manifest_rows", None)
-        if batches is None:
-            raise SchemaUnsupported("acquisition has no Manifest.db rows")
+        """Yield one record per Manifest.db row, from the backup's listing (the acquisition decodes
+        the MBFile metadata)."""
         undecodable = 0
-        unix = timeutil.unix_int
-        for batch in batches():
-            # One compiled call decodes the batch's metadata blobs (see mbfile_fields_many).
-            decoded = mbfile_fields_many([row[6] for row in batch])
-            for (path, domain, rel, kind, fid, stored, blob), fields in zip(batch, decoded, strict=True):
-                if fields is None:
-                    undecodable += blob is not None and len(blob) > 0
-                    size = mode = created = modified = changed = None
-                else:
-                    size, mode, birth, mtime, ctime = fields[0], fields[1], fields[2], fields[3], fields[4]
-                    # Files written once share one time for all three; build each datetime once.
-                    created = unix(birth)
-                    modified = created if mtime == birth else unix(mtime)
-                    changed = modified if ctime == mtime else created if ctime == birth else unix(ctime)
+        for batch in ctx.acq.listing():
+            for e in batch:
+                undecodable += not e.metadata_ok
+                rel = e.relative_path
                 yield ManifestFile(
-                    device_path=path,
-                    locator=f"Files.fileID={fid}",
-                    path=path,
-                    domain=domain,
+                    device_path=e.device_path,
+                    locator=f"Files.fileID={e.locator}",
+                    path=e.device_path,
+                    domain=e.domain,
                     relative_path=rel,
-                    file_kind=kind,
-                    file_id=fid,
-                    size=size,
-                    mode=mode,
-                    created=created,
-                    modified=modified,
-                    changed=changed,
-                    stored=stored,
+                    file_kind=e.kind,
+                    file_id=e.locator,
+                    size=e.size,
+                    mode=e.mode,
+                    created=e.birth,
+                    modified=e.modified,
+                    changed=e.changed,
+                    stored=e.stored,
                     web_hosts=web_origin_hosts(rel) if "_" in rel else (),
                 )
         if undecodable:
