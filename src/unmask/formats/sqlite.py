@@ -99,6 +99,15 @@ class _Guard:
             raise BudgetExceeded(f"query interrupted: {self.exceeded}") from None
 
 
+def working_database(path: Path) -> sqlite3.Connection:
+    """A private database unmask writes itself (an index of evidence in its own temporary folder),
+    never evidence: no journal, no fsync, usable from the thread that made it."""
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    return conn
+
+
 class Database:
     """A read-only view of one SQLite artefact with schema helpers for column-adaptive queries."""
 
