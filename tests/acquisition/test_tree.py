@@ -263,3 +263,18 @@ def test_mappings_place_a_subtree_at_a_device_path(tmp_path: Path) -> None:
         assert {e.device_path for b in acq.listing() for e in b} >= {
             "/private/var/mobile/Library/Logs/CrashReporter/a.ips", "/private/var/db/x"
         }
+
+
+def test_an_archive_inside_an_archive_opens_as_a_nested_acquisition(tmp_path: Path) -> None:
+    inner = _zip(tmp_path / "inner.zip")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "nested/inner.zip")
+    with Dump(outer) as acq:
+        with pytest.raises(Exception, match="not evidence unmask recognises"):
+            acq.open_nested("/nested/inner.zip")  # no registered kind reads a bare zip of files
+        child_path = acq.materialize("/nested/inner.zip")
+        with Dump(child_path) as child:
+            assert child.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"sqlite bytes"
+        workdir = acq.workdir
+    assert not workdir.exists()

@@ -374,6 +374,14 @@ class Acquisition(ABC):
         self._materialized[device_path] = target
         return target
 
+    def open_nested(self, device_path: str, kind: str | None = None) -> Acquisition:
+        """An acquisition held inside this one (a ``bugreport.zip`` or ``backup.ab`` inside an
+        AndroidQF acquisition): the member is handed out as a real file and opened like any
+        evidence (recognised by content unless ``kind`` says); it is closed with this one."""
+        child = _registry.open_acquisition(self.materialize(device_path), kind=kind, options=self.options)
+        self.children.append(child)
+        return child
+
     def sections(self) -> Mapping[str, Section]:
         """Every named section, mapped once and cached for the whole scan."""
         if self._sections is None:
