@@ -92,3 +92,21 @@ def test_a_streamed_scan_keeps_only_records_to_screen(tmp_path: Path) -> None:
     result = api.check_backup(sample.root, output=tmp_path / "out", screen=False)
     kept = {type(r) for recs in result.records.values() for r in recs}
     assert kept and all(cls.content is not None for cls in kept)
+
+
+def test_repeated_findings_are_kept_up_to_a_cap_and_the_rest_counted() -> None:
+    from unmask.detect.indicators.index import IndicatorIndex
+    from unmask.detect.pipeline import Detection
+    from unmask.model import Indicator
+
+    index = IndicatorIndex.build([Indicator("domain-name:value", "evil.example", "Test", "indicator--1", "t")])
+    detection = Detection(index, max_per_kind=10)
+    messages = [SmsMessage(device_path="/x", locator=f"row={i}", links=("https://evil.example/x",)) for i in range(25)]
+    detection.feed(messages[:12])
+    detection.feed(messages[12:])
+    found = detection.finish(HeuristicContext())
+    matches = [f for f in found if f.indicator is not None]
+    assert len(matches) == 11
+    assert [f.locator for f in matches[:10]] == [f"row={i}" for i in range(10)]
+    assert matches[10].message.startswith("15 more findings of Test indicator evil.example")
+    assert matches[10].severity is matches[0].severity  # the verdict is unchanged by the cut
