@@ -81,7 +81,7 @@ class Detection:
         t0 = time.perf_counter()
         self._keep(self.heuristics.finish(ctx))
         self.judging += time.perf_counter() - t0
-        for key, (count, first) in self._dropped.items():
+        for count, first in self._dropped.values():
             what = f"{first.indicator.collection} indicator {first.indicator.value}" if first.indicator else first.rule
             self.findings.append(
                 replace(
