@@ -119,7 +119,7 @@ class AndroidTree(TreeAcquisition):
             self._mappings = self.mappings()
         self._copies: dict[str, Path] = {}
         self._child_sections: dict[str, Acquisition] = {}
-        self._zone: str | None | bool = False
+        self._zone: str | bool | None = False
 
     # -- files of the acquisition's own --------------------------------------------------------
 
