@@ -337,3 +337,24 @@ def tombstone_proto(argv: list[str], uid: int, signal: tuple[int, str] = (6, "SI
             + _field(5, 7) + _field(6, 7) + _field(7, uid) + _field(8, "u:r:system_server:s0")
             + b"".join(_field(9, a) for a in argv) + _field(10, sig) + _field(14, "abort!")
             + _field(15, _field(1, "stack corruption")) + _field(16, entry))
+
+
+def run_on(parser: Any, root: Path) -> tuple[list[Any], Any]:
+    """Run one parser class on evidence at ``root`` (any Android kind, recognised by content)."""
+    from unmask.acquisition.registry import open_acquisition
+    from unmask.parsers.base import run_parser
+
+    acq = open_acquisition(root)
+    try:
+        return run_parser(parser(), acq)
+    finally:
+        acq.close()
+
+
+def aqf_with(tmp: Path, **texts: str) -> Path:
+    """An AndroidQF folder with the given files (name with ``.`` written as ``_`` is not needed:
+    pass ``files={"packages.json": ...}`` through :class:`AndroidQFBuilder` for JSON)."""
+    b = AndroidQFBuilder()
+    for name, text in texts.items():
+        b.set_text(name.replace("__", "."), text)
+    return b.write_folder(tmp / "aqf")

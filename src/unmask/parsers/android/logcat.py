@@ -56,7 +56,8 @@ class LogcatParser(TextParser):
             when, inferred = None, ""
             if match:
                 year = match.group(1)
-                stamp = (f"{year}-" if year else "") + match.group(2)[:15]
+                clock = match.group(2)
+                stamp = (f"{year}-" if year else "") + clock[: clock.index(".") + 7]
                 wall = ctx.wall_time(stamp, ["%Y-%m-%d %H:%M:%S.%f"] if year else ["%m-%d %H:%M:%S.%f"])
                 if wall is not None:
                     when, inferred = wall.value, wall.inferred
