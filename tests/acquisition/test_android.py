@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.builders.android import (
-    AndroidQFBuilder, ab_backup, accessibility_v14, bugreport_text, dumpsys_block, dumpsys_package, package_block,
-    package_json, settings_text, sms_backup_file, write_bugreport,
+    AndroidQFBuilder,
+    ab_backup,
+    accessibility_v14,
+    bugreport_text,
+    dumpsys_block,
+    dumpsys_package,
+    package_block,
+    package_json,
+    settings_text,
+    sms_backup_file,
+    write_bugreport,
 )
 from unmask import api
 from unmask.acquisition.registry import open_acquisition

@@ -6,7 +6,7 @@ from unmask.parsers.android.packages import PackagesParser
 
 def test_packages_carry_apk_hashes_and_certificate_identity(tmp_path: Path) -> None:
     b = AndroidQFBuilder().set_json("packages.json", [package_json("com.x", subject="C=FR, O=Tesline-Service SRL, CN=Kids Safety")])
-    (pkg,), cov = run_on(PackagesParser, b.write_folder(tmp_path / "a"))
+    (pkg,), _cov = run_on(PackagesParser, b.write_folder(tmp_path / "a"))
     assert pkg.package == "com.x" and pkg.installer == "com.android.vending" and pkg.system is False
     assert len(pkg.apk_sha256[0]) == 64 and len(pkg.cert_sha1[0]) == 40
     assert pkg.cert_organizations == ("Tesline-Service SRL",) and pkg.cert_common_names == ("Kids Safety",)

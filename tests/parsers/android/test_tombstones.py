@@ -7,7 +7,7 @@ from unmask.parsers.android.tombstones import TombstonesParser
 def test_text_and_protobuf_tombstones_in_a_bugreport(tmp_path: Path) -> None:
     fs = {"/data/tombstones/tombstone_00": tombstone_text("/system/bin/mediaserver", 1013).encode(),
           "/data/tombstones/tombstone_01.pb": tombstone_proto(["/system/bin/surfaceflinger"], 1000)}
-    records, cov = run_on(TombstonesParser, write_bugreport(tmp_path / "b.zip", bugreport_text(), fs))
+    records, _cov = run_on(TombstonesParser, write_bugreport(tmp_path / "b.zip", bugreport_text(), fs))
     text, proto = sorted(records, key=lambda r: r.form, reverse=True)
     assert (text.process_name, text.uid, text.signal_name, text.cause) == ("mediaserver", 1013, "SIGSEGV", "null pointer dereference")
     assert text.time.isoformat() == "2024-05-01T21:12:40.518290+00:00"

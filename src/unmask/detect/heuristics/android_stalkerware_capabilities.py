@@ -117,11 +117,11 @@ class AndroidStalkerwareCapabilities(Heuristic):
                 elif r.table == "receiver" and r.action == "android.intent.action.BOOT_COMPLETED":
                     self._app(r.package).caps.add("starts at boot")
             elif isinstance(r, AndroidSetting) and r.apps:
-                cap = {"enabled_accessibility_services": "accessibility service",
-                       "enabled_notification_listeners": "notification listener"}.get(r.name)
-                if cap:
+                named: str | None = {"enabled_accessibility_services": "accessibility service",
+                                     "enabled_notification_listeners": "notification listener"}.get(r.name)
+                if named:
                     for package in r.apps:
-                        self._app(package).caps.add(cap)
+                        self._app(package).caps.add(named)
         return ()
 
     def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:

@@ -43,7 +43,8 @@ class DumpsysBatteryDailyParser(TextParser):
             if day:
                 a = ctx.wall_time(day.group(1), ["%Y-%m-%d-%H-%M-%S"])
                 b = ctx.wall_time(day.group(2), ["%Y-%m-%d-%H-%M-%S"])
-                period = (a.value if a else None, b.value if b else None, (a or b).inferred if (a or b) else "")
+                either = a or b
+                period = (a.value if a else None, b.value if b else None, either.inferred if either else "")
                 continue
             update = _UPDATE.match(line.text)
             if update and period is not None:
