@@ -116,6 +116,8 @@ def _scan_options(func: F) -> F:
         click.option("--password-file", type=click.Path(path_type=Path),
                      help="File holding the password of encrypted evidence (default: UNMASK_BACKUP_PASSWORD, "
                           "else a prompt). Never give a password on the command line."),
+        click.option("--age-identity", type=click.Path(path_type=Path),
+                     help="age identity file (AGE-SECRET-KEY-1…) of an age-encrypted AndroidQF acquisition (.zip.age)."),
         click.option("--key-file", type=click.Path(path_type=Path),
                      help="A key saved by 'unmask backup-key' instead of the password (skips key derivation)."),
         click.option("--budget-seconds", type=click.FloatRange(1, 86400), default=DEFAULT_BUDGET.seconds,
@@ -172,7 +174,7 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
 
         indicators = from_options(opts["intel_server"], opts["intel_key"], opts["intel_token_file"], iocs)
     options = OpenOptions(password=password_source(opts["password_file"]), key_file=opts["key_file"],
-                          temp_mb=opts["budget_temp"])
+                          age_identity=opts.get("age_identity"), temp_mb=opts["budget_temp"])
     output = opts["output"]
     with _progress(opts["quiet"]) as update:
         result = api.check(
@@ -229,6 +231,9 @@ def _verb(name: str, kind: str, doc: str) -> None:
 
 
 _verb("check-backup", "ios-backup", "Check an iPhone backup folder (plain or encrypted) for spyware traces.")
+_verb("check-androidqf", "androidqf", "Check an AndroidQF acquisition (folder, .zip or .zip.age) for spyware and stalkerware.")
+_verb("check-bugreport", "bugreport", "Check an Android bugreport (zip or folder) for spyware and stalkerware.")
+_verb("check-android-backup", "android-backup", "Check an Android .ab backup (plain or encrypted) for spyware traces.")
 
 
 @main.command("kinds")

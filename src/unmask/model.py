@@ -74,6 +74,10 @@ class Obs(enum.StrEnum):
     CERT_MD5 = "app:cert.md5"
     CERT_SHA1 = "app:cert.sha1"
     CERT_SHA256 = "app:cert.sha256"
+    CERT_ORG = "app:cert.organization"
+    """The organisation (``O=``) of an app's signing certificate subject."""
+    CERT_CN = "app:cert.common_name"
+    """The common name (``CN=``) of an app's signing certificate subject."""
     PROFILE_ID = "configuration-profile:id"
     ANDROID_PROPERTY = "android-property:name"
     # Declaration helpers, expanded before matching.

@@ -204,6 +204,11 @@ def _norm_hex(text: str) -> str | None:
     return (text if text.isalnum() else _HEX_SEPARATORS.sub("", text)).lower() or None
 
 
+def _norm_text(text: str) -> str | None:
+    # Certificate subject values: case and inner runs of spaces are not meaningful.
+    return " ".join(text.split()).casefold() or None
+
+
 def _norm_lower(text: str) -> str | None:
     return text.lower()
 
@@ -230,6 +235,8 @@ _NORMALIZERS: dict[str, Callable[[str], str | None]] = {
     Obs.CERT_SHA1: _norm_hex,
     Obs.CERT_SHA256: _norm_hex,
     Obs.APP_ID: _norm_lower,
+    Obs.CERT_ORG: _norm_text,
+    Obs.CERT_CN: _norm_text,
     Obs.ANDROID_PROPERTY: _norm_lower,
     Obs.PROFILE_ID: _norm_lower,
 }

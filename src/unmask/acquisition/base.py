@@ -292,6 +292,19 @@ class Acquisition(ABC):
         out of the evidence is refused (:attr:`refused`)."""
         return self.contained(self.root / name, name) if self.root.is_dir() else None
 
+    def has_host(self, name: str) -> bool:
+        """Whether the acquisition holds a file of its own of this name (see :meth:`host_file`)."""
+        return self.host_file(name) is not None
+
+    def open_host(self, name: str) -> BinaryIO:
+        """A binary stream over a file of the acquisition's own (a backup's Info.plist, an
+        AndroidQF ``packages.json``); archives override it to read the member without a copy.
+        Raises FileNotFoundError when there is none."""
+        path = self.host_file(name)
+        if path is None:
+            raise FileNotFoundError(name)
+        return path.open("rb")
+
     def contained(self, path: Path, name: str) -> Path | None:
         """``path`` when it is a regular file inside the evidence (:func:`contained_file`), else
         ``None``, remembering why under ``name`` in :attr:`refused`."""
@@ -398,16 +411,15 @@ class Acquisition(ABC):
         if section is None:
             raise FileNotFoundError(name)
         if section.host:
-            path = self.host_file(section.source)
-            if path is None:
-                raise FileNotFoundError(section.source)
-            handle: BinaryIO = path.open("rb")
+            handle: BinaryIO = self.open_host(section.source)
         else:
             handle = self.open(section.source)
         if section.start == 0 and section.end is None:
             return handle
         if not handle.seekable():
             handle.close()
+            if section.host:
+                raise FileNotFoundError(f"{section.source} cannot be read from the middle")
             handle = self.materialize(section.source).open("rb")
         return io.BufferedReader(_Slice(handle, section.start, section.end))
 
@@ -424,10 +436,9 @@ class Acquisition(ABC):
         """SHA-256 of a file of the acquisition itself, computed once."""
         key = "host:" + name
         if key not in self._other_hashes:
-            path = self.host_file(name)
-            if path is None:
+            if not self.has_host(name):
                 return None
-            self._other_hashes[key] = sha256_file(path)
+            self._other_hashes[key] = _stream_sha256(self.open_host(name))
         return self._other_hashes[key]
 
     def exists(self, device_path: str) -> bool:

@@ -104,10 +104,7 @@ class ParseContext:
             return self.acq.open_section(name)
         if name.startswith("/"):
             return self.acq.open(name)
-        path = self.acq.host_file(name)
-        if path is None:
-            raise FileNotFoundError(name)
-        return path.open("rb")
+        return self.acq.open_host(name)
 
 
 def _abstract(cls: type) -> bool:
@@ -151,7 +148,7 @@ class Parser(ABC):
         found: list[str] = []
         for source in self.sources:
             if source.where is Where.HOST:
-                hits = [source.pattern] if acq.host_file(source.pattern) is not None else []
+                hits = [source.pattern] if acq.has_host(source.pattern) else []
             elif source.where is Where.SECTION:
                 names = acq.section_names()
                 hits = sorted(fnmatch.filter(names, source.pattern)) if source.is_glob else (

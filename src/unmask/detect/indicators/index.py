@@ -10,14 +10,18 @@ Semantics (each has a test, and a property test holds the index against a naive 
   length matches an indicator that starts with it only when it has exactly that length;
 - file paths: prefix on path-component boundaries (``/private/var/db/foo`` does not match
   ``/private/var/db/foobar``); file names: basename equality;
-- emails, app ids, Android properties, profile ids: case-insensitive; hashes: lower-case hex.
+- emails, app ids, Android properties, profile ids: case-insensitive; hashes: lower-case hex;
+- certificate organisations and common names: case-insensitive, inner spaces folded;
+- patterns (``app:id MATCHES '…'``, ``LIKE``; :data:`unmask.detect.indicators.stix.PATTERN_PATHS`):
+  a regular expression searched in the normalised value, compiled with RE2 (linear time, so a
+  hostile indicator set cannot make matching hang); the exact table is looked up first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from unmask.model import Indicator, Obs, Observable
 from unmask.observables import (
@@ -116,6 +120,7 @@ class IndicatorIndex:
     domain_depth: int = 0
     count: int = 0
     unusable: list[Indicator] = field(default_factory=list)
+    patterns: dict[Obs, list[tuple[Any, Indicator]]] = field(default_factory=dict)
     # The file name table, always present: it is looked up once per Manifest row.
     _names: dict[str, list[Indicator]] = field(init=False, repr=False, compare=False)
     # The folders that hold path indicators, and at most _GATE_SIZE prefixes covering them: a path
@@ -162,6 +167,9 @@ class IndicatorIndex:
 
     def add(self, indicator: Indicator) -> None:
         """Add one indicator under the observable type(s) it can match."""
+        if indicator.type.endswith(_MATCHES):
+            self._add_pattern(indicator)
+            return
         kind = _TYPE_OF_PATH.get(indicator.type)
         value = indicator.value.strip()
         if kind is None or not value:
@@ -227,6 +235,15 @@ class IndicatorIndex:
             return
         self._put(kind, norm, indicator)
 
+    def _add_pattern(self, indicator: Indicator) -> None:
+        kind = _TYPE_OF_PATH.get(indicator.type[: -len(_MATCHES)])
+        compiled = compile_pattern(indicator.value) if kind is not None else None
+        if kind is None or compiled is None:
+            self.unusable.append(indicator)
+            return
+        self.count += 1
+        self.patterns.setdefault(kind, []).append((compiled, indicator))
+
     def _add_url(self, value: str, indicator: Indicator) -> None:
         self._put(_URL, value, indicator)
         parts = url_parts(value)
@@ -286,7 +303,13 @@ class IndicatorIndex:
         if kind is _PROCESS:
             return self._match_process(value)
         table = self.exact.get(kind)
-        return table.get(value, _NONE) if table is not None else _NONE
+        found = table.get(value, _NONE) if table is not None else _NONE
+        patterns = self.patterns.get(kind)
+        if patterns:
+            more = [i for regex, i in patterns if regex.search(value) and i not in found]
+            if more:
+                return [*found, *more]
+        return found
 
     def _match_process(self, value: str) -> Sequence[Indicator]:
         table = self.exact.get(_PROCESS)
@@ -355,6 +378,24 @@ def _components(path: str) -> list[str]:
 
 
 _NONE: Sequence[Indicator] = ()
+_MATCHES = " MATCHES"
+
+
+def compile_pattern(pattern: str) -> Any:
+    """A regular expression from an indicator set, compiled with RE2 (linear time, no
+    backtracking) and case-insensitive, as the values it is matched with are normalised to lower
+    case; ``None`` when RE2 refuses it (back-references, look-around) or it is absurdly long."""
+    if len(pattern) > 4096:
+        return None
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.max_mem = 8 << 20
+    try:
+        return re2.compile(pattern, options)
+    except re2.error:
+        return None
 
 
 def _leaves(node: _Trie, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], list[Indicator]]]:
@@ -371,6 +412,12 @@ def naive_match(observable: Observable, indicators: Iterable[Indicator]) -> list
     out: list[Indicator] = []
     kind, value = observable.type, observable.value
     for ind in indicators:
+        if ind.type.endswith(_MATCHES):
+            pkind = _TYPE_OF_PATH.get(ind.type[: -len(_MATCHES)])
+            regex = compile_pattern(ind.value) if pkind is not None else None
+            if regex is not None and kind is pkind and regex.search(value) and ind not in out:
+                out.append(ind)
+            continue
         ikind = _TYPE_OF_PATH.get(ind.type)
         raw = ind.value.strip()
         if ikind is None or not raw:

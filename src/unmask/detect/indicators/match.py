@@ -35,6 +35,12 @@ _LABEL = {
     Obs.APP_ID: "app id",
     Obs.PROFILE_ID: "configuration profile",
     Obs.ANDROID_PROPERTY: "Android property",
+    Obs.CERT_MD5: "signing certificate (MD5)",
+    Obs.CERT_SHA1: "signing certificate (SHA-1)",
+    Obs.CERT_SHA256: "signing certificate (SHA-256)",
+    Obs.CERT_ORG: "signing certificate organisation",
+    Obs.CERT_CN: "signing certificate common name",
+    Obs.SHA256: "file hash (SHA-256)",
 }
 _EXPLANATION = (
     "This value appears in a published indicator set that investigators compiled from confirmed "

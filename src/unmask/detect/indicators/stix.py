@@ -43,12 +43,30 @@ SUPPORTED_PATHS = frozenset(
         "app:cert.md5",
         "app:cert.sha1",
         "app:cert.sha256",
+        "app:cert.organization",
+        "app:cert.common_name",
         "configuration-profile:id",
         "android-property:name",
     }
 )
 
 _ALGORITHMS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
+
+PATTERN_PATHS = frozenset({"app:id", "app:cert.organization", "app:cert.common_name"})
+"""Object paths a pattern may compare with ``MATCHES`` (a regular expression) or ``LIKE`` (SQL
+wildcards): stalkerware renames its package per build (``com.android.internet.<build date>``,
+Echap PR #29) and Echap publishes regular expressions on certificate common names
+(``certificate_cname_re``). Such an indicator's type is the path followed by ``" MATCHES"`` and its
+value a regular expression; the index matches it in linear time (RE2)."""
+MATCHES = " MATCHES"
+
+
+def like_to_regex(pattern: str) -> str:
+    """A STIX ``LIKE`` pattern (``%`` any run, ``_`` one character) as an anchored regex."""
+    out = []
+    for char in pattern:
+        out.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    return "^" + "".join(out) + "$"
 
 # [type:path = 'value'] with optional spaces; path steps are plain words or quoted keys. The value
 # is written as "unrolled" runs ([^'\\]* between escapes) rather than one alternation per
@@ -155,13 +173,18 @@ def full_parse(pattern: str) -> list[Comparison]:
     out: list[Comparison] = []
     for object_type, comparisons in data.comparisons.items():
         for steps, op, literal in comparisons:
-            if op != "=":
-                raise UnsupportedPattern(f"operator {op}")
             if not (isinstance(literal, str) and literal.startswith("'") and literal.endswith("'")):
                 raise UnsupportedPattern(f"non-string value {literal}")
-            out.append(
-                Comparison(normalize_path(object_type, [str(s) for s in steps]), _unescape(literal[1:-1]))
-            )
+            path = normalize_path(object_type, [str(s) for s in steps])
+            value = _unescape(literal[1:-1])
+            if op in ("MATCHES", "LIKE"):
+                if path not in PATTERN_PATHS:
+                    raise UnsupportedPattern(f"operator {op} on {path}")
+                out.append(Comparison(path + MATCHES, value if op == "MATCHES" else like_to_regex(value)))
+                continue
+            if op != "=":
+                raise UnsupportedPattern(f"operator {op}")
+            out.append(Comparison(path, value))
     return out
 
 
@@ -170,7 +193,7 @@ def parse_pattern(pattern: str) -> list[Comparison]:
     comparisons = fast_parse(pattern)
     if comparisons is None:
         comparisons = full_parse(pattern)
-    unknown = [c.path for c in comparisons if c.path not in SUPPORTED_PATHS]
+    unknown = [c.path for c in comparisons if c.path.removesuffix(MATCHES) not in SUPPORTED_PATHS]
     if unknown:
         raise UnsupportedPattern(f"object path {', '.join(sorted(set(unknown)))} not supported")
     return comparisons

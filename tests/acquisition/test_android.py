@@ -1,0 +1,151 @@
+"""Android acquisitions end to end: AndroidQF (folder, zip at the root or under one folder, age),
+bugreports, .ab backups (plain, encrypted, wrong password), and MVT's defects as regressions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.builders.android import (
+    AndroidQFBuilder,
+    ab_backup,
+    accessibility_v14,
+    bugreport_text,
+    dumpsys_block,
+    dumpsys_package,
+    package_block,
+    package_json,
+    settings_text,
+    sms_backup_file,
+    write_bugreport,
+)
+from unmask import api
+from unmask.acquisition.registry import open_acquisition
+from unmask.errors import AcquisitionError
+
+ECHAP_CERT = "31A6ECECD97CF39BC4126B8745CD94A7C30BF81C"  # TheTruthSpy, echap__stalkerware.stix2
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _planted() -> AndroidQFBuilder:
+    b = AndroidQFBuilder()
+    b.set_json("packages.json", [
+        # Renamed to an unknown id, but signed with a certificate Echap lists.
+        package_json("com.android.sys.update", installer="null", cert_sha1=ECHAP_CERT),
+        # A legitimate look-alike of a listed id (com.thetruth), store-installed, its own certificate.
+        package_json("com.thetruthtable.app", subject="C=US, O=Truth Table Inc., CN=Truth"),
+    ])
+    b.add_dumpsys("package", dumpsys_package([package_block("com.android.sys.update", installer=None)]))
+    return b
+
+
+def _rules(result: api.ScanResult) -> set[tuple[str, str | None]]:
+    return {(f.rule, f.observable.value if f.observable else f.message) for f in result.findings}
+
+
+def test_renamed_stalkerware_is_found_by_its_certificate_and_the_look_alike_is_not(tmp_path: Path) -> None:
+    result = api.check(_planted().write_folder(tmp_path / "a"), screen=False)
+    certs = [f for f in result.findings if f.observable and f.observable.type.value == "app:cert.sha1"]
+    assert [f.record.package for f in certs] == ["com.android.sys.update"]
+    assert certs[0].indicator.collection.lower() == "thetruthspy"
+    assert not any("thetruthtable" in f.message for f in result.findings)
+
+
+def test_same_findings_from_the_folder_its_zip_and_a_zip_with_one_folder(tmp_path: Path) -> None:
+    b = _planted()
+    folder = api.check(b.write_folder(tmp_path / "a"), screen=False)
+    root_zip = api.check(b.write_zip(tmp_path / "root.zip"), screen=False)  # MVT misses files at the zip's root
+    one_folder = api.check(b.write_zip(tmp_path / "sub.zip", folder=True), screen=False)
+    assert folder.acquisition_kind == root_zip.acquisition_kind == one_folder.acquisition_kind == "androidqf"
+    assert _rules(folder) == _rules(root_zip) == _rules(one_folder) and _rules(folder)
+
+
+def test_dumpsys_txt_is_analysed_without_a_bugreport_and_the_bugreport_fills_in(tmp_path: Path) -> None:
+    b = AndroidQFBuilder().add_dumpsys("accessibility", accessibility_v14(["com.spy/.A"]))
+    report = bugreport_text(dumpsys=[dumpsys_block("accessibility", accessibility_v14(["com.other/.B"])),
+                                     dumpsys_block("package", dumpsys_package([package_block("com.spy")]))])
+    b.files["bugreport.zip"] = write_bugreport(tmp_path / "br.zip", report).read_bytes()
+    acq = open_acquisition(b.write_folder(tmp_path / "a"))
+    try:
+        assert "dumpsys:accessibility" in acq.sections() and "dumpsys:package" in acq.sections()
+        with acq.open_section("dumpsys:accessibility") as h:
+            assert b"com.spy" in h.read()  # AndroidQF's own dumpsys.txt wins
+        with acq.open_section("dumpsys:package") as h:
+            assert b"com.spy" in h.read()  # the bugreport's, as AndroidQF has none
+    finally:
+        acq.close()
+
+
+def test_age_encrypted_acquisition_with_the_right_identity_and_a_wrong_one(tmp_path: Path) -> None:
+    from pyrage import x25519
+
+    ident, other = x25519.Identity.generate(), x25519.Identity.generate()
+    age = _planted().write_age(tmp_path / "acq.zip.age", ident.to_public())
+    (tmp_path / "id.txt").write_text(f"# created: now\n{ident}\n")
+    (tmp_path / "other.txt").write_text(f"{other}\n")
+    from unmask.acquisition.options import OpenOptions
+
+    result = api.check(age, options=OpenOptions(age_identity=tmp_path / "id.txt"), screen=False)
+    assert any(f.observable and f.observable.type.value == "app:cert.sha1" for f in result.findings)
+    with pytest.raises(AcquisitionError, match="does not decrypt"):
+        open_acquisition(age, options=OpenOptions(age_identity=tmp_path / "other.txt"))
+    with pytest.raises(AcquisitionError, match="--age-identity"):
+        open_acquisition(age)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("UNMASK_")} | (env or {})
+    return subprocess.run([sys.executable, "-m", "unmask", *args], capture_output=True, text=True, env=full, cwd=REPO,
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_wrong_backup_password_and_wrong_age_identity_are_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "b.ab").write_bytes(ab_backup({"apps/x/f/a": b"x"}, password="right"))
+    done = _cli("check-android-backup", str(tmp_path / "b.ab"), "-q", env={"UNMASK_BACKUP_PASSWORD": "wrong"})
+    assert done.returncode == 2 and "wrong password" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    from pyrage import x25519
+
+    age = _planted().write_age(tmp_path / "a.zip.age", x25519.Identity.generate().to_public())
+    (tmp_path / "other.txt").write_text(f"{x25519.Identity.generate()}\n")
+    done = _cli("check-androidqf", str(age), "--age-identity", str(tmp_path / "other.txt"), "-q")
+    assert done.returncode == 2 and "does not decrypt" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("version", [1, 2, 5])
+@pytest.mark.parametrize("password", [None, "s3cr\u00e9t"])
+def test_ab_backups_plain_and_encrypted_give_the_sms(tmp_path: Path, version: int, password: str | None) -> None:
+    sms = sms_backup_file([{"address": "+33", "body": "go to https://copy9.com/x", "date": "1714640000000", "type": "1"}])
+    (tmp_path / "b.ab").write_bytes(ab_backup({"apps/com.android.providers.telephony/d_f/000000_sms_backup": sms},
+                                              password=password, version=version))
+    from unmask.acquisition.options import OpenOptions
+
+    result = api.check(tmp_path / "b.ab", options=OpenOptions(password=lambda: password or ""), screen=False)
+    assert result.acquisition_kind == "android-backup"
+    assert any(f.observable and f.observable.value == "copy9.com" for f in result.findings)
+
+
+def test_bugreport_zip_and_folder_and_the_check_bugreport_verb(tmp_path: Path) -> None:
+    report = bugreport_text(dumpsys=[dumpsys_block("package", dumpsys_package([package_block("com.apspy.app", installer=None)]))])
+    (tmp_path / "ev").mkdir()
+    zipped = write_bugreport(tmp_path / "ev" / "b.zip", report)
+    folder = write_bugreport(tmp_path / "bf", report, as_folder=True)
+    a, b = api.check(zipped, screen=False), api.check(folder, screen=False)
+    assert a.acquisition_kind == b.acquisition_kind == "bugreport"
+    assert _rules(a) == _rules(b) and any(f.rule == "indicator" for f in a.findings)
+    assert a.metadata["timezone"] == "Europe/Paris"
+    done = _cli("check-bugreport", str(zipped), "-q", "-o", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr
+    assert (tmp_path / "out" / "dumpsys_package.json").is_file()
+
+
+def test_evidence_is_not_modified(tmp_path: Path) -> None:
+    import hashlib
+
+    root = _planted().set_text("settings_secure.txt", settings_text({"package_verifier_enable": "0"})).write_folder(tmp_path / "a")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    api.check(root, output=tmp_path / "out", screen=False)
+    assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}

@@ -1,0 +1,12 @@
+from unmask.detect.heuristics.android_root import AndroidRoot
+from unmask.detect.heuristics.base import HeuristicContext
+from unmask.model import Severity
+from unmask.parsers.android.packages import AndroidPackage
+from unmask.parsers.android.root_binaries import RootBinary
+
+
+def test_su_and_magisk_fire_ordinary_app_does_not() -> None:
+    found = AndroidRoot().check([RootBinary(device_path="r", path="/system/bin/su"),
+                                 AndroidPackage(device_path="p", package="com.topjohnwu.magisk"),
+                                 AndroidPackage(device_path="p", package="com.whatsapp")], HeuristicContext())
+    assert [f.severity for f in found] == [Severity.HIGH, Severity.MEDIUM]

@@ -1,0 +1,10 @@
+from unmask.detect.heuristics.android_system_mount_rw import AndroidSystemMountRw
+from unmask.detect.heuristics.base import HeuristicContext
+from unmask.parsers.android.mounts import Mount
+
+
+def test_rw_system_fires_ro_and_data_do_not() -> None:
+    found = AndroidSystemMountRw().check([Mount(device_path="m", mount_point="/system", options=("rw",)),
+                                          Mount(device_path="m", mount_point="/vendor", options=("ro",)),
+                                          Mount(device_path="m", mount_point="/data", options=("rw",))], HeuristicContext())
+    assert [f.record.mount_point for f in found] == ["/system"]
