@@ -354,3 +354,35 @@ def test_a_client_that_stops_reading_is_dropped(intel_dir, start_server, token: 
     assert elapsed < 6.0
     live.service.flush_refusals()
     assert [x["reason"] for x in _lines(folder) if x.get("kind") == "refused"] == ["send stalled"]
+
+
+def test_serve_cli_passes_the_abuse_limits(intel_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = intel_dir
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("unmask.intel.server.serve", lambda folder, **kw: seen.update(kw))
+    args = ["intel", "serve", str(folder), "--header-timeout", "2.5", "--body-timeout", "30", "--send-timeout", "9",
+            "--max-connections", "500", "--max-connections-per-network", "8", "--ipv4-prefix", "16",
+            "--ipv6-prefix", "48"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert {k: seen[k] for k in ("header_timeout", "body_timeout", "send_timeout", "max_connections",
+                                 "max_connections_per_network", "ipv4_prefix", "ipv6_prefix", "min_charge",
+                                 "max_batch")} == {
+        "header_timeout": 2.5, "body_timeout": 30.0, "send_timeout": 9.0, "max_connections": 500,
+        "max_connections_per_network": 8, "ipv4_prefix": 16, "ipv6_prefix": 48, "min_charge": 4096,
+        "max_batch": 65536,
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-batch", "512"], "1024<=x<=65536"),
+        (["--min-charge", "65536"], "1<=x<=16384"),
+        (["--min-charge", "8192", "--max-batch", "4096"], "--min-charge 8192 is more than --max-batch 4096"),
+        (["--header-timeout", "0"], "0.1<=x<=3600"),
+    ],
+)
+def test_serve_cli_refuses_limits_clients_would_refuse(intel_dir, extra: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = intel_dir
+    result = CliRunner().invoke(main, ["intel", "serve", str(folder), *extra])
+    assert result.exit_code == 2 and message in result.output, result.output

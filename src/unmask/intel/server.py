@@ -506,6 +506,9 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         raise IntelError("--tls-cert and --tls-key go together")
     config = ServerConfig(folder, **policy)
+    if config.min_charge > config.max_batch:
+        # Clients refuse such a server: a request could never be as big as its own charge.
+        raise IntelError(f"--min-charge {config.min_charge} is more than --max-batch {config.max_batch}")
     # Each connection is a file descriptor; keep room for the audit log, sets and listeners.
     room = _file_limit(config.max_connections + 64) - 64
     if room < config.max_connections:
