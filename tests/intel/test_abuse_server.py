@@ -172,7 +172,7 @@ def test_aborted_authenticated_request_gets_an_audit_line(intel_dir, start_serve
 
 def test_connection_caps_per_network_and_overall(intel_dir, start_server) -> None:  # type: ignore[no-untyped-def]
     folder, _ = intel_dir
-    live = start_server(folder, max_connections_per_network=4, max_connections=6, header_timeout=30)
+    live = start_server(folder, max_connections_per_network=4, max_connections=6, header_timeout=30, evict_after=60)
     held = [_connect(live.url) for _ in range(4)]
     try:
         assert _wait_open(live, 4) == 4
@@ -206,6 +206,66 @@ def test_connection_caps_per_network_and_overall(intel_dir, start_server) -> Non
         ("too many connections from one network", "127.0.0.0/24", 1),
         ("too many connections", "127.0.4.0/24", 1),
     }
+
+
+def test_a_new_connection_evicts_the_oldest_stalled_one(intel_dir, start_server) -> None:  # type: ignore[no-untyped-def]
+    """At the cap, a connection that never completed a head gives way to a new one; a connection
+    that has completed a request never does."""
+    folder, _ = intel_dir
+    live = start_server(folder, max_connections_per_network=4, header_timeout=30, evict_after=0.3)
+    stalled = [_connect(live.url) for _ in range(4)]
+    try:
+        assert _wait_open(live, 4) == 4
+        time.sleep(0.4)
+        with _connect(live.url) as newcomer:
+            newcomer.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            newcomer.settimeout(5)
+            assert newcomer.recv(65536).startswith(b"HTTP/1.1 200")
+        closed, answer, elapsed = _closed_within(stalled[0], 3.0)  # the oldest went
+        assert closed and answer.startswith(b"HTTP/1.1 408") and elapsed < 1.0
+        assert live.service.guard.evicted == 1
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert _wait_open(live, 0) == 0
+    # Four kept-alive connections that each completed a request are not stalled: the fifth is refused.
+    working = [_connect(live.url) for _ in range(4)]
+    try:
+        for sock in working:
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.settimeout(5)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.4)
+        with _connect(live.url) as extra:
+            closed, answer, _ = _closed_within(extra, 3.0)
+        assert closed and answer.startswith(b"HTTP/1.1 503")
+        assert live.service.guard.evicted == 1
+    finally:
+        for sock in working:
+            sock.close()
+    live.service.flush_refusals()
+    reasons = {(x["reason"], x["count"]) for x in _lines(folder) if x.get("kind") == "refused"}
+    assert reasons == {("stalled connection evicted", 1), ("too many connections from one network", 1)}
+
+
+def test_refusal_summaries_are_capped_per_reason(tmp_path: Path) -> None:
+    """Refusals from many networks (an IPv6 /48 holds 65,536 /64s) do not add a line per network."""
+    from unmask import timeutil
+    from unmask.intel.audit import AuditLog, Refusals
+
+    refusals = Refusals(AuditLog(tmp_path / AUDIT_FILE), networks_per_reason=16)
+    now = timeutil.now()
+    for i in range(5000):
+        refusals.note(ts=now, reason="header timeout", status=408, peer=f"2001:db8:{i:x}::/48", own_line=False)
+        first = refusals.note(ts=now, reason="unknown token", status=401, peer=f"10.{i // 256}.{i % 256}.0/24")
+        assert first == (i < 16)  # the caller writes those in full
+    assert refusals.flush(now, everything=True) == 17 + 1
+    lines = _lines(tmp_path)
+    by_peer = {(x["reason"], x["peer"]): x["count"] for x in lines}
+    assert by_peer[("header timeout", "*")] == 5000 - 16
+    assert by_peer[("unknown token", "*")] == 5000 - 16
+    assert sum(x["count"] for x in lines) == 2 * 5000 - 16  # the 16 first refusals went to their own lines
+    assert verify(tmp_path / AUDIT_FILE).ok
 
 
 def _flood(url: str, requests: list[bytes], connections: int = 4) -> int:

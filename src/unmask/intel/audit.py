@@ -180,8 +180,10 @@ class Refusals:
     :meth:`note` says whether a refusal is the first of its kind (client network, reason, and the
     token for an authenticated refusal) in the current window: the caller then writes it in full.
     The others are counted, and :meth:`flush` writes one summary line per kind whose window has
-    ended. Kinds are capped (``max_kinds``): beyond that, refusals are counted under the network
-    ``"*"``, so a client spread over many networks cannot grow the table either.
+    ended. A reason is tracked for at most ``networks_per_reason`` networks (and ``max_kinds``
+    kinds in all) per window; beyond that, refusals are counted under the network ``"*"``. So an
+    attacker spread over many networks (an IPv6 /48 holds 65,536 /64s) adds at most about
+    ``2 × networks_per_reason + 1`` lines per reason and window, not one per network.
     """
 
     def __init__(
@@ -189,15 +191,18 @@ class Refusals:
         audit: AuditLog,
         *,
         window: float = 60.0,
+        networks_per_reason: int = 16,
         max_kinds: int = 1024,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.audit = audit
         self.window = window
+        self.networks_per_reason = networks_per_reason
         self.max_kinds = max_kinds
         self.monotonic = monotonic
         self._lock = threading.Lock()
         self._tallies: dict[RefusalKey, _Tally] = {}
+        self._per_reason: dict[str, int] = defaultdict(int)
 
     def note(
         self,
@@ -218,9 +223,11 @@ class Refusals:
             tally = self._tallies.get(key)
             first = tally is None
             if tally is None:
-                if len(self._tallies) >= self.max_kinds:
+                if len(self._tallies) >= self.max_kinds or self._per_reason[reason] >= self.networks_per_reason:
                     key, first, own_line = ("*", reason, None), False, False
                     tally = self._tallies.get(key)
+                else:
+                    self._per_reason[reason] += 1
                 if tally is None:
                     tally = self._tallies[key] = _Tally(status, org, ts, ts, now + self.window)
             if first and own_line:
@@ -248,8 +255,10 @@ class Refusals:
                 if not everything and tally.deadline > now:
                     continue
                 del self._tallies[key]
+                peer, reason, token_id = key
+                if peer != "*":
+                    self._per_reason[reason] -= 1
                 if tally.count:
-                    peer, reason, token_id = key
                     self.audit.append_refusals(
                         ts=ts, reason=reason, status=tally.status, peer=peer, token_id=token_id,
                         org=tally.org, count=tally.count, since=tally.since, until=tally.until,

@@ -22,7 +22,12 @@ connection's state):
   request head has been parsed, while counting every open connection, the slow-loris ones
   included: a few hundred stalled connections would make it refuse every legitimate client. Here
   a connection beyond ``max_connections`` overall, or beyond ``max_connections_per_network`` from
-  one /24 (IPv4) or /64 (IPv6) network, is answered 503 and closed before a byte is read.
+  one /24 (IPv4) or /64 (IPv6) network, is answered 503 and closed before a byte is read;
+- **nothing to prefer a working client over a stalled one** when a cap is reached. Here, before
+  refusing a new connection, the guard evicts the oldest connection of the same network (or, for
+  the overall cap, of any network) that has not completed a single request head in
+  ``evict_after`` seconds. A legitimate client sends its head as soon as it connects, so it is
+  never the oldest stalled one; a connection that has completed a request is never evicted.
 
 Every refusal and timeout is reported to a callback (the service counts them into aggregated
 audit lines) and never logged one line each.
@@ -60,6 +65,7 @@ class ConnectionLimits:
     max_connections_per_network: int = 32
     ipv4_prefix: int = 24
     ipv6_prefix: int = 64
+    evict_after: float = 1.0
 
 
 def network_of(host: str | None, ipv4_prefix: int, ipv6_prefix: int) -> str | None:
@@ -86,32 +92,66 @@ class ConnectionGuard:
     All methods run on the event loop's thread (protocol callbacks), so no lock is needed.
     """
 
-    def __init__(self, limits: ConnectionLimits, on_event: Event | None = None) -> None:
+    def __init__(self, limits: ConnectionLimits, on_event: Event | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.on_event: Event = on_event or (lambda reason, host: None)
+        self.clock = clock
         self.open = 0
         self.per_network: dict[str | None, int] = defaultdict(int)
+        # Connections that have not completed a request head yet, oldest first (dicts keep order).
+        self._fresh: dict[GuardedH11Protocol, float] = {}
+        self._fresh_in: dict[str | None, dict[GuardedH11Protocol, float]] = defaultdict(dict)
         self.refused = 0
         self.timed_out = 0
+        self.evicted = 0
 
-    def admit(self, host: str | None) -> tuple[bool, str | None]:
-        """Count a new connection in, unless a cap is reached: ``(admitted, network)``."""
+    def admit(self, connection: GuardedH11Protocol, host: str | None) -> tuple[bool, str | None]:
+        """Count a new connection in, evicting a stalled one if a cap is reached: ``(admitted, network)``."""
         limits = self.limits
         network = network_of(host, limits.ipv4_prefix, limits.ipv6_prefix)
-        if self.open >= limits.max_connections:
-            reason = "too many connections"
-        elif self.per_network[network] >= limits.max_connections_per_network:
+        reason = None
+        if self.per_network[network] >= limits.max_connections_per_network and not self._evict(
+            self._fresh_in.get(network)
+        ):
             reason = "too many connections from one network"
-        else:
-            self.open += 1
-            self.per_network[network] += 1
-            return True, network
-        self.refused += 1
-        self.on_event(reason, host)
-        return False, network
+        elif self.open >= limits.max_connections and not self._evict(self._fresh):
+            reason = "too many connections"
+        if reason is not None:
+            self.refused += 1
+            self.on_event(reason, host)
+            return False, network
+        self.open += 1
+        self.per_network[network] += 1
+        now = self.clock()
+        self._fresh[connection] = now
+        self._fresh_in[network][connection] = now
+        return True, network
 
-    def release(self, network: str | None) -> None:
-        """Count a closed connection out."""
+    def _evict(self, fresh: dict[GuardedH11Protocol, float] | None) -> bool:
+        """Drop the oldest connection of ``fresh`` if it has stalled long enough; whether one was."""
+        if not fresh:
+            return False
+        victim, since = next(iter(fresh.items()))
+        if self.clock() - since < self.limits.evict_after:
+            return False
+        self.evicted += 1
+        self.on_event("stalled connection evicted", victim.host)
+        victim.evict()
+        return True
+
+    def started(self, connection: GuardedH11Protocol, network: str | None) -> None:
+        """A connection completed its first request head: it is no longer a candidate for eviction."""
+        self._fresh.pop(connection, None)
+        fresh = self._fresh_in.get(network)
+        if fresh is not None:
+            fresh.pop(connection, None)
+            if not fresh:
+                del self._fresh_in[network]
+
+    def release(self, connection: GuardedH11Protocol, network: str | None) -> None:
+        """Count a closed (or evicted) connection out."""
+        self.started(connection, network)
         self.open -= 1
         left = self.per_network[network] - 1
         if left > 0:
@@ -151,31 +191,45 @@ class GuardedH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._admitted = False
+        self._admitted = False  # uvicorn's connection_made ran: its connection_lost must run too
+        self._counted = False  # counted in by the guard (until closed or evicted)
+        self._fresh = True  # no request head completed yet
         self._network: str | None = None
-        self._host: str | None = None
+        self.host: str | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._send_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
-        self._host = str(peer[0]) if isinstance(peer, tuple | list) and peer else None
-        admitted, self._network = self.guard.admit(self._host)
+        self.host = str(peer[0]) if isinstance(peer, tuple | list) and peer else None
+        admitted, self._network = self.guard.admit(self, self.host)
         if not admitted:
             _drop(transport, _REFUSED)
             return
-        self._admitted = True
+        self._admitted = self._counted = True
         super().connection_made(transport)  # type: ignore[arg-type]
         self._track()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        self._uncount()
         if not self._admitted:
             return  # refused before uvicorn saw it: nothing of uvicorn's to clean up
         self._admitted = False
-        self.guard.release(self._network)
         super().connection_lost(exc)
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.guard.release(self, self._network)
+
+    def evict(self) -> None:
+        """Give this stalled connection's place to a new one: uncounted now, closed at once."""
+        self._uncount()
+        self._cancel()
+        if self.transport is not None:
+            _drop(self.transport, _TIMED_OUT)
 
     def data_received(self, data: bytes) -> None:
         if self._admitted:
@@ -204,6 +258,10 @@ class GuardedH11Protocol(H11Protocol):
             self._cancel()
             return
         state = self.conn.their_state
+        if self._fresh and state is not h11.IDLE:
+            self._fresh = False
+            if self._counted:
+                self.guard.started(self, self._network)
         if state is h11.IDLE:
             if self._head_timer is None:
                 self._head_timer = self.loop.call_later(
@@ -228,7 +286,7 @@ class GuardedH11Protocol(H11Protocol):
     def _expired(self, reason: str) -> None:
         if not self._admitted or self.transport.is_closing():
             return
-        self.guard.timeout(reason, self._host)
+        self.guard.timeout(reason, self.host)
         # Only a connection waiting for a head has no answer in progress: it may get a 408.
         _drop(self.transport, _TIMED_OUT if reason == "header timeout" else None)
         self._cancel()

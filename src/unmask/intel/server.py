@@ -80,6 +80,8 @@ class ServerConfig:
     - ``keep_alive_timeout``: seconds an idle kept-alive connection stays open (uvicorn's own);
     - ``max_connections`` overall and ``max_connections_per_network`` per /``ipv4_prefix`` or
       /``ipv6_prefix`` client network; connections beyond them get 503 before a byte is read;
+    - ``evict_after``: seconds after which a connection that has not completed a request head may
+      be evicted to make room for a new one when a cap is reached;
     - ``max_header_bytes``: the largest request head (uvicorn's ``h11_max_incomplete_event_size``);
     - ``refusal_window``: seconds over which refusals of one kind share one audit line.
     """
@@ -97,6 +99,7 @@ class ServerConfig:
     max_connections_per_network: int = 32
     ipv4_prefix: int = 24
     ipv6_prefix: int = 64
+    evict_after: float = 1.0
     max_header_bytes: int = 16 * 1024
     refusal_window: float = 60.0
 
@@ -110,6 +113,7 @@ class ServerConfig:
             max_connections_per_network=self.max_connections_per_network,
             ipv4_prefix=self.ipv4_prefix,
             ipv6_prefix=self.ipv6_prefix,
+            evict_after=self.evict_after,
         )
 
 
@@ -171,7 +175,7 @@ class IntelService:
         return first
 
     def _connection_refused(self, reason: str, host: str | None) -> None:
-        status = 503 if reason.startswith("too many") else 408
+        status = 503 if reason.startswith("too many") else 408  # timeouts and evictions: 408
         self._refused(reason=reason, status=status, peer=_network(host), own_line=False)
 
     def _arm_flush(self) -> None:
