@@ -446,3 +446,19 @@ def test_serve_cli_refuses_limits_clients_would_refuse(intel_dir, extra: list[st
     folder, _ = intel_dir
     result = CliRunner().invoke(main, ["intel", "serve", str(folder), *extra])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_connection_cap_fits_the_open_files_limit(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """asyncio accepts up to a backlog of connections before the guard sees them: both must fit."""
+    from unmask.intel import server
+    from unmask.intel.server import ServerConfig, fit_file_limit
+
+    monkeypatch.setattr(server, "_file_limit", lambda wanted: 256)
+    config = ServerConfig(tmp_path)
+    fit_file_limit(config)
+    assert (config.max_connections, config.backlog) == (128, 64)
+    assert config.max_connections + config.backlog + 64 <= 256
+    monkeypatch.setattr(server, "_file_limit", lambda wanted: wanted)
+    roomy = ServerConfig(tmp_path)
+    fit_file_limit(roomy)
+    assert (roomy.max_connections, roomy.backlog) == (1000, 512)

@@ -165,7 +165,7 @@ class IntelClient:
                 self.traffic.requests += 1
                 self.traffic.sent += len(content or b"")
                 if response.status_code != 200:
-                    self._refused(response, path)
+                    self._refused(response, path, deadline)
                 encoding = response.headers.get("content-encoding", "identity").strip().lower()
                 if encoding not in ("", "identity"):
                     raise IntelError(f"the intel server answered {path} compressed ({printable(encoding, 20)})")
@@ -190,7 +190,7 @@ class IntelClient:
             raise IntelError(f"the intel server's answer to {path} is {len(body)} bytes, not {exact}; refused")
         return bytes(body)
 
-    def _refused(self, response: httpx.Response, path: str) -> None:
+    def _refused(self, response: httpx.Response, path: str, deadline: float) -> None:
         """Raise the one-line error for a non-200 answer (reading at most a few KiB of it)."""
         status = response.status_code
         if status == 401:
@@ -203,7 +203,7 @@ class IntelClient:
         text = b""
         for chunk in response.iter_raw(1024):
             text += chunk
-            if len(text) >= ERROR_CAP:
+            if len(text) >= ERROR_CAP or time.monotonic() > deadline:
                 break
         message = printable(text[:ERROR_CAP].decode("utf-8", "replace"))
         raise IntelError(f"intel server answered {status} for {printable(path, 80)}: {message}")

@@ -25,9 +25,12 @@ connection's state):
   one /24 (IPv4) or /64 (IPv6) network, is answered 503 and closed before a byte is read;
 - **nothing to prefer a working client over a stalled one** when a cap is reached. Here, before
   refusing a new connection, the guard evicts the oldest connection of the same network (or, for
-  the overall cap, of any network) that has not completed a single request head in
-  ``evict_after`` seconds. A legitimate client sends its head as soon as it connects, so it is
-  never the oldest stalled one; a connection that has completed a request is never evicted.
+  the overall cap, of any network) that has not yet completed a single request head (and is at
+  least ``evict_after`` seconds old, 0 by default). A legitimate client sends its head as soon as
+  it connects, so it stops being a candidate within milliseconds; attackers that reconnect as
+  fast as they can only evict each other. A connection that has completed a request is never
+  evicted. (With an age threshold of even one second, 500 attackers reconnecting from the
+  client's own /24 kept every slot younger than the threshold and no legitimate request got in.)
 
 Every refusal and timeout is reported to a callback (the service counts them into aggregated
 audit lines) and never logged one line each.
@@ -65,7 +68,7 @@ class ConnectionLimits:
     max_connections_per_network: int = 32
     ipv4_prefix: int = 24
     ipv6_prefix: int = 64
-    evict_after: float = 1.0
+    evict_after: float = 0.0
 
 
 def network_of(host: str | None, ipv4_prefix: int, ipv6_prefix: int) -> str | None:

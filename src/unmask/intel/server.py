@@ -67,6 +67,8 @@ _CHUNK = 64 * 1024
 # Status of an authenticated request whose client went away before it was answered (nginx's code).
 CLIENT_CLOSED = 499
 _UVICORN_LOG = RateLimitedLog()
+_ASYNCIO_LOG = RateLimitedLog()
+_RESERVED_FILES = 64  # the audit log, published files being streamed, listeners, the interpreter's own
 
 
 @dataclass
@@ -80,8 +82,10 @@ class ServerConfig:
     - ``keep_alive_timeout``: seconds an idle kept-alive connection stays open (uvicorn's own);
     - ``max_connections`` overall and ``max_connections_per_network`` per /``ipv4_prefix`` or
       /``ipv6_prefix`` client network; connections beyond them get 503 before a byte is read;
-    - ``evict_after``: seconds after which a connection that has not completed a request head may
-      be evicted to make room for a new one when a cap is reached;
+    - ``evict_after``: how old a connection that has not completed a request head must be to be
+      evicted for a new one when a cap is reached (0: the oldest such connection always goes);
+    - ``backlog``: the listen backlog, which is also how many connections asyncio accepts in one
+      go before the guard sees them, so the open-files budget is ``max_connections + backlog``;
     - ``max_header_bytes``: the largest request head (uvicorn's ``h11_max_incomplete_event_size``);
     - ``refusal_window``: seconds over which refusals of one kind share one audit line.
     """
@@ -99,7 +103,8 @@ class ServerConfig:
     max_connections_per_network: int = 32
     ipv4_prefix: int = 24
     ipv6_prefix: int = 64
-    evict_after: float = 1.0
+    evict_after: float = 0.0
+    backlog: int = 512
     max_header_bytes: int = 16 * 1024
     refusal_window: float = 60.0
 
@@ -472,12 +477,15 @@ def uvicorn_config(service: IntelService, **options: Any) -> uvicorn.Config:
         "http": guarded_protocol(service.guard),
         "timeout_keep_alive": config.keep_alive_timeout,
         "h11_max_incomplete_event_size": config.max_header_bytes,
+        "backlog": config.backlog,
     }
     built = uvicorn.Config(service.app(), **settings)
-    # One line per malformed request or failing handler would let any client grow the log.
-    error_log = logging.getLogger("uvicorn.error")
-    if _UVICORN_LOG not in error_log.filters:
-        error_log.addFilter(_UVICORN_LOG)
+    # One line per malformed request or failing handler (uvicorn), or per refused accept when out
+    # of file descriptors (asyncio, with a traceback), would let any client grow the log.
+    for name, log_filter in (("uvicorn.error", _UVICORN_LOG), ("asyncio", _ASYNCIO_LOG)):
+        logger = logging.getLogger(name)
+        if log_filter not in logger.filters:
+            logger.addFilter(log_filter)
     return built
 
 
@@ -492,6 +500,27 @@ def _file_limit(wanted: int) -> int:
         except (ValueError, OSError):
             pass
     return wanted if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def fit_file_limit(config: ServerConfig) -> None:
+    """Make the connection cap fit the open-files limit (raising the soft limit where allowed).
+
+    Every connection is a file descriptor, and asyncio accepts up to ``backlog`` connections in
+    one go before the guard can refuse any, so the budget is ``max_connections + backlog`` plus a
+    reserve. Running out would not just refuse connections: asyncio stops accepting for a second
+    at a time, legitimate clients included.
+    """
+    wanted = config.max_connections + config.backlog + _RESERVED_FILES
+    available = _file_limit(wanted)
+    if available >= wanted:
+        return
+    backlog = min(config.backlog, max(16, available // 4))
+    connections = max(1, available - backlog - _RESERVED_FILES)
+    logging.getLogger("unmask.intel").warning(
+        "open-files limit %d: serving at most %d connections (not %d) with a backlog of %d",
+        available, connections, config.max_connections, backlog,
+    )
+    config.max_connections, config.backlog = connections, backlog
 
 
 def serve(
@@ -513,13 +542,7 @@ def serve(
     if config.min_charge > config.max_batch:
         # Clients refuse such a server: a request could never be as big as its own charge.
         raise IntelError(f"--min-charge {config.min_charge} is more than --max-batch {config.max_batch}")
-    # Each connection is a file descriptor; keep room for the audit log, sets and listeners.
-    room = _file_limit(config.max_connections + 64) - 64
-    if room < config.max_connections:
-        logging.getLogger("unmask.intel").warning(
-            "open-files limit allows %d connections, not %d: lowering --max-connections", room, config.max_connections
-        )
-        config.max_connections = max(1, room)
+    fit_file_limit(config)
     service = IntelService(config)
     server = uvicorn.Server(
         uvicorn_config(
