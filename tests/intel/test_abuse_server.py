@@ -456,8 +456,8 @@ def test_connection_cap_fits_the_open_files_limit(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(server, "_file_limit", lambda wanted: 256)
     config = ServerConfig(tmp_path)
     fit_file_limit(config)
-    assert (config.max_connections, config.backlog) == (128, 64)
-    assert config.max_connections + config.backlog + 64 <= 256
+    assert (config.max_connections, config.backlog) == (96, 32)
+    assert config.max_connections + 3 * config.backlog + 64 <= 256
     monkeypatch.setattr(server, "_file_limit", lambda wanted: wanted)
     roomy = ServerConfig(tmp_path)
     fit_file_limit(roomy)

@@ -85,7 +85,7 @@ class ServerConfig:
     - ``evict_after``: how old a connection that has not completed a request head must be to be
       evicted for a new one when a cap is reached (0: the oldest such connection always goes);
     - ``backlog``: the listen backlog, which is also how many connections asyncio accepts in one
-      go before the guard sees them, so the open-files budget is ``max_connections + backlog``;
+      go before the guard sees them, so the open-files budget is ``max_connections + 3 × backlog``;
     - ``max_header_bytes``: the largest request head (uvicorn's ``h11_max_incomplete_event_size``);
     - ``refusal_window``: seconds over which refusals of one kind share one audit line.
     """
@@ -506,16 +506,18 @@ def fit_file_limit(config: ServerConfig) -> None:
     """Make the connection cap fit the open-files limit (raising the soft limit where allowed).
 
     Every connection is a file descriptor, and asyncio accepts up to ``backlog`` connections in
-    one go before the guard can refuse any, so the budget is ``max_connections + backlog`` plus a
-    reserve. Running out would not just refuse connections: asyncio stops accepting for a second
-    at a time, legitimate clients included.
+    one go before the guard can refuse any; the connections it then refuses or evicts release
+    their descriptors only on a later turn of the event loop, while the next batch may already
+    be accepted. So the budget is ``max_connections + 3 × backlog`` plus a reserve (measured:
+    with ``+ backlog`` alone a flood still ran the server out of descriptors). Running out would
+    not just refuse connections: asyncio stops accepting for a second at a time, for everybody.
     """
-    wanted = config.max_connections + config.backlog + _RESERVED_FILES
+    wanted = config.max_connections + 3 * config.backlog + _RESERVED_FILES
     available = _file_limit(wanted)
     if available >= wanted:
         return
-    backlog = min(config.backlog, max(16, available // 4))
-    connections = max(1, available - backlog - _RESERVED_FILES)
+    backlog = min(config.backlog, max(16, available // 8))
+    connections = max(1, available - 3 * backlog - _RESERVED_FILES)
     logging.getLogger("unmask.intel").warning(
         "open-files limit %d: serving at most %d connections (not %d) with a backlog of %d",
         available, connections, config.max_connections, backlog,
