@@ -308,12 +308,14 @@ def batch_limits(limits: object) -> tuple[int, int]:
     min_charge = limits.get("min_charge", DEFAULT_MIN_CHARGE)
     if not isinstance(max_batch, int) or isinstance(max_batch, bool) or not MIN_BATCH <= max_batch <= MAX_BATCH:
         raise IntelError(
-            f"the intel server's max_batch {_shown(max_batch)} is not an integer from {MIN_BATCH} to {MAX_BATCH}; refused"
+            f"the intel server's max_batch {_shown(max_batch)} is not acceptable "
+            f"(this client takes an integer from {MIN_BATCH} to {MAX_BATCH}); refused"
         )
     cap = min(MAX_MIN_CHARGE, max_batch)
     if not isinstance(min_charge, int) or isinstance(min_charge, bool) or not 1 <= min_charge <= cap:
         raise IntelError(
-            f"the intel server's min_charge {_shown(min_charge)} is not an integer from 1 to {cap}; refused"
+            f"the intel server's min_charge {_shown(min_charge)} is not acceptable "
+            f"(this client takes an integer from 1 to {cap}); refused"
         )
     return max_batch, min_charge
 

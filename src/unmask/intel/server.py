@@ -475,6 +475,9 @@ def uvicorn_config(service: IntelService, **options: Any) -> uvicorn.Config:
         "server_header": False,
         **options,
         "http": guarded_protocol(service.guard),
+        # No WebSocket upgrades: the service has none, and an upgraded connection would leave the
+        # guard's protocol (and its accounting) behind.
+        "ws": "none",
         "timeout_keep_alive": config.keep_alive_timeout,
         "h11_max_incomplete_event_size": config.max_header_bytes,
         "backlog": config.backlog,
