@@ -19,7 +19,12 @@ Scenarios (source addresses are all on loopback: Linux routes the whole of 127.0
 - ``unguarded``: ``spread`` with the deadlines and caps set out of reach, for comparison.
 
 ``--server-nofile N`` starts the server with an open-files limit of N (soft and hard), to see
-what happens when the attackers alone could use up its file descriptors.
+what happens when the attackers alone could use up its file descriptors. ``--baseline`` passes
+the server none of the abuse options, to run the same attack against an older unmask (put its
+``src`` first on ``PYTHONPATH``), e.g.::
+
+    git archive 4bc397a src | tar -x -C /tmp/base
+    PYTHONPATH=/tmp/base/src .venv/bin/python -m bench.bench_intel_abuse --baseline --scenario same-network
 
 Reported per scenario: the client's successes and latencies, the server's peak open file
 descriptors and resident memory, audit-log growth, and what happened to the attackers'
@@ -44,13 +49,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from tests.intel.conftest import subset_files
 
 from unmask.detect.indicators import oprf
+from unmask.detect.indicators.sets import bundled_files
 from unmask.intel.publish import publish
 from unmask.intel.tokens import TokenStore
 
 SCENARIOS = ("one-network", "spread", "same-network", "unguarded")
+# A few bundled sets (those of tests/intel/conftest.py, not imported so an older unmask can run this).
+_SETS = ("2021-07-18_nso__pegasus.stix2", "intellexa_predator__predator.stix2",
+         "2023-04-11_quadream__kingspawn.stix2", "2024-12-25_eaglemsgspy__eaglemsgspy.stix2")
 
 
 @dataclass
@@ -181,10 +189,13 @@ def _sources(scenario: str, connections: int) -> tuple[list[str], str]:
 
 
 def run_scenario(scenario: str, folder: Path, token: str, epoch: str, body: bytes, *, connections: int,
-                 seconds: float, trickle: float, header_timeout: float, nofile: int | None) -> dict[str, object]:
+                 seconds: float, trickle: float, header_timeout: float, nofile: int | None,
+                 baseline: bool = False) -> dict[str, object]:
     port = _free_port()
     options = ["--header-timeout", str(header_timeout)]
-    if scenario == "unguarded":
+    if baseline:
+        options = []
+    elif scenario == "unguarded":
         options = ["--header-timeout", "3600", "--body-timeout", "3600", "--max-connections", "1000000",
                    "--max-connections-per-network", "1000000"]
     audit = folder / "audit.log"
@@ -244,6 +255,7 @@ def run_scenario(scenario: str, folder: Path, token: str, epoch: str, body: byte
         print(stderr, file=sys.stderr)
     return {
         "scenario": scenario,
+        "baseline": baseline,
         "server_nofile": nofile,
         "attackers": connections,
         "seconds": seconds,
@@ -284,17 +296,18 @@ def main() -> None:
     parser.add_argument("--header-timeout", type=float, default=10.0)
     parser.add_argument("--scenario", choices=SCENARIOS, action="append")
     parser.add_argument("--server-nofile", type=int, default=None, help="the server's open-files limit")
+    parser.add_argument("--baseline", action="store_true", help="no abuse options (an older server)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-intel-abuse-"))
     folder = work / "intel"
-    report = publish(subset_files(), folder)
+    report = publish([p for p in bundled_files() if p.name in _SETS], folder)
     _, token = TokenStore(folder).create("bench", requests_per_minute=10_000)
     body = b"".join(oprf.blind_batch([f"k{i}".encode() for i in range(4096)])[1])
     results = []
     for scenario in args.scenario or SCENARIOS:
         result = run_scenario(scenario, folder, token, report.epoch, body, connections=args.connections,
                               seconds=args.seconds, trickle=args.trickle, header_timeout=args.header_timeout,
-                              nofile=args.server_nofile)
+                              nofile=args.server_nofile, baseline=args.baseline)
         print(json.dumps(result), file=sys.stderr, flush=True)
         results.append(result)
     print(json.dumps({"cpus": os.cpu_count(), "header_timeout": args.header_timeout, "results": results}, indent=1))
