@@ -534,17 +534,32 @@ def intel_publish(iocs: Sequence[Path], out_dir: Path, grace_days: float, signin
 @click.option("--port", default=8443, show_default=True)
 @click.option("--tls-cert", type=click.Path(path_type=Path), help="TLS certificate (PEM); needed off loopback.")
 @click.option("--tls-key", type=click.Path(path_type=Path), help="TLS private key (PEM).")
-@click.option("--min-charge", default=4096, show_default=True, help="Evaluations charged per request at least.")
-@click.option("--max-batch", default=65536, show_default=True, help="Elements per request at most.")
+@click.option("--min-charge", default=4096, show_default=True, type=click.IntRange(1, 16384),
+              help="Evaluations charged per request at least (clients refuse more than 16384).")
+@click.option("--max-batch", default=65536, show_default=True, type=click.IntRange(1024, 65536),
+              help="Elements per request at most (clients accept 1024-65536).")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds for a request head to arrive; then 408 and close.")
+@click.option("--body-timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds for a request body to arrive; then the connection is cut.")
+@click.option("--send-timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client may stop reading an answer before it is dropped.")
+@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Open connections at most; more get 503.")
+@click.option("--max-connections-per-network", default=32, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Open connections per client network at most; more get 503.")
+@click.option("--ipv4-prefix", default=24, show_default=True, type=click.IntRange(8, 32),
+              help="Prefix length of a client network (IPv4).")
+@click.option("--ipv6-prefix", default=64, show_default=True, type=click.IntRange(16, 128),
+              help="Prefix length of a client network (IPv6).")
 @handled
 def intel_serve(folder: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None,
-                min_charge: int, max_batch: int) -> None:
+                **policy: Any) -> None:
     """Serve an intel folder over HTTP(S) on uvicorn."""
     from unmask.intel.server import serve
 
     console.print(f"serving {folder} on {'https' if tls_cert else 'http'}://{host}:{port}")
-    serve(folder, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, min_charge=min_charge,
-          max_batch=max_batch)
+    serve(folder, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, **policy)
 
 
 @intel_group.group("token")

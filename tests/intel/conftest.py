@@ -15,7 +15,7 @@ import uvicorn
 
 from unmask.detect.indicators.sets import bundled_files
 from unmask.intel.publish import PublishReport, publish
-from unmask.intel.server import IntelService, ServerConfig
+from unmask.intel.server import IntelService, ServerConfig, uvicorn_config
 
 # Small real sets that hold every kind of trace the sample backup plants (and a little more).
 SUBSET = (
@@ -65,8 +65,11 @@ def intel_dir(tmp_path: Path) -> tuple[Path, PublishReport]:
 
 @pytest.fixture
 def start_server() -> Iterator[Callable[..., Live]]:
-    """Start IntelService on uvicorn in a thread on a free loopback port; stopped at teardown."""
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+    """Start IntelService on uvicorn in a thread on a free loopback port; stopped at teardown.
+
+    The server runs as ``unmask intel serve`` runs it: the guarded protocol, its caps and deadlines.
+    """
+    running: list[tuple[uvicorn.Server, threading.Thread, IntelService]] = []
 
     def start(folder: Path, **policy: object) -> Live:
         service = IntelService(ServerConfig(folder, **policy))  # type: ignore[arg-type]
@@ -74,17 +77,18 @@ def start_server() -> Iterator[Callable[..., Live]]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning", lifespan="off"))
+        server = uvicorn.Server(uvicorn_config(service))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 10
         while not server.started:
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.01)
-        running.append((server, thread))
+        running.append((server, thread, service))
         return Live(f"http://127.0.0.1:{port}", service, server)
 
     yield start
-    for server, thread in running:
+    for server, thread, service in running:
         server.should_exit = True
         thread.join(timeout=10)
+        service.close()

@@ -5,6 +5,7 @@
 - :mod:`.tokens`: bearer tokens, stored only as hashes, with per-token quotas;
 - :mod:`.audit`: the hash-chained, append-only audit log (never request bodies);
 - :mod:`.server`: the HTTP service (Starlette on uvicorn);
+- :mod:`.guard`: its connection caps and head, body and send deadlines (what uvicorn lacks);
 - :mod:`.client`: the investigator's side: download, verify, evaluate, build the matcher.
 
 See docs/confidential-matching.md for what each side learns.

@@ -3,13 +3,31 @@
 Nothing here sends an artefact: the server receives blinded group elements (uniformly random to
 it), padded to a multiple of its minimum charge with random elements, so it learns only a
 rounded-up count of lookups and when they happened.
+
+Nothing here trusts the server beyond what the pinned key signed, and what is not signed is
+bounded by the client's own caps. Any violation is one line and exit 2 (:class:`IntelError`):
+
+- every answer is read as a stream and abandoned past a cap fixed before reading: the manifest
+  answer 1 MiB, the catalogue 4 MiB, an error answer 4 KiB (of which 200 printable characters
+  are shown), the set exactly the size its signed manifest declares (at most 1 GiB), an
+  evaluation exactly 32 bytes per element sent; and within a deadline that grows with the size
+  expected. Compressed answers are refused (``Accept-Encoding: identity``), so a small answer
+  cannot inflate;
+- the signed manifest's fields are type-checked before use;
+- the unsigned batch limits must be integers in the client's range (``max_batch`` 1,024–65,536,
+  ``min_charge`` 1–16,384 and at most ``max_batch``), and one evaluation never takes more than
+  ``1 + 2 × ceil(lookups / 1024)`` requests, so a server cannot make the client pad without end
+  or spend the token's quota on thousands of tiny requests;
+- every evaluated element must be a canonical, non-identity ristretto255 point.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +47,30 @@ from unmask.model import IndicatorSetInfo
 
 ENV_TOKEN = "UNMASK_INTEL_TOKEN"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# What the client accepts of a server, whatever the server says (bytes, elements).
+MANIFEST_CAP = 1 << 20
+CATALOGUE_CAP = 4 << 20
+SET_CAP = 1 << 30
+ERROR_CAP = 4096
+MIN_BATCH = 1024
+MAX_BATCH = 65536
+MAX_MIN_CHARGE = 16384
+DEFAULT_MIN_CHARGE = 4096
+# An answer must arrive within the request timeout plus one second per this many bytes expected.
+_MIN_RATE = 64 * 1024
+_HEX = frozenset("0123456789abcdef")
+
+
+def printable(text: object, limit: int = 200) -> str:
+    """Server-supplied text made fit for a one-line message: printable ASCII, no markup brackets."""
+    raw = str(text)[: limit * 4]
+    cleaned = "".join(c if " " <= c <= "~" else " " for c in raw).replace("[", "(").replace("]", ")")
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
+
+
+def _shown(value: object) -> str:
+    return printable(json.dumps(value) if isinstance(value, str) else repr(value), 24)
 
 
 def read_token(token_file: Path | None) -> str:
@@ -73,6 +115,11 @@ class Epoch:
     max_batch: int
     min_charge: int
     set_bytes: int
+    batch: int = 0  # elements per request: max_batch rounded down to a multiple of min_charge
+
+    def __post_init__(self) -> None:
+        if not self.batch:
+            self.batch = self.max_batch - self.max_batch % self.min_charge
 
 
 @dataclass
@@ -92,9 +139,14 @@ class IntelClient:
     def __init__(self, url: str, pinned_key: str, token: str, *, timeout: float = 120.0) -> None:
         self.url = check_url(url)
         self.pinned = manifest_mod.parse_public_key(pinned_key)
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": f"unmask/{__version__}"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": f"unmask/{__version__}",
+                "Accept-Encoding": "identity",  # nothing that could inflate past the caps
+            },
             timeout=timeout,
         )
         self.traffic = Traffic()
@@ -104,55 +156,88 @@ class IntelClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _request(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+    def _request(self, method: str, path: str, *, cap: int, exact: int | None = None,
+                 content: bytes | None = None) -> bytes:
+        """One request; its answer read as a stream and abandoned past ``cap`` bytes or its deadline."""
+        deadline = time.monotonic() + self.timeout + cap / _MIN_RATE
         try:
-            response = self._http.request(method, path, content=content)
+            with self._http.stream(method, path, content=content) as response:
+                self.traffic.requests += 1
+                self.traffic.sent += len(content or b"")
+                if response.status_code != 200:
+                    self._refused(response, path, deadline)
+                encoding = response.headers.get("content-encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise IntelError(f"the intel server answered {path} compressed ({printable(encoding, 20)})")
+                declared = response.headers.get("content-length")
+                if declared is not None and (not declared.strip().isdigit() or int(declared) > cap):
+                    raise IntelError(f"the intel server's answer to {path} is larger than {cap} bytes; refused")
+                body = bytearray()
+                for chunk in response.iter_raw(65536):
+                    body += chunk
+                    self.traffic.received += len(chunk)
+                    if len(body) > cap:
+                        raise IntelError(f"the intel server's answer to {path} is larger than {cap} bytes; refused")
+                    if time.monotonic() > deadline:
+                        raise IntelError(f"the intel server is too slow answering {path}; gave up")
         except httpx.InvalidURL:
             raise IntelError(f"bad intel server URL {self.url!r}") from None
         except httpx.HTTPError as exc:
-            raise IntelError(f"cannot reach the intel server {self.url} ({type(exc).__name__}: {exc})") from None
-        self.traffic.requests += 1
-        self.traffic.sent += len(content or b"")
-        self.traffic.received += len(response.content)
-        if response.status_code == 401:
+            raise IntelError(
+                f"cannot reach the intel server {self.url} ({type(exc).__name__}: {printable(exc)})"
+            ) from None
+        if exact is not None and len(body) != exact:
+            raise IntelError(f"the intel server's answer to {path} is {len(body)} bytes, not {exact}; refused")
+        return bytes(body)
+
+    def _refused(self, response: httpx.Response, path: str, deadline: float) -> None:
+        """Raise the one-line error for a non-200 answer (reading at most a few KiB of it)."""
+        status = response.status_code
+        if status == 401:
             raise IntelError("the intel server refused the token (401: invalid, expired or revoked)")
-        if response.status_code == 429:
-            wait = response.headers.get("retry-after", "?")
-            raise IntelError(f"intel quota exceeded (429); retry after {wait} s")
-        if response.status_code == 410:
+        if status == 429:
+            wait = response.headers.get("retry-after", "")
+            raise IntelError(f"intel quota exceeded (429); retry after {wait if wait.isdigit() else '?'} s")
+        if status == 410:
             raise IntelError("the intel epoch was retired during the scan (410); run the check again")
-        if response.status_code != 200:
-            raise IntelError(f"intel server answered {response.status_code} for {path}: {response.text[:200]}")
-        return response
+        text = b""
+        for chunk in response.iter_raw(1024):
+            text += chunk
+            if len(text) >= ERROR_CAP or time.monotonic() > deadline:
+                break
+        message = printable(text[:ERROR_CAP].decode("utf-8", "replace"))
+        raise IntelError(f"intel server answered {status} for {printable(path, 80)}: {message}")
 
     def fetch(self) -> Epoch:
         """Download the current manifest, set and catalogue, and check them against the pinned key."""
         try:
-            doc = self._request("GET", "/v1/manifest").json()
-        except ValueError:
-            raise IntelError(f"{self.url} does not look like an unmask intel server") from None
-        manifest = manifest_mod.verify(doc.get("envelope") if isinstance(doc, dict) else None, self.pinned)
-        epoch = str(manifest["epoch"])
-        limits = doc.get("limits") or {}
-        data = self._request("GET", f"/v1/epochs/{epoch}/set.bin").content
+            doc = json.loads(self._request("GET", "/v1/manifest", cap=MANIFEST_CAP))
+        except (ValueError, RecursionError):
+            doc = None
+        if not isinstance(doc, dict):
+            raise IntelError(f"{self.url} does not look like an unmask intel server")
+        manifest = manifest_mod.verify(doc.get("envelope"), self.pinned)
+        epoch, set_bytes = signed_fields(manifest)
+        max_batch, min_charge = batch_limits(doc.get("limits"))
+        data = self._request("GET", f"/v1/epochs/{epoch}/set.bin", cap=set_bytes, exact=set_bytes)
         if hashlib.sha256(data).hexdigest() != manifest["set"]["sha256"]:
             raise IntelError("the downloaded intel set does not match its signed manifest")
-        catalogue_raw = self._request("GET", f"/v1/epochs/{epoch}/catalogue.json").content
+        catalogue_raw = self._request("GET", f"/v1/epochs/{epoch}/catalogue.json", cap=CATALOGUE_CAP)
         if hashlib.sha256(catalogue_raw).hexdigest() != manifest.get("catalogue_sha256"):
             raise IntelError("the downloaded campaign catalogue does not match its signed manifest")
         try:
             published = PublishedSet(data)
             catalogue = json.loads(catalogue_raw)
             campaigns = [Campaign(str(c["name"]), str(c["source"])) for c in catalogue["campaigns"]]
-        except (SetFormatError, ValueError, KeyError, TypeError) as exc:
-            raise IntelError(f"the intel set is unusable ({exc})") from None
+        except (SetFormatError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise IntelError(f"the intel set is unusable ({printable(exc)})") from None
         self.epoch = Epoch(
             manifest=manifest,
             published=published,
             catalogue=catalogue,
             campaigns=campaigns,
-            max_batch=max(1, int(limits.get("max_batch", 65536))),
-            min_charge=max(1, int(limits.get("min_charge", 4096))),
+            max_batch=max_batch,
+            min_charge=min_charge,
             set_bytes=len(data),
         )
         return self.epoch
@@ -162,20 +247,77 @@ class IntelClient:
         if self.epoch is None:
             self.fetch()
         assert self.epoch is not None
-        unit, limit = self.epoch.min_charge, self.epoch.max_batch
+        unit, limit = self.epoch.min_charge, self.epoch.batch
         padding = -len(blinded) % unit
         elements = blinded + [oprf.random_element() for _ in range(padding)]
+        requests = -(-len(elements) // limit)
+        # Implied by the checked limits; kept as the explicit bound on what one call may cost.
+        if requests > 1 + 2 * math.ceil(len(blinded) / MIN_BATCH):
+            raise IntelError(f"evaluating {len(blinded)} lookups would take {requests} requests; refused")
         self.traffic.elements += len(blinded)
         self.traffic.padding += padding
         path = f"/v1/epochs/{self.epoch.manifest['epoch']}/evaluate"
         out: list[bytes] = []
         for start in range(0, len(elements), limit):
             batch = elements[start : start + limit]
-            answer = self._request("POST", path, b"".join(batch)).content
-            if len(answer) != len(batch) * oprf.ELEMENT_BYTES:
-                raise IntelError("the intel server answered a batch of the wrong size")
-            out.extend(answer[i : i + 32] for i in range(0, len(answer), 32))
+            size = len(batch) * oprf.ELEMENT_BYTES
+            answer = self._request("POST", path, cap=size, exact=size, content=b"".join(batch))
+            out.extend(answer_elements(answer))
         return out[: len(blinded)]
+
+
+def answer_elements(answer: bytes) -> list[bytes]:
+    """The elements of an evaluation answer, each a canonical, non-identity ristretto255 point."""
+    elements = [answer[i : i + oprf.ELEMENT_BYTES] for i in range(0, len(answer), oprf.ELEMENT_BYTES)]
+    for position, element in enumerate(elements):
+        try:
+            oprf.deserialize_element(element)
+        except oprf.OprfError as exc:
+            raise IntelError(
+                f"the intel server answered an invalid group element ({exc}) at position {position}; refused"
+            ) from None
+    return elements
+
+
+def signed_fields(manifest: dict[str, Any]) -> tuple[str, int]:
+    """``(epoch id, set size)`` of a verified manifest, after checking the types of what is used."""
+    epoch = manifest.get("epoch")
+    if not isinstance(epoch, str) or not 0 < len(epoch) <= 64 or not all(c.isalnum() or c in "-_" for c in epoch):
+        raise IntelError(f"the signed intel manifest has a malformed epoch id {_shown(epoch)}")
+    described = manifest.get("set")
+    if not isinstance(described, dict):
+        raise IntelError("the signed intel manifest does not describe its set")
+    digest, size, records = described.get("sha256"), described.get("bytes"), described.get("records")
+    for name, value in (("set.sha256", digest), ("catalogue_sha256", manifest.get("catalogue_sha256"))):
+        if not isinstance(value, str) or len(value) != 64 or not set(value) <= _HEX:
+            raise IntelError(f"the signed intel manifest's {name} is not a SHA-256 ({_shown(value)})")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= SET_CAP:
+        raise IntelError(f"the signed intel manifest's set size {_shown(size)} is not an integer up to {SET_CAP} bytes")
+    if not isinstance(records, int) or isinstance(records, bool) or not 0 <= records < 1 << 32:
+        raise IntelError(f"the signed intel manifest's record count {_shown(records)} is not a 32-bit integer")
+    return epoch, size
+
+
+def batch_limits(limits: object) -> tuple[int, int]:
+    """``(max_batch, min_charge)`` from the server's (unsigned) answer, if within the client's caps."""
+    if limits is None:
+        return MAX_BATCH, DEFAULT_MIN_CHARGE
+    if not isinstance(limits, dict):
+        raise IntelError(f"the intel server's limits are malformed ({_shown(limits)})")
+    max_batch = limits.get("max_batch", MAX_BATCH)
+    min_charge = limits.get("min_charge", DEFAULT_MIN_CHARGE)
+    if not isinstance(max_batch, int) or isinstance(max_batch, bool) or not MIN_BATCH <= max_batch <= MAX_BATCH:
+        raise IntelError(
+            f"the intel server's max_batch {_shown(max_batch)} is not acceptable "
+            f"(this client takes an integer from {MIN_BATCH} to {MAX_BATCH}); refused"
+        )
+    cap = min(MAX_MIN_CHARGE, max_batch)
+    if not isinstance(min_charge, int) or isinstance(min_charge, bool) or not 1 <= min_charge <= cap:
+        raise IntelError(
+            f"the intel server's min_charge {_shown(min_charge)} is not acceptable "
+            f"(this client takes an integer from 1 to {cap}); refused"
+        )
+    return max_batch, min_charge
 
 
 def sets_info(client: IntelClient, epoch: Epoch) -> IndicatorSets:
@@ -204,7 +346,7 @@ def confidential_indicators(url: str, key: str, token: str) -> tuple[IndicatorSe
     client = IntelClient(url, key, token)
     epoch = client.fetch()
     return sets_info(client, epoch), ConfidentialMatcher(
-        epoch.published, epoch.campaigns, client.evaluate, chunk=epoch.max_batch
+        epoch.published, epoch.campaigns, client.evaluate, chunk=epoch.batch
     ), client
 
 

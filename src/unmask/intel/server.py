@@ -11,8 +11,18 @@ the token's requests-per-minute window (429), an epoch that is current or in its
 (404 unknown, 410 retired), the batch size limit (413), a well-formed body (400), and the
 token's daily evaluation quota, charging at least ``min_charge`` elements per request so tiny
 probes cost as much as a small scan (429 with ``Retry-After``). A batch holding any invalid
-element is refused whole (400) and still charged. Every request, refused or not, gets one audit
-line; no line ever holds a request body.
+element is refused whole (400) and still charged.
+
+Every request that passes authentication gets one audit line, whatever happens to it next: a
+client that disconnects before its body is complete, or whose body is cut by the body deadline,
+gets a line with status 499. Refusals (a bad token, the per-minute limit, and the connection caps
+and deadlines of :mod:`.guard`) are aggregated by :class:`~unmask.intel.audit.Refusals`: the first
+of a kind in a window in full, the rest as one counted line. No line ever holds a request body.
+
+Abuse limits (see :class:`ServerConfig` and docs/confidential-matching.md): the connection caps
+and head/body/send deadlines of :mod:`.guard`, uvicorn's keep-alive timeout and head-size cap,
+rate-limited uvicorn warnings, and published files streamed from disk in 64 KiB chunks rather
+than read whole into memory for every download.
 """
 
 from __future__ import annotations
@@ -20,27 +30,31 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 import math
 import os
+import resource
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from unmask import timeutil
 from unmask.detect.indicators import oprf
-from unmask.intel.audit import AUDIT_FILE, AuditLog, charged_today
+from unmask.intel.audit import AUDIT_FILE, AuditLog, Refusals, charged_today
 from unmask.intel.errors import IntelError
+from unmask.intel.guard import ConnectionGuard, ConnectionLimits, RateLimitedLog, guarded_protocol
 from unmask.intel.publish import key_info
 from unmask.intel.store import epoch_dir, read_state
 from unmask.intel.tokens import TokenRecord, TokenStore
@@ -49,17 +63,63 @@ DEFAULT_MIN_CHARGE = 4096
 DEFAULT_MAX_BATCH = 65536
 _PUBLIC_FILES = {"manifest.json": "application/json", "set.bin": "application/octet-stream",
                  "catalogue.json": "application/json"}
+_CHUNK = 64 * 1024
+# Status of an authenticated request whose client went away before it was answered (nginx's code).
+CLIENT_CLOSED = 499
+_UVICORN_LOG = RateLimitedLog()
+_ASYNCIO_LOG = RateLimitedLog()
+_RESERVED_FILES = 64  # the audit log, published files being streamed, listeners, the interpreter's own
 
 
 @dataclass
 class ServerConfig:
-    """Service policy; per-token quotas live in the token table."""
+    """Service policy; per-token quotas live in the token table.
+
+    The abuse limits (all per server process):
+
+    - ``header_timeout``, ``body_timeout``, ``send_timeout``: seconds for a request head to arrive,
+      for its body to arrive, and for a client that stopped reading to resume (:mod:`.guard`);
+    - ``keep_alive_timeout``: seconds an idle kept-alive connection stays open (uvicorn's own);
+    - ``max_connections`` overall and ``max_connections_per_network`` per /``ipv4_prefix`` or
+      /``ipv6_prefix`` client network; connections beyond them get 503 before a byte is read;
+    - ``evict_after``: how old a connection that has not completed a request head must be to be
+      evicted for a new one when a cap is reached (0: the oldest such connection always goes);
+    - ``backlog``: the listen backlog, which is also how many connections asyncio accepts in one
+      go before the guard sees them, so the open-files budget is ``max_connections + 3 × backlog``;
+    - ``max_header_bytes``: the largest request head (uvicorn's ``h11_max_incomplete_event_size``);
+    - ``refusal_window``: seconds over which refusals of one kind share one audit line.
+    """
 
     folder: Path
     min_charge: int = DEFAULT_MIN_CHARGE
     max_batch: int = DEFAULT_MAX_BATCH
     concurrency: int = field(default_factory=lambda: os.cpu_count() or 1)
     clock: Callable[[], datetime] = timeutil.now
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    send_timeout: float = 60.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 1000
+    max_connections_per_network: int = 32
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 64
+    evict_after: float = 0.0
+    backlog: int = 512
+    max_header_bytes: int = 16 * 1024
+    refusal_window: float = 60.0
+
+    def limits(self) -> ConnectionLimits:
+        """The connection caps and deadlines :mod:`.guard` enforces."""
+        return ConnectionLimits(
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            send_timeout=self.send_timeout,
+            max_connections=self.max_connections,
+            max_connections_per_network=self.max_connections_per_network,
+            ipv4_prefix=self.ipv4_prefix,
+            ipv6_prefix=self.ipv6_prefix,
+            evict_after=self.evict_after,
+        )
 
 
 @dataclass
@@ -69,11 +129,16 @@ class _Outcome:
     charged: int = 0
     elements: int = 0
     bytes_in: int = 0
+    bytes_out: int | None = None  # when the response has no ``body`` (a streamed file)
+    reason: str | None = None
 
 
 def _peer(request: Request) -> str | None:
     """The client address cut to its network (/24, /48): enough to spot a token used from many places."""
-    host = request.client.host if request.client else None
+    return _network(request.client.host if request.client else None)
+
+
+def _network(host: str | None) -> str | None:
     if not host:
         return None
     try:
@@ -102,6 +167,47 @@ class IntelService:
         self._quota_lock = threading.Lock()
         self._secrets: dict[str, bytes] = {}
         self._semaphore: asyncio.Semaphore | None = None
+        self.refusals = Refusals(self.audit, window=config.refusal_window)
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self.guard = ConnectionGuard(config.limits(), self._connection_refused)
+
+    # --- refusals -------------------------------------------------------------------------------
+
+    def _refused(self, **fields: Any) -> bool:
+        """Count a refusal (see :class:`~unmask.intel.audit.Refusals`); ``True``: write it in full."""
+        first = self.refusals.note(ts=self.config.clock(), **fields)
+        self._arm_flush()
+        return first
+
+    def _connection_refused(self, reason: str, host: str | None) -> None:
+        status = 503 if reason.startswith("too many") else 408  # timeouts and evictions: 408
+        self._refused(reason=reason, status=status, peer=_network(host), own_line=False)
+
+    def _arm_flush(self) -> None:
+        """Write the summary lines when the earliest window ends (on the server's event loop)."""
+        if self._flush_timer is not None:
+            return
+        delay = self.refusals.next_due()
+        if delay is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the server's loop: the next refusal or close() flushes
+            return
+        self._flush_timer = loop.call_later(delay + 0.01, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        self.refusals.flush(self.config.clock())
+        self._arm_flush()
+
+    def flush_refusals(self) -> int:
+        """Write every pending summary line now (at shutdown, and for tests)."""
+        return self.refusals.flush(self.config.clock(), everything=True)
+
+    def close(self) -> None:
+        """Called when the server stops: no refusal goes uncounted."""
+        self.flush_refusals()
 
     # --- policy ---------------------------------------------------------------------------------
 
@@ -151,6 +257,23 @@ class IntelService:
 
     # --- request plumbing -----------------------------------------------------------------------
 
+    def _authenticate(self, header: str, now: datetime) -> tuple[str | None, TokenRecord | None, str]:
+        """``(claimed token id, usable record or None, reason for a refusal)``."""
+        if not header:
+            return None, None, "no token"
+        if header[:7].lower() != "bearer ":
+            return None, None, "not a bearer token"
+        token_id, record = self.tokens.lookup(header[7:])
+        if token_id is None:
+            return None, None, "malformed token"
+        if record is None:
+            return token_id, None, "wrong token secret" if self.tokens.known(token_id) else "unknown token"
+        if record.revoked:
+            return token_id, None, "revoked token"
+        if not record.usable(now):
+            return token_id, None, "expired token"
+        return token_id, record, ""
+
     async def _guarded(
         self,
         request: Request,
@@ -159,26 +282,50 @@ class IntelService:
     ) -> Response:
         started = time.perf_counter()
         now = self.config.clock()
-        header = request.headers.get("authorization", "")
-        token_id: str | None = None
-        record: TokenRecord | None = None
-        if header.lower().startswith("bearer "):
-            token_id, record = self.tokens.lookup(header[7:])
+        peer = _peer(request)
+        token_id, record, reason = self._authenticate(request.headers.get("authorization", ""), now)
         outcome: _Outcome
-        if record is None or not record.usable(now):
+        if record is None:
             outcome = _Outcome(
                 JSONResponse({"error": "invalid, expired or revoked token"}, status_code=401,
-                             headers={"WWW-Authenticate": 'Bearer realm="unmask-intel"'})
+                             headers={"WWW-Authenticate": 'Bearer realm="unmask-intel"'}), reason=reason
             )
-        else:
-            wait = self._rate_ok(record, now)
-            if wait is not None:
-                outcome = _Outcome(
-                    JSONResponse({"error": "too many requests per minute"}, status_code=429,
-                                 headers={"Retry-After": str(wait)})
-                )
-            else:
-                outcome = await handler(request, record, now)
+            if self._refused(reason=reason, status=401, peer=peer, claimed=token_id):
+                self._audit(request, endpoint, now, started, token_id, None, peer, outcome)
+            return outcome.response
+        wait = self._rate_ok(record, now)
+        if wait is not None:
+            outcome = _Outcome(
+                JSONResponse({"error": "too many requests per minute"}, status_code=429,
+                             headers={"Retry-After": str(wait)}), reason="requests per minute"
+            )
+            if self._refused(reason="requests per minute", status=429, peer=peer, token_id=record.id, org=record.org):
+                self._audit(request, endpoint, now, started, token_id, record, peer, outcome)
+            return outcome.response
+        # From here on every request gets its own line, however it ends.
+        try:
+            outcome = await handler(request, record, now)
+        except ClientDisconnect:
+            outcome = _Outcome(Response(status_code=CLIENT_CLOSED), reason="client disconnected")
+        except BaseException as exc:
+            failed = _Outcome(Response(status_code=500 if isinstance(exc, Exception) else CLIENT_CLOSED),
+                              reason=f"{type(exc).__name__}"[:64])
+            self._audit(request, endpoint, now, started, token_id, record, peer, failed)
+            raise
+        self._audit(request, endpoint, now, started, token_id, record, peer, outcome)
+        return outcome.response
+
+    def _audit(
+        self,
+        request: Request,
+        endpoint: str,
+        now: datetime,
+        started: float,
+        token_id: str | None,
+        record: TokenRecord | None,
+        peer: str | None,
+        outcome: _Outcome,
+    ) -> None:
         response = outcome.response
         self.audit.append(
             ts=now,
@@ -190,13 +337,13 @@ class IntelService:
             charged=outcome.charged,
             elements=outcome.elements,
             bytes_in=outcome.bytes_in,
-            bytes_out=len(response.body),
+            bytes_out=outcome.bytes_out if outcome.bytes_out is not None else len(response.body),
             status=response.status_code,
             duration_ms=(time.perf_counter() - started) * 1000,
             client=request.headers.get("user-agent", ""),
-            peer=_peer(request),
+            peer=peer,
+            reason=outcome.reason,
         )
-        return response
 
     async def _manifest(self, request: Request, token: TokenRecord, now: datetime) -> _Outcome:
         state = read_state(self.folder)
@@ -222,8 +369,13 @@ class IntelService:
             refused = JSONResponse({"error": "bad epoch"}, status_code=404)
         if refused is not None:
             return _Outcome(refused, epoch=epoch)
-        data = await run_in_threadpool((epoch_dir(self.folder, epoch) / name).read_bytes)
-        return _Outcome(Response(data, media_type=_PUBLIC_FILES[name]), epoch=epoch)
+        path = epoch_dir(self.folder, epoch) / name
+        size = (await run_in_threadpool(path.stat)).st_size
+        # Streamed in chunks: a slow reader holds 64 KiB of the file in memory, not all of it.
+        return _Outcome(
+            StreamingResponse(_chunks(path), media_type=_PUBLIC_FILES[name], headers={"Content-Length": str(size)}),
+            epoch=epoch, bytes_out=size,
+        )
 
     async def _evaluate(self, request: Request, token: TokenRecord, now: datetime) -> _Outcome:
         epoch = request.path_params["epoch"]
@@ -239,11 +391,16 @@ class IntelService:
             return _Outcome(JSONResponse({"error": f"at most {self.config.max_batch} elements per request"},
                                          status_code=413), epoch=epoch)
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                return _Outcome(JSONResponse({"error": f"at most {self.config.max_batch} elements per request"},
-                                             status_code=413), epoch=epoch, bytes_in=len(body))
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    return _Outcome(JSONResponse({"error": f"at most {self.config.max_batch} elements per request"},
+                                                 status_code=413), epoch=epoch, bytes_in=len(body))
+        except ClientDisconnect:
+            # Gone mid-body (or cut by the body deadline): nothing evaluated, nothing charged, logged.
+            return _Outcome(Response(status_code=CLIENT_CLOSED), epoch=epoch, bytes_in=len(body),
+                            reason="client disconnected")
         if not body or len(body) % oprf.ELEMENT_BYTES:
             return _Outcome(JSONResponse({"error": "body must be a non-empty multiple of 32 bytes"},
                                          status_code=400), epoch=epoch, bytes_in=len(body))
@@ -298,6 +455,79 @@ class IntelService:
         )
 
 
+def _chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+def uvicorn_config(service: IntelService, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration the service runs under: its guarded h11 protocol and limits.
+
+    ``options`` are passed to :class:`uvicorn.Config` (host, port, TLS files). uvicorn's
+    ``limit_concurrency`` is deliberately not used: the guard's caps act before a request is read
+    and per client network (see :mod:`.guard`).
+    """
+    config = service.config
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "lifespan": "off",
+        "server_header": False,
+        **options,
+        "http": guarded_protocol(service.guard),
+        # No WebSocket upgrades: the service has none, and an upgraded connection would leave the
+        # guard's protocol (and its accounting) behind.
+        "ws": "none",
+        "timeout_keep_alive": config.keep_alive_timeout,
+        "h11_max_incomplete_event_size": config.max_header_bytes,
+        "backlog": config.backlog,
+    }
+    built = uvicorn.Config(service.app(), **settings)
+    # One line per malformed request or failing handler (uvicorn), or per refused accept when out
+    # of file descriptors (asyncio, with a traceback), would let any client grow the log.
+    for name, log_filter in (("uvicorn.error", _UVICORN_LOG), ("asyncio", _ASYNCIO_LOG)):
+        logger = logging.getLogger(name)
+        if log_filter not in logger.filters:
+            logger.addFilter(log_filter)
+    return built
+
+
+def _file_limit(wanted: int) -> int:
+    """Raise the soft open-files limit toward ``wanted`` if allowed; the connections it leaves room for."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def fit_file_limit(config: ServerConfig) -> None:
+    """Make the connection cap fit the open-files limit (raising the soft limit where allowed).
+
+    Every connection is a file descriptor, and asyncio accepts up to ``backlog`` connections in
+    one go before the guard can refuse any; the connections it then refuses or evicts release
+    their descriptors only on a later turn of the event loop, while the next batch may already
+    be accepted. So the budget is ``max_connections + 3 × backlog`` plus a reserve (measured:
+    with ``+ backlog`` alone a flood still ran the server out of descriptors). Running out would
+    not just refuse connections: asyncio stops accepting for a second at a time, for everybody.
+    """
+    wanted = config.max_connections + 3 * config.backlog + _RESERVED_FILES
+    available = _file_limit(wanted)
+    if available >= wanted:
+        return
+    backlog = min(config.backlog, max(16, available // 8))
+    connections = max(1, available - 3 * backlog - _RESERVED_FILES)
+    logging.getLogger("unmask.intel").warning(
+        "open-files limit %d: serving at most %d connections (not %d) with a backlog of %d",
+        available, connections, config.max_connections, backlog,
+    )
+    config.max_connections, config.backlog = connections, backlog
+
+
 def serve(
     folder: Path,
     *,
@@ -308,20 +538,27 @@ def serve(
     **policy: Any,
 ) -> None:
     """Run the service on uvicorn until interrupted."""
-    import uvicorn
-
     if tls_cert is None and host not in ("127.0.0.1", "::1", "localhost"):
         # Bearer tokens in clear text on a network; behind a TLS reverse proxy, bind to loopback.
         raise IntelError(f"refusing to serve plain http on {host}: pass --tls-cert/--tls-key or bind 127.0.0.1")
     if (tls_cert is None) != (tls_key is None):
         raise IntelError("--tls-cert and --tls-key go together")
-    service = IntelService(ServerConfig(folder, **policy))
-    uvicorn.run(
-        service.app(),
-        host=host,
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(tls_cert) if tls_cert else None,
-        ssl_keyfile=str(tls_key) if tls_key else None,
-        server_header=False,
+    config = ServerConfig(folder, **policy)
+    if config.min_charge > config.max_batch:
+        # Clients refuse such a server: a request could never be as big as its own charge.
+        raise IntelError(f"--min-charge {config.min_charge} is more than --max-batch {config.max_batch}")
+    fit_file_limit(config)
+    service = IntelService(config)
+    server = uvicorn.Server(
+        uvicorn_config(
+            service,
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+        )
     )
+    try:
+        server.run()
+    finally:
+        service.close()

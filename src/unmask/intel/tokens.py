@@ -142,6 +142,10 @@ class TokenStore:
         self._save(tokens)
         return record
 
+    def known(self, token_id: str) -> bool:
+        """Whether a token id was ever issued here (for the audit's refusal reason only)."""
+        return token_id in self._load()
+
     def lookup(self, token: str) -> tuple[str | None, TokenRecord | None]:
         """``(claimed id, record)`` for a presented token; the record only when the secret is right."""
         parsed = split_token(token)
