@@ -1,4 +1,4 @@
-"""The detection steps of a scan, fed batch by batch: indicator matching, then the heuristics.
+"""The detection steps of a scan, fed batch by batch: indicator matching, the heuristics, correlation.
 
 One code path for a scan of evidence (:mod:`unmask.api`) and a re-check of saved records
 (:mod:`unmask.recheck`): both hand every batch of records to :meth:`Detection.feed` as it passes
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unmask.budget import DEFAULT, Budget
+from unmask.detect.correlate import Correlator
 from unmask.detect.heuristics.base import HeuristicContext, Heuristics
 from unmask.detect.indicators.index import IndicatorIndex, Matcher
 from unmask.detect.indicators.match import match_records
@@ -39,21 +40,24 @@ class Detection:
         self.hashes = hashes
         self.findings: list[Finding] = []
         self.heuristics = Heuristics(budget=budget)
+        self.correlator = Correlator()
         self.matching = 0.0
         self.judging = 0.0
 
     def feed(self, batch: Sequence[Record]) -> None:
-        """Match one batch of records and hand it to the heuristics."""
+        """Match one batch of records and hand it to the heuristics and the correlation rules."""
         t0 = time.perf_counter()
         self.findings.extend(match_records(batch, self.matcher, self.hashes))
         t1 = time.perf_counter()
         self.findings.extend(self.heuristics.feed(batch))
+        self.correlator.feed(batch)
         self.matching += t1 - t0
         self.judging += time.perf_counter() - t1
 
     def finish(self, ctx: HeuristicContext) -> list[Finding]:
-        """End the heuristics; every finding so far, in the order found."""
+        """End the heuristics and the correlation rules; every finding so far, in the order found."""
         t0 = time.perf_counter()
         self.findings.extend(self.heuristics.finish(ctx))
+        self.findings.extend(self.correlator.finish())
         self.judging += time.perf_counter() - t0
         return self.findings
