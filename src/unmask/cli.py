@@ -177,6 +177,7 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
     with _progress(opts["quiet"]) as update:
         result = api.check(
             path,
+            with_paths=opts.get("with_paths") or (),
             kind=kind,
             options=options,
             command=command,
@@ -190,6 +191,8 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
         )
     if not opts["quiet"] and command == "check":
         console.print(f"[bold]Evidence[/]: {_e(result.acquisition_kind)} at {_e(result.evidence_path)}", soft_wrap=True)
+        for other in result.acquisitions:
+            console.print(f"[bold]With[/] ({_e(other['id'])}): {_e(other['kind'])} at {_e(other['path'])}", soft_wrap=True)
     _summary(result, output, opts["quiet"])
     sys.exit(EXIT_FINDINGS if result.at_or_above(opts["fail_on"]) else EXIT_CLEAN)
 
@@ -208,6 +211,9 @@ def _kind_choice(_: click.Context, __: click.Parameter, value: str | None) -> st
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--kind", callback=_kind_choice, default=None,
               help="Read the evidence as this kind when recognising it is ambiguous (see 'unmask kinds').")
+@click.option("--with", "with_paths", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
+              help="Another acquisition of the same phone to read in the same scan (a sysdiagnose taken the day "
+                   "of a backup); repeatable. Its kind is recognised from its content.")
 @_scan_options
 @handled
 def check(path: Path, kind: str | None, **opts: Any) -> None:
@@ -229,6 +235,8 @@ def _verb(name: str, kind: str, doc: str) -> None:
 
 
 _verb("check-backup", "ios-backup", "Check an iPhone backup folder (plain or encrypted) for spyware traces.")
+_verb("check-sysdiagnose", "ios-sysdiagnose",
+      "Check an iPhone sysdiagnose (the phone's .tar.gz or its extracted folder) for spyware traces.")
 
 
 @main.command("kinds")
