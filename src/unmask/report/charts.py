@@ -103,7 +103,7 @@ def read_history(folder: Path, alerts: list[dict[str, Any]]) -> History:
         when = _time(row.get("sigterm"))
         if when is None:
             continue
-        notices = row.get("notices") if isinstance(row.get("notices"), int) else 0
+        notices = row["notices"] if isinstance(row.get("notices"), int) else 0
         history.shutdowns.append(Point(
             when, "Shutdowns",
             f"shutdown #{row.get('reboot')} at {when:%Y-%m-%d %H:%M} UTC: {notices} delay notice(s), "
@@ -175,8 +175,8 @@ def draw(history: History) -> Markup:
         parts.append(f'<text x="4" y="{y + 4:.1f}" font-size="12" fill="#333">{lane}</text>')
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#d0d4da"/>')
     for p in points:
-        lane = LANES.index(p.lane)
-        y = top + lane * lane_h + lane_h / 2
+        row = LANES.index(p.lane)
+        y = top + row * lane_h + lane_h / 2
         px = x(p.time)
         title = f"<title>{html.escape(p.title)}</title>"
         if p.lane == "Shutdowns":
