@@ -514,7 +514,67 @@ __all__ = [
     "jetsam_event",
     "ps_thread_txt",
     "ps_txt",
+    "run_on",
     "shutdown_log",
     "spindump_txt",
     "taskinfo_txt",
 ]
+
+
+def run_on(parser: Any, builder: SysdiagnoseBuilder, where: Path, *, tar: bool = False) -> tuple[list[Any], Any]:
+    """Write ``builder`` (a folder, or its ``.tar.gz``) under ``where`` and run one parser class on
+    it; returns the records and the coverage."""
+    from unmask.acquisition.registry import open_acquisition
+    from unmask.parsers.base import run_parser
+
+    root = builder.write_tar(where) if tar else builder.write_folder(where)
+    with open_acquisition(root, kind="ios-sysdiagnose") as acq:
+        return run_parser(parser(), acq)
+
+
+# --- a sysdiagnose with planted traces (demo, end-to-end tests, benchmark) -----------------------
+
+PEGASUS_CLIENT = "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaccountd"
+"""``roleaccountd`` is a Pegasus process name in Amnesty's set; the folder is the one Kaspersky saw."""
+QUADREAM_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged"
+"""A QuaDream KingSpawn file path of the mvt-indicators set."""
+PREDATOR_PATH = "/private/var/tmp/UserEventAgent"
+"""A Cytrox/Predator file path of Amnesty's set."""
+SIMULATOR = "com.apple.CoreSimulator.CoreSimulatorService"
+IMTRANSCODER = ("/System/Library/PrivateFrameworks/IMTranscoding.framework/XPCServices/IMTranscoderAgent.xpc/"
+                "IMTranscoderAgent")
+PLANTED_RULES = frozenset({
+    "indicator", "shutdown-writable-path", "shutdown-persistent-client", "shutdown-delayed-reboot",
+    "crash-message-parser", "process-impossible-name", "process-writable-path",
+})
+"""The rules a scan of :func:`plant` fires, and nothing else."""
+
+
+def plant(builder: SysdiagnoseBuilder) -> SysdiagnoseBuilder:
+    """Traces of three families in one sysdiagnose: a Pegasus process that delayed four of six
+    shutdowns from /private/var/db/, a QuaDream path once, a Predator path running at collection,
+    an IMTranscoderAgent crash and a Jetsam report naming the Mac's simulator."""
+    t = builder.taken
+    ordinary = [(153, "/usr/sbin/filecoordinationd"), (0, "/kernel")]
+    reboots = []
+    for day in (30, 24, 18, 12, 6, 2):
+        clients = list(ordinary)
+        if day in (24, 18, 12, 6):
+            clients.append((2143 + day, PEGASUS_CLIENT))
+        if day == 12:
+            clients.append((3000, QUADREAM_PATH))
+        reboots.append(delayed(t - timedelta(days=day), clients, notices=4 if day in (18, 6) else 1))
+    builder.shutdown(shutdown_log(reboots))
+    procs = [*default_processes(), Proc(2200, PREDATOR_PATH, "root", 0, 1, "7:02PM", run_seconds=1800)]
+    builder.add("ps.txt", ps_txt(procs)).add("taskinfo.txt", taskinfo_txt(procs))
+    # Booted two days ago, just after the last shutdown: the crash's uptime says so.
+    crash_at = t - timedelta(hours=5)
+    uptime = int((crash_at - (t - timedelta(days=2) + timedelta(minutes=1))).total_seconds())
+    builder.crash(f"IMTranscoderAgent-{crash_at:%Y-%m-%d-%H%M%S}.ips",
+                  ips_crash(process="IMTranscoderAgent", path=IMTRANSCODER, time=crash_at, uptime=uptime))
+    builder.crash(f"JetsamEvent-{crash_at:%Y-%m-%d-%H%M%S}.ips",
+                  jetsam_event(time=crash_at + timedelta(minutes=30),
+                               processes=[("SpringBoard", 35, None), (SIMULATOR, 2301, None),
+                                          ("MobileSafari", 430, "per-process-limit")],
+                               largest="MobileSafari"))
+    return builder

@@ -58,7 +58,7 @@ class CrashMessageParser(Heuristic):
 
     def __init__(self) -> None:
         self._crashes: list[CrashReport] = []
-        self._received: list[tuple[float, str]] = []
+        self._received: list[tuple[float, int, str]] = []
 
     def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
         """Keep the parsers' crashes and the times of received messages and attachments."""
@@ -69,13 +69,14 @@ class CrashMessageParser(Heuristic):
             elif isinstance(record, SmsMessage | SmsAttachment | WhatsAppMessage | WhatsAppMedia):
                 if record.direction != "received" or record.timestamp is None:
                     continue
-                self._received.append((record.timestamp.timestamp(), _what(record)))
+                rank = 0 if isinstance(record, SmsAttachment | WhatsAppMedia) else 1  # files first in a tie
+                self._received.append((record.timestamp.timestamp(), rank, _what(record)))
         return ()
 
     def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
         """One finding per crash, high when a received message is near."""
         self._received.sort()
-        times = [t for t, _ in self._received]
+        times = [t for t, _, _ in self._received]
         for crash in self._crashes:
             assert crash.time is not None
             at = crash.time.timestamp()
@@ -84,8 +85,7 @@ class CrashMessageParser(Heuristic):
             where = f" in thread {crash.faulting_thread_name}" if crash.faulting_thread_name else ""
             base = f"{crash.process} crashed{(' (' + how + ')') if how else ''}{where}"
             if lo < hi:
-                near = min(self._received[lo:hi], key=lambda item: abs(at - item[0]))
-                t, what = near
+                t, _, what = min(self._received[lo:hi], key=lambda item: (abs(at - item[0]), item[1]))
                 lag = at - t
                 timing = f"{abs(lag):.0f} s {'after' if lag >= 0 else 'before'}"
                 yield self.finding(
@@ -103,7 +103,7 @@ def _what(record: Record) -> str:
         return f"an attachment ({record.mime_type or record.transfer_name or 'unknown type'}) from " \
                f"{record.handle or 'an unknown sender'} arrived"
     if isinstance(record, SmsMessage):
-        return f"a {record.service or 'message'} message from {record.handle or 'an unknown sender'} arrived"
+        return f"a message ({record.service or 'SMS'}) from {record.handle or 'an unknown sender'} arrived"
     if isinstance(record, WhatsAppMedia):
         return f"WhatsApp media from {record.from_jid or 'an unknown sender'} arrived"
     if isinstance(record, WhatsAppMessage):
