@@ -159,6 +159,7 @@ class IOSSysdiagnose(TreeAcquisition):
         self.top = ""
         super().__init__(root, options)
         self._meta: dict[str, Any] | None = None
+        self._parts: dict[str, str] | None = None
 
     # -- the layout ------------------------------------------------------------------------------
 
@@ -260,6 +261,11 @@ class IOSSysdiagnose(TreeAcquisition):
             return None
 
     def _name_parts(self) -> dict[str, str]:
+        if self._parts is None:
+            self._parts = self._find_name_parts()
+        return self._parts
+
+    def _find_name_parts(self) -> dict[str, str]:
         for candidate in (self.top, self.root.name):
             parts = parse_name(candidate) if candidate else None
             if parts is not None:

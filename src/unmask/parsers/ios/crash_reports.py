@@ -29,11 +29,15 @@ Forms (AutismIsForDorks/ios-sysdiagnose-reference formats/ips.md, SAF ``crashlog
 Times carry their offset (``2025-11-22 19:29:43.48 -0500``): ``captureTime`` (or the text form's
 ``Date/Time``, a Jetsam report's ``date``) is preferred to the header's ``timestamp``. ``booted``
 is the capture time less the ``uptime``: the boot the report belongs to, which the reboot history
-uses. Bodies are JSON read with the json module within :attr:`CrashReportsParser.max_bytes`.
+uses. A report is read whole within :attr:`CrashReportsParser.max_bytes` (decompressed if need be,
+:func:`unmask.formats.text.open_text`); a JSON body goes to the json module, a text body is split by
+:func:`unmask.formats.text.iter_lines`.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -42,9 +46,9 @@ from typing import Annotated, Any, ClassVar
 
 from unmask import timeutil
 from unmask.errors import ArtefactError
-from unmask.formats.text import Line
+from unmask.formats.text import iter_lines, open_text
 from unmask.model import Obs, Record, Timestamp, WallClockRecord
-from unmask.parsers.base import ParseContext, Source, TextParser, integer, number, text
+from unmask.parsers.base import ParseContext, Parser, Source, integer, number, text
 
 FOLDER = "/private/var/mobile/Library/Logs/CrashReporter/"
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f %z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%SZ")
@@ -120,62 +124,58 @@ def _str(value: Any, limit: int = 4096) -> str | None:
     return found[:limit] if found else None
 
 
-class CrashReportsParser(TextParser):
+class CrashReportsParser(Parser):
     """Crash and diagnostic reports (.ips JSON and text forms, .crash, JetsamEvent)."""
 
     name = "crash_reports"
     platform = "ios"
     sources = (Source(FOLDER + "**/*.ips"), Source(FOLDER + "**/*.crash"))
     records = (CrashReport,)
-    max_bytes: ClassVar[int | None] = 32 << 20
-    max_line = 16 << 20
+    max_bytes: ClassVar[int] = 32 << 20
+    """A report larger than this (after decompression) fails: real ones, stackshots included, are
+    a few megabytes at most."""
+    max_line: ClassVar[int] = 1 << 20
 
-    def lines(self, ctx: ParseContext, device_path: str, lines: Iterator[Line]) -> Iterator[Record]:
-        """One record per report file."""
+    def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
+        """One record per report file: the header line and the body, read whole within
+        :attr:`max_bytes`; a JSON body through the json module, a text body line by line."""
         file_name = device_path.rsplit("/", 1)[-1]
-        first = next(lines, None)
-        if first is None:
+        with ctx.open(device_path) as raw:
+            data = open_text(raw, max_bytes=self.max_bytes).read()
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[3:]
+        if not data.strip():
             raise ArtefactError("empty report")
+        cut = data.find(b"\n")
+        first, rest = (data, b"") if cut < 0 else (data[:cut], data[cut + 1:])
         header: dict[str, Any] = {}
-        body_lines: list[str] = []
-        stripped = first.text.strip()
-        if stripped.startswith("{"):
+        body = data
+        if first.strip().startswith(b"{"):
             try:
-                loaded = json.loads(stripped)
+                loaded = json.loads(first)
             except (ValueError, RecursionError):
                 loaded = None
             if isinstance(loaded, dict):
-                header = loaded
-            else:
-                body_lines.append(first.text)  # a one-part JSON report, or a broken header
-        else:
-            body_lines.append(first.text)
-        size = 0
-        for line in lines:
-            body_lines.append(line.text)
-            size += len(line.text) + 1
-            if line.truncated:
-                ctx.warn(f"{device_path}: line {line.number} was cut at {self.max_line} bytes")
-        body_text = "\n".join(body_lines).strip()
-        if not header and not body_text:
-            raise ArtefactError("empty report")
-        if body_text.startswith("{"):
+                header, body = loaded, rest
+        body = body.strip()
+        if body.startswith(b"{"):
             try:
-                body = json.loads(body_text)
+                parsed = json.loads(body)
             except (ValueError, RecursionError):
-                body = None
-            if isinstance(body, dict):
-                if not header and "bug_type" in body:
-                    header = {"bug_type": body.get("bug_type")}
-                yield self._from_json(ctx, device_path, file_name, header, body)
+                parsed = None
+            if isinstance(parsed, dict):
+                if not header and "bug_type" in parsed:
+                    header = {"bug_type": parsed.get("bug_type")}
+                yield self._from_json(ctx, device_path, file_name, header, parsed)
                 return
             ctx.warn(f"{device_path}: the report's body is not valid JSON; only its header was read")
             if not header:
                 raise ArtefactError("neither a JSON header nor a readable body")
             yield self._from_json(ctx, device_path, file_name, header, {}, form="header-only")
             return
-        if body_text and not body_text.startswith("<?xml"):
-            yield self._from_text(ctx, device_path, file_name, header, body_lines)
+        if body and not body.startswith(b"<?xml"):
+            lines = [line.text for line in iter_lines(io.BytesIO(body), max_line=self.max_line)]
+            yield self._from_text(ctx, device_path, file_name, header, lines)
             return
         if not header:
             raise ArtefactError("not a crash report (no JSON header, no known body)")
