@@ -232,11 +232,44 @@ def run_mvt(archive: Path, iocs: list[Path], out: Path) -> tuple[measure.Run | N
     stdout = Path(run.stdout).read_text(errors="replace") if Path(run.stdout).exists() else ""
     return run, {
         "exists": True,
-        "modules": (listed.stdout + listed.stderr)[-2000:],
+        "modules": [line.split("]", 1)[-1].strip() for line in (listed.stdout + listed.stderr).splitlines()
+                    if "Modules from" in line or "No forensic sysdiagnose modules" in line
+                    or line.strip().startswith("supported_commands")],
         "written": written,
         "alerts": peer.read_alerts(out),
         "outputs": {k: v for k, v in modules.items() if k != "info.json"},
         "log_tail": (stdout + stderr)[-3000:],
+    }
+
+
+def _timings(out: Path) -> str:
+    info = out / "info.json"
+    if not info.is_file():
+        return "n/a"
+    t = json.loads(info.read_text()).get("extra", {}).get("timings", {})
+    top = sorted(((k, v) for k, v in t.items() if k not in ("parse", "seconds")), key=lambda kv: -kv[1])[:6]
+    return ", ".join(f"{k} {v:.2f} s" for k, v in top)
+
+
+def ios26(iocs: list[Path]) -> dict[str, str]:
+    """The planted traces in a small iOS 26 sysdiagnose: what unmask and iShutdown's rules say."""
+    from tests.builders.sysdiagnose import SysdiagnoseBuilder, plant
+
+    builder = plant(SysdiagnoseBuilder(build="23B85", version="26.1").minimal())
+    log = builder.files.pop("system_logs.logarchive/Extra/shutdown.log")
+    builder.shutdown(log, "shutdown.0.log")
+    base = OUT / "sysdiagnose-ios26"
+    shutil.rmtree(base, ignore_errors=True)
+    archive = builder.write_tar(base / "archive")
+    run, alerts = run_unmask(archive, iocs, base / "unmask")
+    if run.rc not in (0, 1):
+        raise RuntimeError(f"unmask failed on the iOS 26 archive: {Path(run.stderr).read_text()[-400:]}")
+    rules = Counter(a["rule"] for a in alerts)
+    found = ishutdown(archive)
+    return {
+        "unmask_rules": ", ".join(f"`{k}` {v}" for k, v in sorted(rules.items())),
+        "ishutdown": found.get("note", "") if not found.get("found") else
+        f"{found['reboots']} reboots, {len(found['delayed'])} delayed",
     }
 
 
@@ -278,15 +311,20 @@ def render(doc: dict[str, Any]) -> str:
     if i.get("found"):
         lines.append(f"| iShutdown's rules (reference, {i['seconds']:.1f} s) | | | | {i['reboots']} reboots, "
                      f"{len(i['delayed'])} delayed, {sum(len(v) for v in i['suspicious'].values())} suspicious lines |")
-    lines += ["", "## unmask", "", *_summary(u["alerts"]), ""]
+    lines += ["", "## unmask", "", f"Runs: {', '.join(f'{w:.1f} s' for w in u['walls'])} (median shown above). Where the "
+              f"time goes (info.json timings of the median run): {u['timings']}.", "", *_summary(u["alerts"]), ""]
+    if doc.get("ios26"):
+        v = doc["ios26"]
+        lines += ["## The same traces in an iOS 26 sysdiagnose (`shutdown.0.log`)", "",
+                  f"A small archive with build 23B85 and the log named as iOS 26 names it: unmask reports "
+                  f"{v['unmask_rules']}; iShutdown's rules: {v['ishutdown']}.", ""]
     lines += ["## MVT 2026.10.26 `mvt-ios check-sysdiagnose`", ""]
     if m.get("run"):
-        lines += [f"Modules it lists for the command: `{m['modules'].strip()[-600:]}`", "",
+        lines += ["What `--list-modules` says:", "", "```", *m["modules"], "```", "",
                   f"Files written: {', '.join(m['written']) or 'none'}.", "",
                   f"Alerts: {len(m['alerts'])}." + (" " + "; ".join(str(a.get('message', a))[:200] for a in m['alerts'][:10])
                                                     if m['alerts'] else ""), "",
-                  "What its modules extracted:", "", "```", json.dumps(m["outputs"], indent=1, default=str)[:3000], "```", "",
-                  "End of its log:", "", "```", m["log_tail"][-1500:], "```", ""]
+                  "What its modules extracted:", "", "```", json.dumps(m["outputs"], indent=1, default=str)[:3000], "```", ""]
     else:
         lines += [str(m.get("note")), ""]
     lines += ["## iShutdown's rules on the same shutdown.log", ""]
@@ -332,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": ", ".join(f"{k} {v}" for k, v in measure.machine().items()), "ioc_files": len(iocs),
         "unmask_version": __version__,
         "unmask": {"wall": run.wall, "peak_mb": run.peak_mb, "rc": run.rc, "walls": [r.wall for r, _ in runs],
+                   "timings": _timings(OUT / f"sysdiagnose-unmask-{1 + [r for r, _ in runs].index(run)}"),
                    "alerts": alerts, "by_severity": dict(Counter(a["severity"] for a in alerts))},
         "mvt_version": peer.MVT_VERSION,
     }
+    doc["ios26"] = ios26(iocs)
     t0 = datetime.now(UTC)
     doc["ishutdown"] = ishutdown(archive)
     doc["ishutdown"]["seconds"] = (datetime.now(UTC) - t0).total_seconds()
