@@ -61,6 +61,11 @@ def test_recognised_and_mapped(tmp_path: Path, tar: bool) -> None:
         assert meta["sysdiagnose_date"] == DEFAULT_TIME.isoformat() and meta["utc_offset"] == "-0500"
         assert acq.timezone() == "-0500" and acq.collected() == DEFAULT_TIME
         assert acq.platform == "ios" and acq.label
+        hashes = acq.evidence_hashes()
+        if tar:
+            assert list(hashes) == [root.name]
+        else:  # the folder's command outputs
+            assert {"ps.txt", "sysdiagnose.log", "summaries/crashes_and_spins.log"} <= set(hashes)
 
 
 def test_a_renamed_archive_keeps_its_top_folder_name(tmp_path: Path) -> None:

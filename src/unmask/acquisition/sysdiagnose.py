@@ -244,6 +244,18 @@ class IOSSysdiagnose(TreeAcquisition):
             raise ArtefactError(f"refused: {entry.problem}")
         return entry if entry is not None and entry.kind == "file" else None
 
+    def evidence_hashes(self, hash_all: bool = False) -> dict[str, str]:
+        """The archive hashed whole; for an extracted folder, its command outputs (every file with
+        ``hash_all``)."""
+        if self.root.is_file() or hash_all:
+            return super().evidence_hashes(hash_all)
+        hashes: dict[str, str] = {}
+        for name in sorted(self.sections()):
+            digest = self.section_sha256(name)
+            if digest is not None:
+                hashes[name.removeprefix(SECTION_PREFIX)] = digest
+        return hashes
+
     def host_file(self, name: str) -> Path | None:
         """A sysdiagnose has no files of its own beside the device's and its command outputs."""
         return None
