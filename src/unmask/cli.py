@@ -344,7 +344,8 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
         when = f.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if f.timestamp else "time unknown"
         out.print(f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {when}  {_e(f.message)}", soft_wrap=True)
         if f.device_path:
-            out.print(f"           [dim]{_e(f.device_path)}[/]", soft_wrap=True)
+            tag = f.record.acquisition if f.record is not None else ""
+            out.print(f"           [dim]{_e(f.device_path)}{' (' + _e(tag) + ')' if tag else ''}[/]", soft_wrap=True)
     if len(notable) > 25:
         out.print(f"  … and {len(notable) - 25} more in alerts.json")
     statuses = {s: [c for c in result.coverage if c.status is s] for s in Status}
