@@ -54,6 +54,8 @@ def test_the_tar_and_its_extracted_folder_give_the_same_findings(tmp_path: Path)
     assert {c for c, _ in matched} >= {"Pegasus"}
     assert any(v.endswith("subridged") for _, v in matched) and any(v.endswith("UserEventAgent") for _, v in matched)
     assert sha(tar) == before  # the evidence is never written
+    # Every finding names the hash of what it came from, command outputs (sections) included.
+    assert all(a["sha256"] for a in from_tar), [a["rule"] for a in from_tar if not a["sha256"]]
     info = json.loads((tmp_path / "r-tar" / "info.json").read_text())
     assert info["evidence"]["kind"] == "ios-sysdiagnose"
     assert info["evidence"]["metadata"]["ios_version"] == "17.2.1"

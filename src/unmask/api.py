@@ -69,14 +69,20 @@ def _finding_hashes(
         path = f.device_path
         if f.sha256 is not None or path is None or path in out:
             continue
-        try:
-            digest = acq.sha256(path) if acq.exists(path) else None
-        except (OSError, ArtefactError):
-            digest = None
-        digest = digest or host_hash.get(f.source)
+        digest = _artefact_sha256(acq, path) or host_hash.get(f.source)
         if digest:
             out[path] = digest
     return out
+
+
+def _artefact_sha256(acq: Acquisition, path: str) -> str | None:
+    """SHA-256 of a device path or a named section of an acquisition, when it holds it."""
+    try:
+        if path in acq.section_names():
+            return acq.section_sha256(path)
+        return acq.sha256(path) if acq.exists(path) else None
+    except (OSError, ArtefactError):
+        return None
 
 
 BATCH = 16_384
@@ -256,12 +262,7 @@ def _other_hashes(findings: list[Finding], others: dict[str, Acquisition]) -> li
         tag = f.record.acquisition if f.record is not None else ""
         source = others.get(tag)
         if source is not None and f.sha256 is None and f.device_path:
-            digest = source.hashes_read().get(f.device_path)
-            if digest is None:
-                try:
-                    digest = source.sha256(f.device_path) if source.exists(f.device_path) else None
-                except (OSError, ArtefactError):
-                    digest = None
+            digest = source.hashes_read().get(f.device_path) or _artefact_sha256(source, f.device_path)
             # A finding with no hash of its own must not borrow the main evidence's file of the same path.
             f = replace(f, sha256=digest or "")
         out.append(f)
