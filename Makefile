@@ -82,9 +82,11 @@ lint: setup
 
 bench: setup
 	$(PY) -m bench.run
+	$(PY) -m bench.sysdiagnose
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
+	$(PY) -m bench.sysdiagnose --smoke
 
 clean:
 	rm -rf $(VENV) demo bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,13 +27,14 @@ from unmask.errors import ArtefactError, UsageError
 from unmask.model import Coverage, Finding, Record
 from unmask.parsers.base import Parser, Where, iter_parser
 from unmask.parsers.registry import parsers_for, record_types
-from unmask.results import ScanResult, Verdict, finalise, tool_info, verdict
+from unmask.results import ScanResult, Verdict, finalise, merged_metadata, tool_info, verdict
 
 __all__ = [
     "ScanResult",
     "Verdict",
     "check",
     "check_backup",
+    "check_sysdiagnose",
     "finalise",
     "load_indicators",
     "refuse_output_inside",
@@ -67,14 +69,20 @@ def _finding_hashes(
         path = f.device_path
         if f.sha256 is not None or path is None or path in out:
             continue
-        try:
-            digest = acq.sha256(path) if acq.exists(path) else None
-        except (OSError, ArtefactError):
-            digest = None
-        digest = digest or host_hash.get(f.source)
+        digest = _artefact_sha256(acq, path) or host_hash.get(f.source)
         if digest:
             out[path] = digest
     return out
+
+
+def _artefact_sha256(acq: Acquisition, path: str) -> str | None:
+    """SHA-256 of a device path or a named section of an acquisition, when it holds it."""
+    try:
+        if path in acq.section_names():
+            return acq.section_sha256(path)
+        return acq.sha256(path) if acq.exists(path) else None
+    except (OSError, ArtefactError):
+        return None
 
 
 BATCH = 16_384
@@ -98,6 +106,11 @@ def _kept_kinds() -> frozenset[str]:
     return frozenset(kind for kind, cls in record_types().items() if cls.content is not None)
 
 
+def _tagged(batch: list[Record], tag: str) -> list[Record]:
+    """A batch of a ``--with`` acquisition's records, each carrying its acquisition's id."""
+    return [replace(r, acquisition=tag) for r in batch] if tag else batch
+
+
 def scan_acquisition(
     acq: Acquisition,
     *,
@@ -109,13 +122,21 @@ def scan_acquisition(
     screen: bool = True,
     sink: RecordSink | None = None,
     budget: Budget = DEFAULT,
+    others: Sequence[Acquisition] = (),
 ) -> ScanResult:
-    """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments.
+    """Parse every artefact of an acquisition, match indicators, run heuristics and correlation,
+    screen attachments.
 
     Records flow through in batches: each batch is matched, then handed to ``sink`` (the output
     writer) when there is one. With a sink, :attr:`ScanResult.records` keeps only the records the
     heuristics and attachment screening need, so memory stays flat however large the evidence;
     without one it keeps every record. Each parser and each heuristic spends at most ``budget``.
+
+    ``others`` are more acquisitions of the same phone read in the same scan (a sysdiagnose taken
+    the day of a backup): every parser runs over each of them in turn, into the same detection
+    steps (so correlation and the rules that need several artefacts see them all) and the same
+    ``<parser>.json``; their records and coverage entries carry the id ``with1``, ``with2``… that
+    :attr:`ScanResult.acquisitions` describes.
     """
     started = timeutil.now()
     timings: dict[str, float] = {}
@@ -124,8 +145,14 @@ def scan_acquisition(
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
     workers_started = not screen
+    sources: list[tuple[str, Acquisition]] = [("", acq), *((f"with{i}", a) for i, a in enumerate(others, 1))]
     evidence_hashes = acq.evidence_hashes(hash_all)
-    parsers = parsers_for(acq.platform)
+    other_hashes = {tag: a.evidence_hashes(hash_all) for tag, a in sources[1:]}
+    by_name: dict[str, type[Parser]] = {}
+    for _, a in sources:
+        for parser_cls in parsers_for(a.platform):
+            by_name.setdefault(parser_cls.name, parser_cls)
+    parsers = [by_name[name] for name in sorted(by_name)]
     records: dict[str, list[Record]] = {}
     coverage: list[Coverage] = []
     detection = Detection(index, budget=budget)
@@ -138,24 +165,31 @@ def scan_acquisition(
         cov = Coverage(cls.name, cls.description())
         coverage.append(cov)
         kept: list[Record] = []
-        stream = iter_parser(cls(), acq, cov, budget)
         declares_content = any(rc.content is not None for rc in cls.records)
-        while batch := list(islice(stream, BATCH)):
-            if declares_content and not workers_started:
-                from unmask.detect.payloads.pool import prepare
-
-                prepare()  # the screening workers start up on the other core while parsing goes on
-                workers_started = True
-            # finalise() adds each finding's artefact hash once every artefact has been read.
-            detection.feed(batch)
-            if sink is None:
-                kept.extend(batch)
+        for tag, source in sources:
+            if cls.platform not in (source.platform, "any"):
                 continue
-            t2 = time.perf_counter()
-            sink.add(cls.name, batch)
-            writing += time.perf_counter() - t2
-            assert keep is not None
-            kept.extend(r for r in batch if r.kind in keep)
+            before = len(cov.artefacts)
+            stream = iter_parser(cls(), source, cov, budget)
+            while batch := list(islice(stream, BATCH)):
+                batch = _tagged(batch, tag)
+                if declares_content and not workers_started:
+                    from unmask.detect.payloads.pool import prepare
+
+                    prepare()  # the screening workers start up on the other core while parsing goes on
+                    workers_started = True
+                # finalise() adds each finding's artefact hash once every artefact has been read.
+                detection.feed(batch)
+                if sink is None:
+                    kept.extend(batch)
+                    continue
+                t2 = time.perf_counter()
+                sink.add(cls.name, batch)
+                writing += time.perf_counter() - t2
+                assert keep is not None
+                kept.extend(r for r in batch if r.kind in keep)
+            for run in cov.artefacts[before:]:
+                run.acquisition = tag
         if sink is not None:
             sink.end(cls.name)
         records[cls.name] = kept
@@ -163,12 +197,15 @@ def scan_acquisition(
     if progress:
         progress("heuristics", len(parsers), len(parsers))
     metadata = acq.metadata()
-    findings: list[Finding] = detection.finish(HeuristicContext(metadata=metadata))
+    other_meta = {tag: a.metadata() for tag, a in sources[1:]}
+    judged = merged_metadata(metadata, list(other_meta.values()))
+    findings: list[Finding] = detection.finish(HeuristicContext(metadata=judged))
     timings["parse"] = time.perf_counter() - clock - detection.matching - detection.judging - writing
     timings["match"] = detection.matching
     timings["heuristics"] = detection.judging
     if sink is not None:
         timings["write_records"] = writing
+    extra_screened: list[dict[str, Any]] = []
     if screen:
         clock = time.perf_counter()
         from unmask.detect.attachments import screen_content
@@ -177,17 +214,21 @@ def scan_acquisition(
             if progress:
                 progress("screening attachments", done, total)
 
-        content = [r for recs in records.values() for r in recs if r.content is not None]
-        payload_findings, screened = screen_content(acq, content, progress=screen_progress)
-        findings.extend(payload_findings)
+        for tag, source in sources:
+            content = [r for recs in records.values() for r in recs if r.content is not None and r.acquisition == tag]
+            if not content:
+                continue
+            payload_findings, screened = screen_content(source, content, progress=screen_progress)
+            findings.extend(payload_findings)
+            extra_screened.extend(
+                {"device_path": s.device_path, **({"acquisition": tag} if tag else {}), **s.report.to_json()}
+                for s in screened
+            )
         timings["screen"] = time.perf_counter() - clock
-        extra_screened = [
-            {"device_path": s.device_path, **s.report.to_json()} for s in screened
-        ]
-    else:
-        extra_screened = []
     hashes = acq.hashes_read()
+    findings = _other_hashes(findings, dict(sources[1:]))
     findings = finalise(findings, _finding_hashes(acq, findings, hashes, parsers, coverage))
+    findings = [replace(f, sha256=None) if f.sha256 == "" else f for f in findings]
     return ScanResult(
         command=command,
         evidence_path=str(acq.root),
@@ -203,12 +244,35 @@ def scan_acquisition(
         finished=timeutil.now(),
         extra={"timings": {k: round(v, 3) for k, v in timings.items()}, "screened_files": extra_screened},
         refused=dict(acq.refused),
+        acquisitions=[
+            {"id": tag, "kind": a.kind, "path": str(a.root), "metadata": other_meta[tag],
+             "hashes": other_hashes[tag], "artefacts_read": a.hashes_read(), "refused": dict(a.refused)}
+            for tag, a in sources[1:]
+        ],
     )
+
+
+def _other_hashes(findings: list[Finding], others: dict[str, Acquisition]) -> list[Finding]:
+    """The artefact hash of each finding about a ``--with`` acquisition's record, from that
+    acquisition (the main one's hashes are keyed by device path alone)."""
+    if not others:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        tag = f.record.acquisition if f.record is not None else ""
+        source = others.get(tag)
+        if source is not None and f.sha256 is None and f.device_path:
+            digest = source.hashes_read().get(f.device_path) or _artefact_sha256(source, f.device_path)
+            # A finding with no hash of its own must not borrow the main evidence's file of the same path.
+            f = replace(f, sha256=digest or "")
+        out.append(f)
+    return out
 
 
 def check(
     path: str | Path,
     *,
+    with_paths: Sequence[str | Path] = (),
     kind: str | None = None,
     options: OpenOptions | None = None,
     command: str = "check",
@@ -225,14 +289,20 @@ def check(
     The kind is recognised from the content (:func:`unmask.acquisition.registry.open_acquisition`)
     unless ``kind`` forces one. ``options`` carries what opening needs besides the path (a password
     source for encrypted evidence). ``indicators`` replaces the plaintext sets with another matching
-    backend (confidential matching supplies its own).
+    backend (confidential matching supplies its own). ``with_paths`` are more acquisitions of the
+    same phone (each recognised by its content) read in the same scan, into the same output folder
+    (:func:`scan_acquisition` ``others``).
     """
     t0 = time.perf_counter()
     acq = open_acquisition(Path(path), kind=kind, options=options)
+    others: list[Acquisition] = []
     writer = None
     try:
+        for extra in with_paths:
+            others.append(open_acquisition(Path(extra), options=options))
         if output is not None:
-            refuse_output_inside(Path(output), acq.root if acq.root.is_dir() else acq.root.parent)
+            for evidence in (acq, *others):
+                refuse_output_inside(Path(output), evidence.root if evidence.root.is_dir() else evidence.root.parent)
         opened = time.perf_counter() - t0
         if output is not None:
             from unmask.report.writers import OutputWriter
@@ -248,6 +318,7 @@ def check(
             screen=screen,
             sink=writer,
             budget=budget,
+            others=others,
         )
         result.extra["timings"]["open"] = round(opened, 3)
         if writer is not None:
@@ -264,6 +335,8 @@ def check(
             writer.abort()
         raise
     finally:
+        for other in others:
+            other.close()
         acq.close()
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
@@ -272,6 +345,12 @@ def check(
 def check_backup(path: str | Path, **kwargs: Any) -> ScanResult:
     """Scan an iOS backup folder (plain or encrypted): :func:`check` with the kind forced."""
     return check(path, kind="ios-backup", command="check-backup", **kwargs)
+
+
+def check_sysdiagnose(path: str | Path, **kwargs: Any) -> ScanResult:
+    """Scan an iOS sysdiagnose (the phone's ``.tar.gz`` or its extracted folder): :func:`check`
+    with the kind forced."""
+    return check(path, kind="ios-sysdiagnose", command="check-sysdiagnose", **kwargs)
 
 
 def refuse_output_inside(output: Path, evidence: Path, what: str = "evidence folder") -> None:

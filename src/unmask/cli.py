@@ -179,6 +179,7 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
     with _progress(opts["quiet"]) as update:
         result = api.check(
             path,
+            with_paths=opts.get("with_paths") or (),
             kind=kind,
             options=options,
             command=command,
@@ -192,6 +193,8 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
         )
     if not opts["quiet"] and command == "check":
         console.print(f"[bold]Evidence[/]: {_e(result.acquisition_kind)} at {_e(result.evidence_path)}", soft_wrap=True)
+        for other in result.acquisitions:
+            console.print(f"[bold]With[/] ({_e(other['id'])}): {_e(other['kind'])} at {_e(other['path'])}", soft_wrap=True)
     _summary(result, output, opts["quiet"])
     sys.exit(EXIT_FINDINGS if result.at_or_above(opts["fail_on"]) else EXIT_CLEAN)
 
@@ -210,6 +213,9 @@ def _kind_choice(_: click.Context, __: click.Parameter, value: str | None) -> st
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--kind", callback=_kind_choice, default=None,
               help="Read the evidence as this kind when recognising it is ambiguous (see 'unmask kinds').")
+@click.option("--with", "with_paths", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
+              help="Another acquisition of the same phone to read in the same scan (a sysdiagnose taken the day "
+                   "of a backup); repeatable. Its kind is recognised from its content.")
 @_scan_options
 @handled
 def check(path: Path, kind: str | None, **opts: Any) -> None:
@@ -234,6 +240,8 @@ _verb("check-backup", "ios-backup", "Check an iPhone backup folder (plain or enc
 _verb("check-androidqf", "androidqf", "Check an AndroidQF acquisition (folder, .zip or .zip.age) for spyware and stalkerware.")
 _verb("check-bugreport", "bugreport", "Check an Android bugreport (zip or folder) for spyware and stalkerware.")
 _verb("check-android-backup", "android-backup", "Check an Android .ab backup (plain or encrypted) for spyware traces.")
+_verb("check-sysdiagnose", "ios-sysdiagnose",
+      "Check an iPhone sysdiagnose (the phone's .tar.gz or its extracted folder) for spyware traces.")
 
 
 @main.command("kinds")
@@ -341,7 +349,8 @@ def _summary(result: Any, output: Path | None, quiet: bool) -> None:
         when = f.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC") if f.timestamp else "time unknown"
         out.print(f"  [{_STYLE[f.severity.value]}]{f.severity.value.upper():<8}[/] {when}  {_e(f.message)}", soft_wrap=True)
         if f.device_path:
-            out.print(f"           [dim]{_e(f.device_path)}[/]", soft_wrap=True)
+            tag = f.record.acquisition if f.record is not None else ""
+            out.print(f"           [dim]{_e(f.device_path)}{' (' + _e(tag) + ')' if tag else ''}[/]", soft_wrap=True)
     if len(notable) > 25:
         out.print(f"  … and {len(notable) - 25} more in alerts.json")
     statuses = {s: [c for c in result.coverage if c.status is s] for s in Status}

@@ -227,6 +227,8 @@ def _plan(cls: type[Any]) -> _Plan:
     parts = [f"'kind': {cls.kind!r}"]
     for spec in specs:
         name = spec.name
+        if name == "acquisition":
+            continue
         if spec.is_time:
             expr = f"(None if r.{name} is None else r.{name}.isoformat())"
         elif spec.is_seq or spec.is_bytes:
@@ -234,10 +236,13 @@ def _plan(cls: type[Any]) -> _Plan:
         else:
             expr = f"(r.{name} if r.{name} is None or type(r.{name}) in _PLAIN else _jsonable(r.{name}))"
         parts.append(f"{name!r}: {expr}")
-    raw = [f"'kind': {cls.kind!r}", *(f"{s.name!r}: r.{s.name}" for s in specs)]
+    raw = [f"'kind': {cls.kind!r}", *(f"{s.name!r}: r.{s.name}" for s in specs if s.name != "acquisition")]
     namespace: dict[str, Any] = {"_jsonable": _jsonable, "_PLAIN": _PLAIN}
-    exec(f"def to_json(r):\n    return {{{', '.join(parts)}}}\n", namespace)
-    exec(f"def field_values(r):\n    return {{{', '.join(raw)}}}\n", namespace)
+    # The acquisition tag is written only when set, so a scan of one acquisition writes what it
+    # always wrote.
+    tagged = "    if r.acquisition:\n        d['acquisition'] = r.acquisition\n    return d\n"
+    exec(f"def to_json(r):\n    d = {{{', '.join(parts)}}}\n{tagged}", namespace)
+    exec(f"def field_values(r):\n    d = {{{', '.join(raw)}}}\n{tagged}", namespace)
     plan = _Plan(
         times=tuple(s.name for s in specs if s.is_time),
         observables=tuple((s.name, s.obs, s.is_seq) for s in specs if s.obs is not None),
@@ -278,6 +283,10 @@ class Record:
 
     device_path: str
     locator: str = ""
+    acquisition: str = ""
+    """Which acquisition of a scan the record came from when several are read together
+    (``unmask check --with``): ``""`` for the main evidence, else the id info.json lists it under
+    (``with1``…). Omitted from the JSON forms when empty."""
 
     def __post_init__(self) -> None:
         for name in _plan(type(self)).times:
@@ -466,16 +475,21 @@ class ArtefactRun:
     records: int = 0
     reason: str | None = None
     sha256: str | None = None
+    acquisition: str = ""
+    """The acquisition it was read from when several are read together (``""``: the main one)."""
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form for info.json."""
-        return {
+        """JSON form for info.json (``acquisition`` only when it is not the main evidence)."""
+        out: dict[str, Any] = {
             "device_path": self.device_path,
             "status": self.status.value,
             "records": self.records,
             "reason": self.reason,
             "sha256": self.sha256,
         }
+        if self.acquisition:
+            out["acquisition"] = self.acquisition
+        return out
 
 
 @dataclass(slots=True)
@@ -510,7 +524,8 @@ class Coverage:
     @property
     def reason(self) -> str | None:
         """The reasons of failed/unsupported artefacts, or why nothing was found."""
-        reasons = [f"{a.device_path}: {a.reason}" for a in self.artefacts if a.reason]
+        reasons = [f"{a.acquisition + ':' if a.acquisition else ''}{a.device_path}: {a.reason}"
+                   for a in self.artefacts if a.reason]
         if reasons:
             return "; ".join(reasons)
         return self.absent_reason if not self.artefacts else None

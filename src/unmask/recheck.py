@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from unmask import timeutil
+from unmask.detect.correlate import rule_ids as correlation_rules
 from unmask.detect.heuristics.base import HeuristicContext, registry
 from unmask.detect.indicators.index import Matcher
 from unmask.detect.indicators.match import RULE as INDICATOR_RULE
@@ -38,7 +39,7 @@ from unmask.parsers.registry import record_from_json
 from unmask.report.html import write_report
 from unmask.report.outputs import iter_records_file, read_json, records_file_name
 from unmask.report.writers import OutputWriter, alerts_json
-from unmask.results import ScanResult, finalise
+from unmask.results import ScanResult, finalise, merged_metadata
 
 BATCH = 16_384
 
@@ -64,7 +65,7 @@ def _coverage(entries: Any) -> list[Coverage]:
         for c in entries if isinstance(entries, list) else []:
             artefacts = [
                 ArtefactRun(str(a["device_path"]), Status(a["status"]), int(a.get("records") or 0),
-                            _text(a.get("reason")), _text(a.get("sha256")))
+                            _text(a.get("reason")), _text(a.get("sha256")), str(a.get("acquisition") or ""))
                 for a in c.get("artefacts") or []
             ]
             coverage.append(Coverage(str(c["parser"]), str(c.get("description", "")), artefacts,
@@ -126,7 +127,8 @@ def _rederivable(rule: str) -> bool:
     Indicator matches and heuristics work on records; anything else (payload screening reads the
     bytes of attachments) needs the evidence, so its findings are carried over, not dropped.
     """
-    return rule in (INDICATOR_RULE, "unmask-internal-error") or rule in {h.id for h in registry()}
+    return (rule in (INDICATOR_RULE, "unmask-internal-error") or rule in {h.id for h in registry()}
+            or rule in correlation_rules())
 
 
 def _finding_from_json(alert: dict[str, Any]) -> Finding:
@@ -211,6 +213,8 @@ def recheck(
     evidence = _mapping(info.get("evidence"))
     hashes = {str(k): str(v) for k, v in _mapping(evidence.get("artefacts_read")).items()}
     metadata = dict(_mapping(evidence.get("metadata")))
+    others = [dict(a) for a in evidence.get("with") or [] if isinstance(a, dict)]
+    judged = merged_metadata(metadata, [_mapping(a.get("metadata")) for a in others])
     if output is None:
         target = _new_folder(source, started)
     else:
@@ -230,7 +234,7 @@ def recheck(
                 detection.feed(batch)
                 writer.add(parser, batch)
             writer.end(parser)
-        findings: list[Finding] = detection.finish(HeuristicContext(metadata=metadata))
+        findings: list[Finding] = detection.finish(HeuristicContext(metadata=judged))
         carried: list[Finding] = []
         for alert in old_alerts:
             if isinstance(alert, dict) and not _rederivable(str(alert.get("rule", ""))):
@@ -264,6 +268,7 @@ def recheck(
         indicator_sets=sets,
         evidence_hashes={str(k): str(v) for k, v in _mapping(evidence.get("hashes")).items()},
         refused={str(k): str(v) for k, v in _mapping(evidence.get("refused")).items()},
+        acquisitions=others,
         artefact_hashes=hashes,
         started=started,
         finished=timeutil.now(),

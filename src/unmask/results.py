@@ -56,6 +56,10 @@ class ScanResult:
     extra: dict[str, Any] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     """Entries of the evidence that were not read, and why (links out of it, FIFOs…)."""
+    acquisitions: list[dict[str, Any]] = field(default_factory=list)
+    """The other acquisitions of the same phone read together with the main evidence (``unmask
+    check --with``): for each its ``id`` (the tag its records and artefacts carry), ``kind``,
+    ``path``, ``metadata``, ``hashes``, ``artefacts_read`` and ``refused``."""
 
     def counts(self) -> dict[str, int]:
         """Findings per severity, every level present."""
@@ -112,6 +116,17 @@ def verdict(findings: Sequence[Finding], coverage: Sequence[Coverage]) -> Verdic
         f"Nothing in the evidence matched the indicator sets used. This is not proof that the phone is "
         f"clean: new spyware has no published indicators yet. {examined}.",
     )
+
+
+def merged_metadata(main: dict[str, Any], others: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the heuristics know about the phone when several acquisitions are read together: the
+    main evidence's facts, completed by the others' (a backup says the device name, a sysdiagnose
+    the iOS build)."""
+    merged: dict[str, Any] = {}
+    for meta in reversed(others):
+        merged.update(meta)
+    merged.update(main)
+    return merged
 
 
 def finalise(findings: Sequence[Finding], hashes: dict[str, str]) -> list[Finding]:

@@ -211,7 +211,8 @@ class WallTime:
     """A time read from text: the instant (aware UTC) and what was assumed to find it.
 
     ``inferred`` is ``""`` when the text carried everything, else a comma-joined subset, in this
-    order, of ``year`` (taken from the collection time), ``zone`` (no offset in the text: the
+    order, of ``date`` (only a time of day in the text: the day was taken from the collection time,
+    :func:`ps_started`), ``year`` (taken from the collection time), ``zone`` (no offset in the text: the
     device time zone was applied), ``zone-unknown`` (no offset and no device zone: taken as UTC)
     and ``ambiguous`` (a local time that a DST change repeated or skipped: read with ``fold=0``,
     the offset in force before the change).
@@ -467,3 +468,73 @@ class YearTracker:
             return None
         year = _year_by_hint(self._last, self.hint, self.zone)
         return None if year is None else year - self.wraps
+
+
+# BSD ps's STARTED column (ps/print.c ``started``): the local start time, in one of three forms by
+# how long ago the process started: ``7:22PM`` (less than a day), ``Tue09PM`` (less than a week),
+# ``14Jan19`` (older; the day may be space-padded: `` 4Jan19``).
+_PS_CLOCK = re.compile(r"(\d{1,2}):(\d{2})\s*([AaPp][Mm])\Z")
+_PS_WEEKDAY = re.compile(r"([A-Za-z]{3})\s*(\d{1,2})\s*([AaPp][Mm])\Z")
+_PS_DATE = re.compile(r"(\d{1,2})\s*([A-Za-z]{3})\s*(\d{2})\Z")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def ps_started(text: str, *, collected: datetime | None, zone: tzinfo | None) -> WallTime | None:
+    """The start time that BSD ``ps`` prints in its STARTED column, in UTC.
+
+    ``14Jan19`` carries its date (flag ``zone`` as for any local time). ``7:22PM`` and ``Tue09PM``
+    carry only a time of day (and a weekday): the day is the latest one at or before
+    ``collected`` (when ``ps`` ran) that fits, flagged ``date``; ``Tue09PM`` is precise to the
+    hour only. ``None`` when the text is none of these or the collection time is unknown.
+    """
+    value = text.strip()
+    match = _PS_DATE.fullmatch(value)
+    if match:
+        day, month, year = match.groups()
+        parsed = _strptime(f"{int(day):02d}{month.title()}{year}", "%d%b%y")
+        return None if parsed is None else _place(parsed[0], zone, False)
+    if collected is None:
+        return None
+    local = aware(collected).astimezone(zone or UTC).replace(tzinfo=None)
+    match = _PS_CLOCK.fullmatch(value)
+    if match:
+        hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == "pm" else 0)
+        minute = int(match.group(2))
+        if hour > 23 or minute > 59:
+            return None
+        wall = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if wall > local + _PS_SLACK:
+            wall -= timedelta(days=1)
+        return _flagged(_place(wall, zone, False), "date")
+    match = _PS_WEEKDAY.fullmatch(value)
+    if match:
+        name, hour_text, half = match.groups()
+        if name.lower() not in _WEEKDAYS or not 1 <= int(hour_text) <= 12:
+            return None
+        hour = int(hour_text) % 12 + (12 if half.lower() == "pm" else 0)
+        wall = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        back = (local.weekday() - _WEEKDAYS.index(name.lower())) % 7
+        wall -= timedelta(days=back)
+        if wall > local + _PS_SLACK:
+            wall -= timedelta(days=7)
+        return _flagged(_place(wall, zone, False), "date")
+    return None
+
+
+_PS_SLACK = timedelta(minutes=5)
+
+
+def _flagged(found: WallTime | None, flag: str) -> WallTime | None:
+    if found is None:
+        return None
+    flags = [flag, *(f for f in found.inferred.split(",") if f)]
+    return WallTime(found.value, ",".join(flags))
+
+
+def shifted(value: datetime | None, seconds: float | None) -> datetime | None:
+    """``value`` moved by ``seconds`` (negative: earlier), in UTC; ``None`` when either is missing,
+    not finite or the result is out of range (a crash report's capture time less its uptime is
+    the boot it belongs to)."""
+    if value is None or seconds is None or not math.isfinite(seconds):
+        return None
+    return unix(aware(value).timestamp() + seconds)

@@ -1,4 +1,4 @@
-"""The detection steps of a scan, fed batch by batch: indicator matching, then the heuristics.
+"""The detection steps of a scan, fed batch by batch: indicator matching, the heuristics, correlation.
 
 One code path for a scan of evidence (:mod:`unmask.api`) and a re-check of saved records
 (:mod:`unmask.recheck`): both hand every batch of records to :meth:`Detection.feed` as it passes
@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from unmask.budget import DEFAULT, Budget
+from unmask.detect.correlate import Correlator
 from unmask.detect.heuristics.base import HeuristicContext, Heuristics
 from unmask.detect.indicators.index import IndicatorIndex, Matcher
 from unmask.detect.indicators.match import match_records
@@ -48,6 +49,7 @@ class Detection:
         self.hashes = hashes
         self.findings: list[Finding] = []
         self.heuristics = Heuristics(budget=budget)
+        self.correlator = Correlator()
         self.matching = 0.0
         self.judging = 0.0
         self.max_per_kind = max_per_kind
@@ -55,11 +57,12 @@ class Detection:
         self._dropped: dict[tuple[str, ...], tuple[int, Finding]] = {}
 
     def feed(self, batch: Sequence[Record]) -> None:
-        """Match one batch of records and hand it to the heuristics."""
+        """Match one batch of records and hand it to the heuristics and the correlation rules."""
         t0 = time.perf_counter()
         self._keep(match_records(batch, self.matcher, self.hashes))
         t1 = time.perf_counter()
         self._keep(self.heuristics.feed(batch))
+        self.correlator.feed(batch)
         self.matching += t1 - t0
         self.judging += time.perf_counter() - t1
 
@@ -76,10 +79,11 @@ class Detection:
                 self._dropped[key] = (count + 1, first)
 
     def finish(self, ctx: HeuristicContext) -> list[Finding]:
-        """End the heuristics; every finding kept, in the order found, then one summary per kind of
-        finding that was cut short."""
+        """End the heuristics and the correlation rules; every finding kept, in the order found,
+        then one summary per kind of finding that was cut short."""
         t0 = time.perf_counter()
         self._keep(self.heuristics.finish(ctx))
+        self._keep(self.correlator.finish())
         self.judging += time.perf_counter() - t0
         for count, first in self._dropped.values():
             what = f"{first.indicator.collection} indicator {first.indicator.value}" if first.indicator else first.rule

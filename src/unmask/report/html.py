@@ -41,6 +41,7 @@ from markupsafe import Markup
 from unmask.errors import UsageError
 from unmask.model import Severity
 from unmask.parsers.registry import parser_of_kind, record_from_json
+from unmask.report.charts import read_history
 from unmask.report.outputs import csv_time, output_file, parse_csv_time, read_json, timeline_description
 from unmask.safetext import from_csv
 
@@ -534,16 +535,26 @@ def _families(info: dict[str, Any], findings: list[FindingView]) -> list[FamilyV
     return out
 
 
+_KIND_PLAIN = {"ios-backup": "iPhone backup", "ios-sysdiagnose": "iPhone sysdiagnose"}
+
+
 def _device(info: dict[str, Any]) -> str:
     evidence = info.get("evidence") or {}
     meta = evidence.get("metadata") or {}
     parts = [str(meta[k]) for k in ("device_name", "product_type") if meta.get(k)]
     if meta.get("ios_version"):
         parts.append(f"iOS {meta['ios_version']}")
-    kind = {"ios-backup": "iPhone backup"}.get(str(evidence.get("kind", "")), str(evidence.get("kind", "evidence")))
+    kind = _KIND_PLAIN.get(str(evidence.get("kind", "")), str(evidence.get("kind", "evidence")))
     text = kind + (f" of {', '.join(parts)}" if parts else "")
     if meta.get("backup_date"):
         text += f", made {meta['backup_date']} UTC"
+    if meta.get("sysdiagnose_date"):
+        text += f", taken {meta['sysdiagnose_date']}"
+    others = [w for w in evidence.get("with") or [] if isinstance(w, dict)]
+    if others:
+        text += ", read together with " + ", ".join(
+            f"{_KIND_PLAIN.get(str(w.get('kind', '')), str(w.get('kind', '')))} ({w.get('id')})" for w in others
+        )
     return text
 
 
@@ -584,6 +595,8 @@ def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context)
         "evidence": info.get("evidence") or {},
         "indicator_sets": info.get("indicator_sets") or [],
         "recheck": recheck if isinstance(recheck, dict) else None,
+        "history": None,
+        "with_evidence": [w for w in (info.get("evidence") or {}).get("with") or [] if isinstance(w, dict)],
     }
 
 
@@ -643,7 +656,10 @@ def render_folder(folder: Path) -> str:
         if when is not None and description is not None:
             own.add((csv_time(when.astimezone(UTC)), str(alert.get("source", "")), description))
     ctx = read_context(folder / "timeline.csv", (t.astimezone(UTC) for t in times), own)
-    return render(build_view(info, alerts, ctx))
+    view = build_view(info, alerts, ctx)
+    history = read_history(folder, alerts)
+    view["history"] = None if history.empty else history
+    return render(view)
 
 
 def write_report(folder: Path) -> Path:

@@ -201,6 +201,7 @@ def info_json(result: ScanResult) -> dict[str, Any]:
             "hashes": result.evidence_hashes,
             "artefacts_read": result.artefact_hashes,
             "refused": result.refused,
+            **({"with": result.acquisitions} if result.acquisitions else {}),
         },
         "indicator_sets": [s.to_json() for s in result.indicator_sets.sets],
         "indicators_loaded": len(result.indicator_sets.indicators),
