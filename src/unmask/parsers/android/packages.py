@@ -100,5 +100,7 @@ class PackagesParser(Parser):
                     cert_organizations=tuple(orgs),
                     cert_common_names=tuple(names),
                     trusted_certificate=trusted,
-                    **flags,
+                    system=flags["system"],
+                    third_party=flags["third_party"],
+                    disabled=flags["disabled"],
                 )
