@@ -26,6 +26,8 @@ from unmask.acquisition.options import OpenOptions
 from unmask.budget import BudgetExceeded
 
 _CHUNK = 1 << 20
+_HASH_BY_EXTRACTING = 256 << 20
+"""Content up to this size that is not a plain file is extracted once when it is hashed."""
 
 
 class FileEntry(NamedTuple):
@@ -482,6 +484,12 @@ class Acquisition(ABC):
         if local is not None:
             digest = sha256_file(local)
         elif self.exists(device_path):
+            entry = self.entry(device_path)
+            if entry is not None and entry.size is not None and entry.size <= _HASH_BY_EXTRACTING:
+                # Extract while hashing: the parser that asked reads the copy next, instead of
+                # decompressing (or decrypting) the member a second time.
+                self.materialize(device_path)
+                return self._hashes[device_path]
             digest = _stream_sha256(self.open(device_path))
         else:
             return None

@@ -491,7 +491,11 @@ class TreeAcquisition(Acquisition):
         return entry is not None and entry.kind == "file" and entry.stored
 
     def open(self, device_path: str) -> BinaryIO:
-        """A stream over the file at a device path (links followed inside the tree)."""
+        """A stream over the file at a device path (links followed inside the tree); the private
+        copy when the file was already extracted."""
+        copy = self._materialized.get(device_path)
+        if copy is not None:
+            return copy.open("rb")
         entry = self.resolve(device_path)
         if entry is None or entry.kind not in ("file", "hardlink"):
             raise FileNotFoundError(device_path)
