@@ -155,6 +155,21 @@ def test_a_big_file_streams_in_bounded_chunks(tmp_path: Path) -> None:
         rest = handle.read()
     assert first + rest == data
 
+    class Spy(io.BytesIO):
+        biggest = 0
+
+        def read(self, size: int | None = -1, /) -> bytes:
+            Spy.biggest = max(Spy.biggest, size if size is not None and size >= 0 else 1 << 40)
+            return super().read(size)
+
+    reader = crypto.DecryptingReader(Spy(path.read_bytes()), key)
+    held = 0
+    buffer = bytearray(4096)
+    while n := reader.readinto(buffer):
+        held = max(held, len(reader._pending))
+        assert n <= len(buffer)
+    assert Spy.biggest <= 1 << 20 and held <= (1 << 20) + 16  # never the whole file in memory
+
 
 @pytest.mark.parametrize(
     ("mangle", "why"),
