@@ -189,7 +189,10 @@ class IOSBackup(Acquisition):
 
     kind = "ios-backup"
     platform = "ios"
-    label = "an iPhone backup folder (Finder, iTunes, libimobiledevice), or a folder holding exactly one"
+    label = (
+        "an iPhone backup folder (Finder, iTunes, libimobiledevice), plain or encrypted, or a folder "
+        "holding exactly one"
+    )
     own_files = ("Info.plist", "Manifest.plist", "Manifest.db", "Status.plist")
 
     @classmethod
