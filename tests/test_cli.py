@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.builders.encrypted_backup import EncryptedBackupBuilder
 from tests.builders.ios_backup import BackupBuilder
 from tests.builders.sample import build_sample
 from unmask.cli import main
@@ -126,8 +127,8 @@ def test_unusable_input_exits_two_with_one_line(tmp_path: Path, case: str) -> No
     elif case == "empty":
         (tmp_path / "empty").mkdir()
         args = ["check-backup", str(tmp_path / "empty")]
-    elif case == "encrypted":
-        args = ["check-backup", str(BackupBuilder(tmp_path / "enc", encrypted=True).finish())]
+    elif case == "encrypted":  # a real encrypted backup, and no password anywhere
+        args = ["check-backup", str(EncryptedBackupBuilder(tmp_path / "enc").finish())]
     elif case == "badiocs":
         args = [
             "check-backup",

@@ -7,8 +7,11 @@ unusable input (one line, no traceback); 3 = an internal error (a bug: please re
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +45,29 @@ console = Console(stderr=True, highlight=False, emoji=False)
 out = Console(highlight=False, emoji=False)
 
 
+class _Terminated(BaseException):
+    """SIGTERM during a scan or a decryption: unwinds like Ctrl-C, so that the private temporary
+    folder (decrypted files) and a half-written output folder are removed. SIGKILL cannot be
+    caught: then they stay behind."""
+
+
+@contextmanager
+def _terminating() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` for the time of the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
     console.print(f"[bold red]unmask:[/] {_e(message)}", soft_wrap=True)
     sys.exit(code)
@@ -58,6 +84,8 @@ def handled(func: F) -> F:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except _Terminated:
+            _fail("terminated", 143)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
@@ -139,9 +167,12 @@ def _scan_options(func: F) -> F:
     return func
 
 
-def password_source(password_file: Path | None) -> Callable[[], str]:
+def password_source(
+    password_file: Path | None, pause: Callable[[], AbstractContextManager[None]] | None = None
+) -> Callable[[], str]:
     """Where the password of encrypted evidence comes from, asked only when it is needed: a file,
-    else ``UNMASK_BACKUP_PASSWORD``, else a prompt without echo when there is a terminal."""
+    else ``UNMASK_BACKUP_PASSWORD``, else a prompt without echo when there is a terminal (with the
+    progress display paused by ``pause`` meanwhile)."""
 
     def get() -> str:
         from unmask.errors import UsageError
@@ -155,7 +186,8 @@ def password_source(password_file: Path | None) -> Callable[[], str]:
         if env is not None:
             return env
         if sys.stdin.isatty():
-            value: str = click.prompt("Password of the encrypted evidence", hide_input=True, err=True)
+            with pause() if pause is not None else nullcontext():
+                value: str = click.prompt("Password of the encrypted evidence", hide_input=True, err=True)
             return value
         raise UsageError("the evidence is encrypted: give its password with --password-file or UNMASK_BACKUP_PASSWORD")
 
@@ -173,10 +205,12 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
         from unmask.intel.client import from_options
 
         indicators = from_options(opts["intel_server"], opts["intel_key"], opts["intel_token_file"], iocs)
-    options = OpenOptions(password=password_source(opts["password_file"]), key_file=opts["key_file"],
-                          age_identity=opts.get("age_identity"), temp_mb=opts["budget_temp"])
+    progress = _progress(opts["quiet"])
+    options = OpenOptions(password=password_source(opts["password_file"], progress.paused),
+                          key_file=opts["key_file"], age_identity=opts.get("age_identity"),
+                          temp_mb=opts["budget_temp"], on_status=progress.status)
     output = opts["output"]
-    with _progress(opts["quiet"]) as update:
+    with _terminating(), progress as update:
         result = api.check(
             path,
             with_paths=opts.get("with_paths") or (),
@@ -242,6 +276,92 @@ _verb("check-bugreport", "bugreport", "Check an Android bugreport (zip or folder
 _verb("check-android-backup", "android-backup", "Check an Android .ab backup (plain or encrypted) for spyware traces.")
 _verb("check-sysdiagnose", "ios-sysdiagnose",
       "Check an iPhone sysdiagnose (the phone's .tar.gz or its extracted folder) for spyware traces.")
+
+
+password_file_option = click.option(
+    "--password-file", type=click.Path(path_type=Path),
+    help="File holding the backup password (default: UNMASK_BACKUP_PASSWORD, else a prompt). "
+         "Never give a password on the command line.",
+)
+
+
+@main.command("backup-key")
+@click.argument("backup", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="New file for the key (written with mode 0600; never over an existing file).")
+@password_file_option
+@handled
+def backup_key_command(backup: Path, out_file: Path, password_file: Path | None) -> None:
+    """Derive an encrypted backup's key from its password once, and save it for --key-file.
+
+    The file holds the passcode-derived key (64 hex digits, the format MVT's --key-file reads too):
+    it opens this backup, and later backups of the same device while the password stays the same,
+    without the password and without the seconds of key derivation. Keep it as safe as the password.
+    """
+    from unmask.acquisition.ios_backup_decrypt import backup_key
+    from unmask.acquisition.options import OpenOptions
+    from unmask.errors import UsageError
+    from unmask.formats.backup_crypto import write_key_file
+
+    if out_file.exists() or out_file.is_symlink():
+        raise UsageError(f"{out_file} exists; the key is only written to a new file")
+    spinner: Any = None
+
+    def on_status(message: str) -> None:
+        nonlocal spinner
+        spinner = console.status(message)
+        spinner.start()
+
+    try:
+        with _terminating():
+            key = backup_key(backup, OpenOptions(password=password_source(password_file), on_status=on_status))
+    finally:
+        if spinner is not None:
+            spinner.stop()
+    try:
+        write_key_file(out_file, key)
+    except OSError as exc:
+        raise UsageError(f"{out_file}: cannot write the key file ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        del key
+    out.print(f"key saved to {_e(out_file)} (mode 0600). It opens this backup without the password: "
+              "keep it as safe as the password, and delete it when the case is closed.", soft_wrap=True)
+
+
+@main.command("decrypt-backup")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path))
+@password_file_option
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="A key saved by 'unmask backup-key' instead of the password (skips key derivation).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary line.")
+@handled
+def decrypt_backup_command(src: Path, dest: Path, password_file: Path | None, key_file: Path | None,
+                           quiet: bool) -> None:
+    """Write a decrypted copy of an encrypted iPhone backup (for tools that read plain backups).
+
+    DEST must be new or empty and outside SRC. The copy has a plain Manifest.db, each file decrypted
+    under <id[:2]>/<id>, and the backup's own .plist files unchanged (IsEncrypted stays true, as in
+    MVT's decrypted copies). unmask itself needs no copy: check-backup reads encrypted backups.
+    """
+    from unmask.acquisition.ios_backup_decrypt import decrypt_backup
+    from unmask.acquisition.options import OpenOptions
+
+    progress = _progress(quiet)
+    options = OpenOptions(password=password_source(password_file, progress.paused), key_file=key_file,
+                          on_status=progress.status)
+    with _terminating(), progress as update:
+        report = decrypt_backup(src, dest, options, progress=update)
+    out.print(f"{report.files} file(s) decrypted ({report.bytes / 1e6:.1f} MB) into {_e(report.dest)}"
+              + (f"; {len(report.failed)} could not be decrypted" if report.failed else "")
+              + (f"; {report.not_stored} listed but not stored" if report.not_stored else ""), soft_wrap=True)
+    for path, why in report.failed[:20]:
+        out.print(f"  [yellow]not decrypted[/] {_e(path)}: {_e(why)}", soft_wrap=True)
+    if report.size_disagreements:
+        out.print(f"{len(report.size_disagreements)} file(s) decrypted to another size than Manifest.db "
+                  "records (written whole):", soft_wrap=True)
+        for path, recorded, size in report.size_disagreements[:10]:
+            out.print(f"  {_e(path)}: {size} bytes, recorded {recorded}", soft_wrap=True)
 
 
 @main.command("kinds")
@@ -317,6 +437,23 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The display stopped for the time of a prompt."""
+        if self.bar is None:
+            yield
+            return
+        self.bar.stop()
+        try:
+            yield
+        finally:
+            self.bar.start()
+
+    def status(self, message: str) -> None:
+        """A slow step without steps to count (deriving a backup key): a pulsing bar, the time."""
+        if self.bar is not None:
+            self.bar.update(self.task, description=message, completed=0, total=None)
 
 
 def _summary(result: Any, output: Path | None, quiet: bool) -> None:

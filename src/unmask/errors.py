@@ -16,7 +16,11 @@ class AcquisitionError(UnmaskError):
 
 
 class EncryptedBackupError(AcquisitionError):
-    """An encrypted iOS backup was given; decryption is not supported yet."""
+    """Encrypted evidence cannot be opened: no password or key was given, or its keybag is unusable."""
+
+
+class WrongPasswordError(EncryptedBackupError):
+    """The password (or the key file) given does not open the encrypted evidence."""
 
 
 class IndicatorError(UnmaskError):

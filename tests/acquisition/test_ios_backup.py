@@ -126,15 +126,20 @@ def test_not_a_backup(tmp_path: Path) -> None:
         open_ios_backup(tmp_path / "nowhere")
 
 
-def test_encrypted_backup_is_refused_clearly(make_backup) -> None:  # type: ignore[no-untyped-def]
+def test_is_encrypted_flag_with_plain_manifest_is_read_as_plain(make_backup) -> None:  # type: ignore[no-untyped-def]
+    # A backup decrypted by another tool (MVT's decrypt-backup) keeps IsEncrypted: true.
     root = make_backup(encrypted=True).finish()
-    with pytest.raises(EncryptedBackupError, match="encrypted"):
+    with open_ios_backup(root) as acq:
+        assert type(acq).__name__ == "IOSBackup"
+        meta = acq.metadata()
+        assert meta["encrypted"] is False and "decrypted by another tool" in meta["encryption_note"]
+
+
+def test_manifest_db_not_sqlite_without_keybag_is_refused_clearly(make_backup) -> None:  # type: ignore[no-untyped-def]
+    root = make_backup().finish()
+    (root / "Manifest.db").write_bytes(b"\x8a\x11" * 4096)
+    with pytest.raises(EncryptedBackupError, match="no BackupKeyBag"):
         open_ios_backup(root)
-    # Encrypted Manifest.db without the plist flag: the database itself is unreadable.
-    root2 = make_backup().finish()
-    (root2 / "Manifest.db").write_bytes(b"\x8a\x11" * 4096)
-    with pytest.raises(EncryptedBackupError):
-        open_ios_backup(root2)
 
 
 def test_garbage_manifest_plist_is_an_acquisition_error(backup: BackupBuilder) -> None:

@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import tempfile
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -203,6 +204,7 @@ class Acquisition(ABC):
         self._by_name: dict[str, list[str]] | None = None
         self._sections: dict[str, Section] | None = None
         self._workdir: Path | None = None
+        self._remove_workdir: weakref.finalize[Any, Any] | None = None
         self._materialized: dict[str, Path] = {}
         self._temp_bytes = 0
         self.children: list[Acquisition] = []
@@ -255,6 +257,12 @@ class Acquisition(ABC):
         """Facts about the acquisition itself (device, OS version, dates)."""
         return {}
 
+    def artefact_notes(self, device_path: str) -> list[str]:
+        """What reading an artefact showed about the evidence that the investigator should know
+        (an encrypted file whose size disagrees with the one recorded); added to the coverage of
+        the parser that read it."""
+        return []
+
     def timezone(self) -> str | None:
         """The device's time zone (an IANA name or a UTC offset) when the evidence records it;
         parsers of local wall-clock times apply it (:mod:`unmask.timeutil`)."""
@@ -279,7 +287,8 @@ class Acquisition(ABC):
             child.close()
         self.children.clear()
         if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            if self._remove_workdir is not None:
+                self._remove_workdir()  # shutil.rmtree, once
             self._workdir = None
             self._materialized.clear()
 
@@ -351,6 +360,9 @@ class Acquisition(ABC):
         :meth:`close`; everything unmask writes while reading the evidence goes there."""
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="unmask-evidence-"))
+            # Also removed if the acquisition is never closed (a library user's slip), at the
+            # latest when the interpreter exits normally.
+            self._remove_workdir = weakref.finalize(self, shutil.rmtree, self._workdir, ignore_errors=True)
         return self._workdir
 
     def entries(self) -> Iterator[FileEntry]:

@@ -1,8 +1,14 @@
-"""An unencrypted iOS backup (Finder/iTunes/libimobiledevice) as one device path space.
+"""An iOS backup (Finder/iTunes/libimobiledevice), plain or encrypted, as one device path space.
 
 A backup folder holds ``Info.plist``, ``Manifest.plist``, ``Manifest.db`` and the files themselves
 under ``<fileID[:2]>/<fileID>``, where ``fileID = SHA-1("<domain>-<relativePath>")``. Each backup
 domain maps to the device folder it was copied from.
+
+One kind, ``ios-backup``, plain or encrypted, told apart by content: when ``Manifest.db`` is a
+SQLite database the backup is read as plain (:class:`IOSBackup`) whatever ``IsEncrypted`` says (a
+backup decrypted by another tool, MVT's ``decrypt-backup`` for one, keeps ``IsEncrypted: true``
+beside plaintext files); otherwise it needs the keybag and a password or key
+(:class:`EncryptedIOSBackup`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,20 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from unmask import timeutil
-from unmask.acquisition.base import Acquisition, FileEntry, compile_glob
+from unmask.acquisition.base import Acquisition, FileEntry, compile_glob, is_regular_file, sha256_file
 from unmask.acquisition.options import OpenOptions
-from unmask.errors import AcquisitionError, ArtefactError, EncryptedBackupError
+from unmask.budget import BudgetExceeded
+from unmask.errors import (
+    AcquisitionError,
+    ArtefactError,
+    EncryptedBackupError,
+    UsageError,
+    WrongPasswordError,
+)
+from unmask.formats import backup_crypto as crypto
 from unmask.formats import plist
 from unmask.formats.sqlite import connect_readonly, open_readonly
 from unmask.observables import normalize_path
@@ -143,6 +157,19 @@ _ROW = "SELECT rowid, fileID, domain, relativePath, flags FROM Files"
 
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def needs_keys(root: Path) -> bool:
+    """Whether the backup at ``root`` must be decrypted to be read: its ``Manifest.db`` is a regular
+    file that is not a SQLite database. Content decides, not ``IsEncrypted``."""
+    path = root / "Manifest.db"
+    if not is_regular_file(path):
+        return False
+    with path.open("rb") as handle:
+        return handle.read(16) != _SQLITE_HEADER
+
+
 def _is_backup(folder: Path) -> bool:
     # Content, not the folder's name: the files every Finder/iTunes backup holds.
     return ((folder / "Manifest.db").is_file() and (
@@ -151,7 +178,7 @@ def _is_backup(folder: Path) -> bool:
 
 
 class IOSBackup(Acquisition):
-    """An unencrypted iOS backup (iOS 10+, Manifest.db layout), looked up in Manifest.db itself.
+    """A plain iOS backup (iOS 10+, Manifest.db layout), looked up in Manifest.db itself.
 
     Nothing is loaded per row when the backup is opened: a device path is resolved through the
     file ID that iOS derives from it (``SHA-1("<domain>-<relativePath>")``, the table's primary
@@ -162,7 +189,10 @@ class IOSBackup(Acquisition):
 
     kind = "ios-backup"
     platform = "ios"
-    label = "an iPhone backup folder (Finder, iTunes, libimobiledevice), or a folder holding exactly one"
+    label = (
+        "an iPhone backup folder (Finder, iTunes, libimobiledevice), plain or encrypted, or a folder "
+        "holding exactly one"
+    )
     own_files = ("Info.plist", "Manifest.plist", "Manifest.db", "Status.plist")
 
     @classmethod
@@ -174,6 +204,14 @@ class IOSBackup(Acquisition):
             return path
         children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink() and _is_backup(c)]
         return children[0] if len(children) == 1 else None
+
+    @classmethod
+    def open_path(cls, path: Path, options: OpenOptions) -> Acquisition:
+        """A plain backup as :class:`IOSBackup`; one whose ``Manifest.db`` is not SQLite as
+        :class:`EncryptedIOSBackup` (same kind), which asks for the password only then."""
+        if cls is IOSBackup and path.is_dir() and needs_keys(path):
+            return EncryptedIOSBackup(path, options)
+        return cls(path, options)
 
     def __init__(self, root: Path, options: OpenOptions | None = None) -> None:
         super().__init__(root, options)
@@ -195,16 +233,18 @@ class IOSBackup(Acquisition):
                 self.manifest = plist.load_dict(manifest_plist.read_bytes())
             except ArtefactError as exc:
                 raise AcquisitionError(f"{manifest_plist}: {exc}") from None
-        if self.manifest.get("IsEncrypted") is True:
-            raise EncryptedBackupError(
-                f"{root} is an encrypted iOS backup; decrypt it first (encrypted backups are not supported yet)"
-            )
-        self._manifest_db = manifest_db
         self._info_plist: dict[str, Any] | None = None
         self._buckets: dict[str, bool] = {}
         self._found: dict[str, FileEntry | None] = {}
         self._missing: int | None = None
-        self._db = self._open_manifest(manifest_db)
+        self._unlocked: frozenset[int] | None = None  # encrypted backups: the classes it can decrypt
+        self._manifest_db = self._readable_manifest(manifest_db)
+        self._db = self._open_manifest(self._manifest_db)
+
+    def _readable_manifest(self, path: Path) -> Path:
+        """The Manifest.db SQLite can open: the backup's own file (an encrypted backup decrypts it
+        into its private folder)."""
+        return path
 
     def _open_manifest(self, path: Path) -> sqlite3.Connection:
         db = None
@@ -216,16 +256,20 @@ class IOSBackup(Acquisition):
         except Exception as exc:
             if db is not None:
                 db.close()
-            header = path.read_bytes()[:16]
-            if header != b"SQLite format 3\x00":
+            with path.open("rb") as handle:
+                header = handle.read(16)
+            if header != _SQLITE_HEADER:
                 raise EncryptedBackupError(
-                    f"{path} is not readable SQLite: the backup is probably encrypted (not supported yet)"
+                    f"{path} is not SQLite: the backup is encrypted (open it with IOSBackup.open_path "
+                    "and a password) or damaged"
                 ) from None
             raise AcquisitionError(f"{path}: cannot read the Files table ({exc})") from None
 
     def close(self) -> None:
         """Close Manifest.db and release the private temporary folder."""
-        self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
         super().close()
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -370,10 +414,15 @@ class IOSBackup(Acquisition):
         MBFile archive gives an entry without metadata (``metadata_ok=False``).
         """
         unix = timeutil.unix_int
+        unlocked = self._unlocked
         for rows in self._manifest_rows():
             decoded = plist.mbfile_fields_many([row[6] for row in rows])
             batch: list[FileEntry] = []
             for (path, domain, rel, kind, fid, stored, blob), fields in zip(rows, decoded, strict=True):
+                if unlocked is not None and stored and kind == "file" and (
+                    fields is None or (fields[8] not in unlocked and fields[0] != 0)
+                ):
+                    self._locked_file(path, fid, None if fields is None else fields[8])
                 if fields is None:
                     batch.append(FileEntry(path, kind, None, None, None, None, None, stored, fid, domain, rel,
                                            blob is None or len(blob) == 0))
@@ -426,6 +475,9 @@ class IOSBackup(Acquisition):
                     raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
             except sqlite3.DatabaseError as exc:
                 raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
+
+    def _locked_file(self, device_path: str, fid: str, protection: int | None) -> None:
+        """A stored file the Manifest parser met that cannot be decrypted (encrypted backups)."""
 
     def _stored_ids(self) -> set[str]:
         stored: set[str] = set()
@@ -481,7 +533,8 @@ class IOSBackup(Acquisition):
         return None
 
     def metadata(self) -> dict[str, Any]:
-        """Info.plist and Manifest.plist facts about the device and the backup."""
+        """Info.plist and Manifest.plist facts about the device and the backup, and whether it was
+        encrypted."""
         info = self._info()
         raw_lockdown = self.manifest.get("Lockdown")
         lockdown: dict[str, Any] = raw_lockdown if isinstance(raw_lockdown, dict) else {}
@@ -499,7 +552,17 @@ class IOSBackup(Acquisition):
             "backup_date": _fact(info.get("Last Backup Date") or self.manifest.get("Date")),
             "files_listed": self._listed,
             "files_missing": self._missing,
+            **self._encryption_facts(),
         }
+
+    def _encryption_facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"encrypted": False}
+        if self.manifest.get("IsEncrypted") is True:
+            facts["encryption_note"] = (
+                "Manifest.plist says IsEncrypted, but Manifest.db is plain SQLite: a copy decrypted by "
+                "another tool, read as plain"
+            )
+        return facts
 
 
 def _fact(value: object) -> str | None:
@@ -509,6 +572,310 @@ def _fact(value: object) -> str | None:
         return None
     text = str(value)
     return text[:256] if text else None
+
+
+_LIST_CAP = 1000
+_HASH_BY_EXTRACTING = 64 << 20
+"""Encrypted files up to this size are decrypted once into the private folder when hashed, so the
+parser that reads them next reads that copy instead of decrypting again."""
+
+
+def load_keybag(root: Path, manifest: dict[str, Any]) -> crypto.Keybag:
+    """The keybag of ``Manifest.plist`` (``BackupKeyBag``), decoded."""
+    data = manifest.get("BackupKeyBag")
+    if not isinstance(data, bytes):
+        raise EncryptedBackupError(
+            f"{root}: Manifest.db is not SQLite and Manifest.plist holds no BackupKeyBag: the backup "
+            "is damaged, or encrypted with its keybag missing"
+        )
+    try:
+        return crypto.Keybag.parse(data)
+    except ArtefactError as exc:
+        raise EncryptedBackupError(f"{root}: {exc}") from None
+
+
+def passcode_key(root: Path, keybag: crypto.Keybag, options: OpenOptions) -> tuple[bytes, str]:
+    """The key that unwraps the keybag: read from ``options.key_file``, else derived from
+    ``options.password()`` (asked only now). Returns the key and where it came from."""
+    if options.key_file is not None:
+        try:
+            return crypto.read_key_file(options.key_file), "key file"
+        except ArtefactError as exc:
+            raise UsageError(str(exc)) from None
+    if options.password is None:
+        raise EncryptedBackupError(
+            f"{root} is an encrypted iOS backup: give its password (or a key file saved by 'unmask backup-key')"
+        )
+    password = options.password()
+    if options.on_status is not None:
+        rounds = (keybag.double_protection_iterations or 0) + (keybag.iterations or 0)
+        options.on_status(f"deriving the backup key ({rounds:,} PBKDF2 rounds)")
+    try:
+        return crypto.derive_passcode_key(password, keybag), "password"
+    except ArtefactError as exc:
+        raise EncryptedBackupError(f"{root}: {exc}") from None
+    finally:
+        del password
+
+
+def unlock_keybag(root: Path, keybag: crypto.Keybag, key: bytes, source: str) -> crypto.ClassKeys:
+    """The class keys ``key`` unwraps; :class:`WrongPasswordError` when it unwraps none."""
+    keys = crypto.unlock(keybag, key)
+    if not keys.keys:
+        if any(ck.wrap & crypto.WRAP_PASSCODE for ck in keybag.classes.values()):
+            what = "the key in the key file" if source == "key file" else "the password"
+            raise WrongPasswordError(f"{what} does not open the encrypted backup {root} (wrong {source}?)")
+        raise EncryptedBackupError(f"{root}: no class key of its keybag is wrapped with a backup password")
+    return keys
+
+
+class EncryptedIOSBackup(IOSBackup):
+    """An encrypted iOS backup, read directly: no decrypted copy outside the private folder.
+
+    Opening it unlocks the keybag (``Manifest.plist`` ``BackupKeyBag``) with the key derived from
+    the password, or with a key file, and decrypts ``Manifest.db`` into the acquisition's private
+    folder (SQLite needs a file; mode 0600 inside a 0700 folder, removed by :meth:`close`).
+    Everything else is decrypted on demand: :meth:`open` streams a file's plaintext (AES-256-CBC,
+    block by block), :meth:`materialize` writes it into the private folder when a library needs a
+    file, and :meth:`local_path` is always ``None``. Files are never cut or extended to the size
+    the Manifest records: a disagreement is noted in the metadata and the artefact's coverage.
+    Files that cannot be decrypted (their class key not unlocked, a bad wrapped key) fail with the
+    reason, and the metadata lists them.
+
+    Hashes: the evidence hashes are of the files as stored (encrypted); artefact hashes are of the
+    plaintext, so they match the files of a decrypted copy.
+
+    Same kind as :class:`IOSBackup` (``ios-backup``), not registered again:
+    :meth:`IOSBackup.open_path` chooses it by content.
+    """
+
+    label = "an encrypted iPhone backup folder"
+
+    def __init__(self, root: Path, options: OpenOptions | None = None) -> None:
+        self._keys: crypto.ClassKeys | None = None
+        self._manifest_sha256: tuple[str, str] | None = None  # (as stored, decrypted)
+        self._meta_doc: dict[str, Any] = {}
+        self._failed: dict[str, dict[str, Any]] = {}
+        self._sizes: dict[str, dict[str, Any]] = {}
+        self._notes: dict[str, list[str]] = {}
+        try:
+            super().__init__(root, options)
+        except BaseException:
+            Acquisition.close(self)  # the private folder and whatever was decrypted into it
+            raise
+
+    def _readable_manifest(self, path: Path) -> Path:
+        """Unlock the keybag and decrypt Manifest.db into the private folder."""
+        keybag = load_keybag(self.root, self.manifest)
+        key, source = passcode_key(self.root, keybag, self.options)
+        try:
+            keys = unlock_keybag(self.root, keybag, key, source)
+        finally:
+            del key
+        self._keys = keys
+        self._unlocked = frozenset(keys.keys)
+        manifest_key = self.manifest.get("ManifestKey")
+        try:
+            clas, wrapped = crypto.split_wrapped_key(manifest_key if isinstance(manifest_key, bytes) else b"")
+            file_key = crypto.unwrap(keys.key(clas), wrapped)
+        except ArtefactError as exc:
+            raise EncryptedBackupError(f"{self.root}: Manifest.db cannot be decrypted (ManifestKey: {exc})") from None
+        target = self.workdir / "Manifest.db"
+        stored, plain = hashlib.sha256(), hashlib.sha256()
+        try:
+            with path.open("rb") as raw, open(target, "xb") as sink:
+                os.chmod(target, 0o600)
+                stream = crypto.DecryptingReader(_Hashing(raw, stored), file_key)
+                while chunk := stream.read(1 << 20):
+                    plain.update(chunk)
+                    sink.write(chunk)
+        except ArtefactError as exc:
+            raise EncryptedBackupError(f"{self.root}: Manifest.db cannot be decrypted ({exc})") from None
+        finally:
+            del file_key
+        with target.open("rb") as handle:
+            if handle.read(16) != _SQLITE_HEADER:
+                raise EncryptedBackupError(f"{self.root}: Manifest.db did not decrypt to a SQLite database")
+        self._manifest_sha256 = (stored.hexdigest(), plain.hexdigest())
+        self._meta_doc = {
+            "key_from": source,
+            "keybag": {
+                **keybag.describe(),
+                "classes_unlocked": sorted(keys.keys),
+                "classes_not_unlocked": {str(c): why for c, why in sorted(keys.not_unlocked.items())},
+            },
+            "manifest_key_class": clas,
+            "files_not_decrypted": [],
+            "files_not_decrypted_count": 0,
+            "size_disagreements": [],
+            "size_disagreements_count": 0,
+        }
+        return target
+
+    # -- content ----------------------------------------------------------------------------------
+
+    def local_path(self, device_path: str) -> Path | None:
+        """``None``: no file of the backup holds plaintext."""
+        return None
+
+    def open(self, device_path: str) -> BinaryIO:
+        """A stream of the plaintext at a device path, decrypted as it is read; raises
+        FileNotFoundError when not stored, :class:`ArtefactError` (with the reason, also listed in
+        the metadata) when it cannot be decrypted."""
+        done = self._materialized.get(device_path)
+        if done is not None:
+            return done.open("rb")  # decrypted once already, into the private folder
+        entry = self.entry(device_path)
+        if entry is None or entry.kind != "file" or not entry.stored:
+            raise FileNotFoundError(device_path)
+        return self.open_entry(entry)
+
+    def open_entry(self, entry: FileEntry) -> BinaryIO:
+        """The plaintext of one Manifest.db row (an entry of :meth:`entries`)."""
+        path = self._stored_file(entry.locator, entry.device_path)
+        if path is None:
+            raise FileNotFoundError(entry.device_path)
+        key, recorded = self._file_key(entry)
+        if key is None:
+            return path.open("rb")  # stored without a key (empty files): as stored
+
+        def ended(size: int) -> None:
+            if recorded is not None and size != recorded:
+                self._size_disagrees(entry, recorded, size)
+
+        def failed(why: str) -> None:
+            self._not_decrypted(entry, why)
+
+        return crypto.open_decrypting(path, key, on_end=ended, on_error=failed)
+
+    @property
+    def manifest_db_path(self) -> Path:
+        """The decrypted Manifest.db, in the private folder."""
+        return self._manifest_db
+
+    def count_files(self) -> int:
+        """How many rows of Manifest.db are files."""
+        return int(self._fetchall("SELECT count(*) FROM Files WHERE flags = 1")[0][0])
+
+    def size_disagreement(self, device_path: str) -> tuple[int, int] | None:
+        """(recorded, decrypted) size of a file read so far whose sizes disagree."""
+        item = self._sizes.get(device_path)
+        return None if item is None else (item["recorded_size"], item["decrypted_size"])
+
+    def _file_key(self, entry: FileEntry) -> tuple[bytes | None, int | None]:
+        """The file key of an entry (``None`` when it is stored without one) and its recorded size."""
+        assert self._keys is not None
+        rows = self._fetchall("SELECT file FROM Files WHERE fileID = ?", (entry.locator,))
+        blob = rows[0][0] if rows and isinstance(rows[0][0], bytes) else None
+        try:
+            protection, data = plist.mbfile_encryption_key(blob)
+            fields = plist.mbfile_fields(blob)
+            recorded = fields[0] if fields is not None else None
+            if data is None:
+                return None, recorded
+            prefix, wrapped = crypto.split_wrapped_key(data)
+            clas = protection if protection is not None else prefix
+            return crypto.unwrap(self._keys.key(clas), wrapped), recorded
+        except ArtefactError as exc:
+            self._not_decrypted(entry, str(exc))
+            raise ArtefactError(f"cannot decrypt: {exc}") from None
+
+    def sha256(self, device_path: str) -> str | None:
+        """SHA-256 of the plaintext. A file of moderate size is decrypted once into the private
+        folder and hashed as it is written there; the parser then reads that copy."""
+        if device_path in self._hashes:
+            return self._hashes[device_path]
+        entry = self.entry(device_path)
+        path = self._stored_file(entry.locator, device_path) if entry is not None and entry.stored else None
+        if path is not None and path.stat().st_size <= _HASH_BY_EXTRACTING:
+            try:
+                self.materialize(device_path)
+                return self._hashes.get(device_path)
+            except BudgetExceeded:
+                pass  # over the temporary-disk budget: hash it as a stream
+        return super().sha256(device_path)
+
+    def host_sha256(self, name: str) -> str | None:
+        """SHA-256 of a file of the backup's own; ``Manifest.db`` as decrypted (what was parsed)."""
+        if name == "Manifest.db" and self._manifest_sha256 is not None:
+            return self._manifest_sha256[1]
+        return super().host_sha256(name)
+
+    def evidence_hashes(self, hash_all: bool = False) -> dict[str, str]:
+        """SHA-256 of the backup's files as stored (encrypted), for integrity."""
+        if hash_all:
+            return super().evidence_hashes(True)
+        hashes: dict[str, str] = {}
+        for name in self.own_files:
+            if name == "Manifest.db" and self._manifest_sha256 is not None:
+                hashes[name] = self._manifest_sha256[0]
+                continue
+            path = self.host_file(name)
+            if path is not None:
+                hashes[name] = sha256_file(path)
+        return hashes
+
+    # -- what could not be decrypted ---------------------------------------------------------------
+
+    def _not_decrypted(self, entry: FileEntry, why: str, protection: int | None = None) -> None:
+        doc = self._meta_doc
+        if entry.device_path in self._failed or not doc:
+            return
+        item: dict[str, Any] = {"device_path": entry.device_path, "file_id": entry.locator, "reason": why}
+        if protection is not None:
+            item["protection_class"] = protection
+        self._failed[entry.device_path] = item
+        doc["files_not_decrypted_count"] += 1
+        if len(doc["files_not_decrypted"]) < _LIST_CAP:
+            doc["files_not_decrypted"].append(item)
+
+    def _locked_file(self, device_path: str, fid: str, protection: int | None) -> None:
+        assert self._keys is not None
+        if protection is None:
+            why = "its MBFile metadata could not be decoded"
+        else:
+            why = self._keys.not_unlocked.get(protection, "the keybag has no key for this class")
+            why = f"protection class {protection}: {why}"
+        self._not_decrypted(FileEntry(device_path, locator=fid), why, protection)
+
+    def _size_disagrees(self, entry: FileEntry, recorded: int, size: int) -> None:
+        doc = self._meta_doc
+        if entry.device_path in self._sizes:
+            return
+        item = {"device_path": entry.device_path, "file_id": entry.locator, "recorded_size": recorded,
+                "decrypted_size": size}
+        self._sizes[entry.device_path] = item
+        doc["size_disagreements_count"] += 1
+        if len(doc["size_disagreements"]) < _LIST_CAP:
+            doc["size_disagreements"].append(item)
+        self._notes.setdefault(entry.device_path, []).append(
+            f"{entry.device_path}: decrypted {size} bytes where Manifest.db records {recorded}; read whole"
+        )
+
+    def artefact_notes(self, device_path: str) -> list[str]:
+        """What decrypting an artefact showed (a size that disagrees with the Manifest's)."""
+        return self._notes.get(device_path, [])
+
+    def _encryption_facts(self) -> dict[str, Any]:
+        # The same dict every time, filled in as files are read: attachments screened after the
+        # parsers ran still reach info.json, which is written last.
+        return {"encrypted": True, "decryption": self._meta_doc}
+
+
+class _Hashing:
+    """A ciphertext source that hashes what is read from it."""
+
+    def __init__(self, handle: BinaryIO, digest: Any) -> None:
+        self._handle = handle
+        self._digest = digest
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._handle.read(size)
+        self._digest.update(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def open_ios_backup(path: Path, options: OpenOptions | None = None) -> Acquisition:

@@ -17,7 +17,11 @@ class OpenOptions:
 
     password: Callable[[], str] | None = None
     key_file: Path | None = None
+    """A key saved by ``unmask backup-key`` (the backup's passcode key): no key derivation."""
     age_identity: Path | None = None
     temp_mb: int = 8192
     """Temporary disk the acquisition may use for files it hands out as real files (members of an
     archive, decrypted files), all together."""
+    on_status: Callable[[str], None] | None = None
+    """Told, in a few words, of a slow step before it starts (deriving a backup key takes seconds),
+    so that a caller can show a spinner; the library itself prints nothing."""

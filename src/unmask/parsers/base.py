@@ -386,6 +386,7 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage, budget: Bu
             run.status = Status.FAILED
             run.reason = _partial(f"unexpected {type(exc).__name__}: {exc}", run.records)
         coverage.warnings.extend(ctx.warnings)
+        coverage.warnings.extend(acq.artefact_notes(path))
 
 
 class _Undeclared(Exception):
