@@ -220,10 +220,14 @@ def scan_acquisition(
                 continue
             payload_findings, screened = screen_content(source, content, progress=screen_progress)
             findings.extend(payload_findings)
-            extra_screened.extend(
-                {"device_path": s.device_path, **({"acquisition": tag} if tag else {}), **s.report.to_json()}
-                for s in screened
-            )
+            for s in screened:
+                entry = {"device_path": s.device_path, **({"acquisition": tag} if tag else {}), **s.report.to_json()}
+                # The file screened is the evidence's own when it is a plain one; a copy extracted
+                # into the scan's private folder (archives, encrypted backups) is gone after the
+                # scan, so the device path is what names it then.
+                local = source.local_path(s.device_path)
+                entry["path"] = str(local) if local is not None else s.device_path
+                extra_screened.append(entry)
         timings["screen"] = time.perf_counter() - clock
     hashes = acq.hashes_read()
     findings = _other_hashes(findings, dict(sources[1:]))
