@@ -130,7 +130,10 @@ def unarchive(value: Any) -> Any:
     """Resolve an NSKeyedArchiver archive (already decoded by :func:`load`) into plain values.
 
     NSDictionary → dict, NSArray/NSSet → list, NSString → str, NSData → bytes, NSDate → aware
-    datetime, other objects → dict of their fields plus ``$class``. Cycles become ``None``.
+    datetime, other objects → dict of their fields plus ``$class``; dictionary keys are text
+    (a key that is a container is named by its type). Cycles and dangling references become
+    ``None``. Like :func:`load`, raises :class:`ArtefactError` rather than hand out a value that
+    unfolds past :data:`MAX_EXPANDED` values or nests past :data:`MAX_NESTING` levels.
     """
     if not is_keyed_archive(value):
         raise ArtefactError("not an NSKeyedArchiver archive")
@@ -139,7 +142,12 @@ def unarchive(value: Any) -> Any:
         raise ArtefactError("NSKeyedArchiver $objects is not an array")
     top = value["$top"]
     root = top.get("root", next(iter(top.values()), None)) if isinstance(top, dict) else None
-    return _Unarchiver(objects).resolve(root, 0)
+    result = _Unarchiver(objects).resolve(root, 0)
+    # Each object is resolved once and shared wherever it is referred to, so a few dozen objects
+    # that each refer to the next twice resolve into a value that unfolds into 2^n: refused here,
+    # like load() refuses such a plist, before anything walks it.
+    check_shape(result)
+    return result
 
 
 _MAX_STEPS = 1_000_000
@@ -185,11 +193,11 @@ class _Unarchiver:
         if isinstance(item, dict):
             class_name = _class_name(objects, item.get("$class"))
             if class_name in ("NSDictionary", "NSMutableDictionary") and "NS.keys" in item:
-                keys = [resolve(k, depth + 1) for k in item.get("NS.keys", [])]
-                vals = [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
-                return {str(k): v for k, v in zip(keys, vals, strict=False)}
+                keys = [resolve(k, depth + 1) for k in _refs(item.get("NS.keys"))]
+                vals = [resolve(v, depth + 1) for v in _refs(item.get("NS.objects"))]
+                return {_key(k): v for k, v in zip(keys, vals, strict=False)}
             if class_name in ("NSArray", "NSMutableArray", "NSSet", "NSMutableSet", "NSOrderedSet"):
-                return [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
+                return [resolve(v, depth + 1) for v in _refs(item.get("NS.objects"))]
             if class_name in ("NSString", "NSMutableString"):
                 return item.get("NS.string")
             if class_name in ("NSData", "NSMutableData"):
@@ -199,14 +207,32 @@ class _Unarchiver:
             if class_name == "NSURL":
                 base = resolve(item.get("NS.base"), depth + 1)
                 rel = resolve(item.get("NS.relative"), depth + 1)
-                return f"{base or ''}{rel or ''}"
-            out = {k: resolve(v, depth + 1) for k, v in item.items() if k != "$class"}
+                return "".join(part for part in (base, rel) if isinstance(part, str))
+            out = {_key(k): resolve(v, depth + 1) for k, v in item.items() if k != "$class"}
             if class_name:
                 out["$class"] = class_name
             return out
         if isinstance(item, list):
             return [resolve(v, depth + 1) for v in item]
         return item
+
+
+def _refs(value: Any) -> list[Any]:
+    """The references an archive lists under a key; anything but an array lists none."""
+    return value if isinstance(value, list) else []
+
+
+def _key(value: Any) -> str:
+    """A dictionary key as text. Containers are named by their type only: they may be shared
+    objects whose text would unfold into more than memory holds."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool | int | float | bytes | datetime | plistlib.UID):
+        try:
+            return str(value)
+        except ValueError:  # an integer of more digits than Python converts to text
+            return f"<integer of {value.bit_length() if isinstance(value, int) else '?'} bits>"
+    return f"<{type(value).__name__}>"
 
 
 def _class_name(objects: list[Any], ref: Any) -> str | None:
