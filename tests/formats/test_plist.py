@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.builders import bplist
 from tests.builders.ios_backup import mbfile_blob
 from unmask.errors import ArtefactError
 from unmask.formats import plist
@@ -122,3 +123,22 @@ def test_references_that_are_not_arrays_are_no_references() -> None:
     assert plist.unarchive(plist.load(plistlib.dumps(archive, fmt=plistlib.FMT_BINARY))) == {}
     archive["$objects"][1] = {"$class": plistlib.UID(5), "NS.objects": None}  # type: ignore[index]
     assert plist.unarchive(plist.load(plistlib.dumps(archive, fmt=plistlib.FMT_BINARY))) == []
+
+
+def test_unpaired_surrogates_in_utf16_strings_do_not_hide_the_plist() -> None:
+    # NSString allows unpaired surrogates and CFBinaryPlist writes them; plistlib refuses the whole
+    # file, so one name from outside the device would hide every other value (found by bench.hostile).
+    data = bplist.write({
+        "Device Name": bplist.Utf16("phone \ud800 \U0001f600 \udfff"),
+        "Languages": [bplist.Utf16("\udc80" * 20), "en"],
+        "LDMGlobalEnabled": True,
+    }, bplist.Options(long_lengths=True))
+    with pytest.raises(plistlib.InvalidFileException):
+        plistlib.loads(data)
+    assert plist.load(data) == {
+        "Device Name": "phone \ufffd \U0001f600 \ufffd",
+        "Languages": ["\ufffd" * 20, "en"],
+        "LDMGlobalEnabled": True,
+    }
+    with pytest.raises(ArtefactError):  # anything else wrong still refuses the file
+        plist.load(data[:-40] + bytes(40))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import plistlib
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ file before anything unfolds it."""
 def load(data: bytes) -> Any:
     """Decode a binary or XML plist; raise :class:`ArtefactError` with a one-line reason if invalid.
 
+    A UTF-16 string of a binary plist that holds an unpaired surrogate (NSString allows them)
+    reads with U+FFFD in its place rather than making the whole file unreadable.
+
     The value is checked before it is handed out: no cycles (a binary plist can make an array
     contain itself), at most :data:`MAX_NESTING` levels, at most :data:`MAX_EXPANDED` values once
     shared objects are unfolded. Every consumer can then walk, print and serialise it safely.
@@ -50,7 +54,7 @@ def load(data: bytes) -> Any:
     if not data:
         raise ArtefactError("empty plist")
     try:
-        value = plistlib.loads(data)
+        value = _loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ArtefactError(f"not a valid plist ({type(exc).__name__}: {exc})".rstrip()) from None
     except RecursionError:
@@ -59,6 +63,62 @@ def load(data: bytes) -> Any:
         raise ArtefactError(f"not a valid plist ({type(exc).__name__})") from None
     check_shape(value)
     return value
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return plistlib.loads(data)
+    except plistlib.InvalidFileException:
+        repaired = _lone_surrogates_replaced(data)
+        if repaired is None:
+            raise
+        return plistlib.loads(repaired)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates_replaced(data: bytes) -> bytes | None:
+    """A binary plist whose UTF-16 strings hold unpaired surrogates, with each replaced by U+FFFD
+    in place; ``None`` when there is none (or the file is not a binary plist we can walk).
+
+    NSString is UTF-16 and allows unpaired surrogates, and CFBinaryPlist writes them as they are;
+    plistlib decodes strictly and refuses the whole file, so one such string (a device or network
+    name: text from outside the device) would hide everything else in it. A surrogate and its
+    replacement are both one UTF-16 unit, so no offset moves. Each string object is read once, so
+    the work stays linear in the file's size.
+    """
+    if len(data) < 40 or not data.startswith(b"bplist"):
+        return None
+    trailer = len(data) - 32
+    width, count = data[trailer + 6], int.from_bytes(data[trailer + 8 : trailer + 16], "big")
+    table = int.from_bytes(data[trailer + 24 : trailer + 32], "big")
+    if not 1 <= width <= 8 or table + count * width > trailer:
+        return None
+    out = bytearray(data)
+    seen: set[int] = set()
+    repaired = False
+    for i in range(count):
+        at = table + i * width
+        pos = int.from_bytes(data[at : at + width], "big")
+        if pos >= table or pos in seen or data[pos] >> 4 != 0x6:
+            continue
+        seen.add(pos)
+        length, start = data[pos] & 0xF, pos + 1
+        if length == 0xF:  # the length follows as an integer object
+            if start >= table or data[start] >> 4 != 0x1 or data[start] & 0xF > 3:
+                continue
+            size = 1 << (data[start] & 0xF)
+            length, start = int.from_bytes(data[start + 1 : start + 1 + size], "big"), start + 1 + size
+        end = start + 2 * length
+        if end > table:
+            continue
+        text = data[start:end].decode("utf-16-be", "surrogatepass")  # pairs join, lone units stay
+        fixed = _LONE_SURROGATE.sub("\ufffd", text)
+        if fixed != text:
+            out[start:end] = fixed.encode("utf-16-be")
+            repaired = True
+    return bytes(out) if repaired else None
 
 
 def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int = MAX_EXPANDED) -> None:
