@@ -182,3 +182,16 @@ def test_rechecking_a_tampered_results_folder_stays_inside_it(sample: Sample, tm
         done = recheck(folder)
         assert done.rc == 2 and not done.timed_out and done.seconds < 20, done.output
         assert "sms.json" in done.stderr and done.peak_mb < 400
+
+
+def test_peak_memory_is_the_scans_own_not_the_parents_at_fork(tmp_path: Path) -> None:
+    # Linux folds the resident set a parent had when it forked into the child's ru_maxrss at exec:
+    # a child of a big test runner would "use" the runner's memory. The harness samples VmHWM.
+    ballast = bytearray(400 << 20)
+    for at in range(0, len(ballast), 4096):
+        ballast[at] = 1
+    outcome = run(["--version"], tmp=tmp_path, timeout=60)
+    del ballast
+    assert outcome.rc == 0
+    assert outcome.maxrss_mb > 400  # what wait4 says
+    assert 5 < outcome.peak_mb < 200, outcome.peak_mb  # what the child used
