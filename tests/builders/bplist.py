@@ -28,7 +28,8 @@ class Pairs:
 
 @dataclass(frozen=True)
 class Int:
-    """An integer written with at least ``2 ** code`` bytes (code 0-4)."""
+    """An integer written with at least ``2 ** code`` bytes (code 0-4; 5 and up are wider than
+    CoreFoundation reads, but plistlib reads them)."""
 
     value: int
     code: int = 0

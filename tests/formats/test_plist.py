@@ -142,3 +142,13 @@ def test_unpaired_surrogates_in_utf16_strings_do_not_hide_the_plist() -> None:
     }
     with pytest.raises(ArtefactError):  # anything else wrong still refuses the file
         plist.load(data[:-40] + bytes(40))
+
+
+def test_integers_wider_than_a_plist_holds_are_refused_as_values_and_keys() -> None:
+    # plistlib reads integer markers of up to 32 KiB; str() of one raises ValueError (found by the
+    # fuzzer as a dictionary key of osanalytics' netUsageBaseline).
+    wide = 2**200
+    assert plist.load(bplist.write({"ok": bplist.Int(2**127 - 1, 4), "neg": bplist.Int(-(2**127), 4)}))["ok"] == 2**127 - 1
+    for value in ({"k": [1, bplist.Int(wide, 5)]}, bplist.Pairs(((bplist.Int(wide, 5), "v"),)), bplist.Int(wide, 5)):
+        with pytest.raises(ArtefactError, match="integer of 201 bits"):
+            plist.load(bplist.write(value))

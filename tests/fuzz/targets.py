@@ -118,7 +118,11 @@ class Failure:
 
     @property
     def signature(self) -> str:
-        """What makes two failures the same bug: target, kind and place (not the message)."""
+        """What makes two failures the same bug: target, kind and place (not the message). A
+        broken promise is raised by the target itself, so its message without numbers and quoted
+        text stands in for the place (``parser bug: unexpected ValueError: …``)."""
+        if self.kind == "Violation":
+            return f"{self.target}|{self.kind}|{_VARIABLE.sub('#', self.message)[:60]}"
         return f"{self.target}|{self.kind}|{self.where}"
 
     @property

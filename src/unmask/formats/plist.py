@@ -41,6 +41,13 @@ the moment anything converts them to text. plistlib shares such objects; this bo
 file before anything unfolds it."""
 
 
+MAX_INT_BITS = 128
+"""Integers wider than this are refused. A binary plist's integers are 1 to 16 bytes (CoreFoundation
+reads no wider), but plistlib reads markers for up to 32 KiB, and Python will not turn an integer
+of more than 4,300 digits into text: whatever printed such a value (a parser naming a dictionary
+key, a writer) would raise."""
+
+
 def load(data: bytes) -> Any:
     """Decode a binary or XML plist; raise :class:`ArtefactError` with a one-line reason if invalid.
 
@@ -49,7 +56,8 @@ def load(data: bytes) -> Any:
 
     The value is checked before it is handed out: no cycles (a binary plist can make an array
     contain itself), at most :data:`MAX_NESTING` levels, at most :data:`MAX_EXPANDED` values once
-    shared objects are unfolded. Every consumer can then walk, print and serialise it safely.
+    shared objects are unfolded, no integer (value or dictionary key) wider than
+    :data:`MAX_INT_BITS`. Every consumer can then walk, print and serialise it safely.
     """
     if not data:
         raise ArtefactError("empty plist")
@@ -123,12 +131,14 @@ def _lone_surrogates_replaced(data: bytes) -> bytes | None:
 
 def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int = MAX_EXPANDED) -> None:
     """Raise :class:`ArtefactError` when a decoded value contains itself, nests deeper than
-    ``max_nesting`` or unfolds into more than ``max_expanded`` values.
+    ``max_nesting``, unfolds into more than ``max_expanded`` values or holds an integer (a value
+    or a dictionary key) wider than :data:`MAX_INT_BITS`.
 
     One iterative post-order walk over the distinct containers (each measured once, however often
     it is shared), so the check itself costs what the value costs to hold, never what it unfolds to.
     """
     if not isinstance(value, dict | list):
+        _check_scalar(value)
         return
     sizes: dict[int, tuple[int, int]] = {}  # id → (values unfolded, levels below)
     visiting: set[int] = set()
@@ -148,12 +158,16 @@ def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int
                     depth = max(depth, below + 1)
                 else:
                     total += 1
+                    _check_scalar(item)
                 if total > max_expanded:
                     raise ArtefactError(
                         f"plist unfolds into more than {max_expanded:,} values (objects shared over and over)"
                     )
             if depth > max_nesting:
                 raise ArtefactError(f"plist nests deeper than {max_nesting} levels")
+            if isinstance(node, dict):
+                for key in node:
+                    _check_scalar(key)
             sizes[id(node)] = (total, depth)
             continue
         if not isinstance(child, dict | list) or id(child) in sizes:
@@ -167,6 +181,13 @@ def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int
 
 
 _DONE = object()
+
+
+def _check_scalar(value: Any) -> None:
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        raise ArtefactError(
+            f"plist holds an integer of {value.bit_length()} bits, wider than the {MAX_INT_BITS} a plist can hold"
+        )
 
 
 def _children(node: Any) -> Any:
