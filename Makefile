@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := sqlite3 chromium
 PYTEST_ARGS ?= -n auto
 
-.PHONY: all setup sysdeps builddeps demo test lint bench bench-smoke clean
+FUZZ_SECONDS ?= 120
+FUZZ_SEED ?= 0
+
+.PHONY: all setup sysdeps builddeps demo test lint fuzz bench bench-smoke clean
 
 all: test
 
@@ -75,6 +78,11 @@ demo: $(STAMP)
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# A time-bounded mutation fuzzer over the format owners and every parser (tests/fuzz/fuzz.py); the
+# fixed seed keeps a run reproducible. Crashes are appended to tests/fuzz/regressions.json, exit 1.
+fuzz: setup
+	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench hatch_build.py

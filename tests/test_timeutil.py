@@ -27,7 +27,8 @@ def test_auto_units() -> None:
 
 
 def test_empty_and_garbage_give_none() -> None:
-    for value in (None, 0, "", "abc", b"\xff", float("nan"), float("inf"), True, [], 10**30, -(10**30)):
+    # 2**1100: an integer past float range (a binary plist holds integers of up to 2^15 bytes).
+    for value in (None, 0, "", "abc", b"\xff", float("nan"), float("inf"), True, [], 10**30, -(10**30), 2**1100):
         assert timeutil.unix(value) is None
         assert timeutil.cocoa(value) is None
         assert timeutil.webkit(value) is None

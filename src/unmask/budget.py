@@ -4,7 +4,8 @@ Evidence can be shaped by the people it incriminates: a 4 KiB database whose tab
 an endless recursive query, a plist that unfolds into 2^40 values. Every run must end, so every
 owner of a format enforces a budget where it has the control: SQLite through a progress handler
 that aborts a query (:mod:`unmask.formats.sqlite`), plists by refusing values that unfold
-(:mod:`unmask.formats.plist`), text by capping lines and bytes (:mod:`unmask.formats.text`), and
+(:mod:`unmask.formats.plist`) and files too big to decode within the memory budget
+(:meth:`unmask.parsers.base.ParseContext.read_plist`), text by capping lines and bytes (:mod:`unmask.formats.text`), and
 the parser runner between records. A parser past its budget ends with ``failed`` coverage and the
 reason; the scan goes on with the next one.
 

@@ -32,12 +32,10 @@ _MAX = datetime(2100, 1, 1, tzinfo=UTC)
 def _number(value: object) -> float | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str | bytes):
+    if isinstance(value, int | float | str | bytes):
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an int past float range (plists hold them)
             return None
     else:
         return None

@@ -13,7 +13,10 @@ import plistlib
 import random
 import struct
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+_COCOA_EPOCH = datetime(2001, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,8 @@ class Pairs:
 
 @dataclass(frozen=True)
 class Int:
-    """An integer written with at least ``2 ** code`` bytes (code 0-4)."""
+    """An integer written with at least ``2 ** code`` bytes (code 0-4; 5 and up are wider than
+    CoreFoundation reads, but plistlib reads them)."""
 
     value: int
     code: int = 0
@@ -73,8 +77,8 @@ def _count(marker: int, n: int, long: bool) -> bytes:
 
 
 def write(root: Any, options: Options | None = None) -> bytes:
-    """Encode ``root`` (dict, list, str, bytes, int, float, bool, None, plistlib.UID, and the
-    wrappers of this module) as a bplist00."""
+    """Encode ``root`` (dict, list, str, bytes, int, float, bool, None, datetime, plistlib.UID, and
+    the wrappers of this module) as a bplist00."""
     opts = options or Options()
     objects: list[Any] = []
     scalar_ids: dict[tuple[type, Any], int] = {}
@@ -128,6 +132,8 @@ def write(root: Any, options: Options | None = None) -> bytes:
             return _int(value)
         if isinstance(value, float):
             return b"\x23" + struct.pack(">d", value)
+        if isinstance(value, datetime):  # naive, as plistlib reads dates: UTC
+            return b"\x33" + struct.pack(">d", (value.replace(tzinfo=None) - _COCOA_EPOCH).total_seconds())
         if isinstance(value, plistlib.UID):
             width = _min_width(value.data)
             return bytes([0x80 | (width - 1)]) + value.data.to_bytes(width, "big")
@@ -137,7 +143,7 @@ def write(root: Any, options: Options | None = None) -> bytes:
             text = value.text if isinstance(value, Utf16) else value
             if isinstance(value, str) and text.isascii():
                 return _count(0x50, len(text), opts.long_lengths) + text.encode("ascii")
-            data = text.encode("utf-16be")
+            data = text.encode("utf-16be", "surrogatepass")  # lone surrogates as evidence can hold them
             return _count(0x60, len(data) // 2, opts.long_lengths) + data
         raise TypeError(f"cannot write {type(value).__name__}")
 

@@ -9,6 +9,7 @@ import pytest
 from tests.builders.ios_backup import BackupBuilder
 from unmask.acquisition import open_ios_backup
 from unmask.errors import ArtefactError
+from unmask.formats.sqlite import open_database
 from unmask.parsers.base import open_sqlite
 
 PATH = "/private/var/mobile/Library/x.db"
@@ -86,3 +87,20 @@ def test_recovery_never_executes_shell_commands_planted_in_the_schema(tmp_path: 
     except ArtefactError:
         pass
     assert not marker.exists()
+
+
+def test_a_schema_that_is_not_utf8_is_an_artefact_error_not_a_decoding_crash(tmp_path: Path) -> None:
+    # SQLite's message about a damaged schema quotes its SQL; where that is not UTF-8 the sqlite3
+    # module raises UnicodeDecodeError in place of the error (found by the fuzzer).
+    path = tmp_path / "x.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, id TEXT)")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = CAST(? AS TEXT) WHERE name = 'handle'",
+        (b"CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT\x80UNIQUE, id TEXT)",),
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(ArtefactError, match=r"malformed database schema.*\\x80"), open_database(path, "/x.db") as db:
+        list(db.query("SELECT * FROM handle"))

@@ -1,9 +1,15 @@
 """Running unmask on hostile input the way a user would, and measuring what it costs.
 
 :func:`run` starts the CLI in a child process with an address-space ceiling and a wall-clock
-limit, samples the size of its private temporary folder while it runs, and returns the exit code,
-the wall time, the peak resident memory of the child (``wait4``) and the peak temporary disk. The
-same harness drives the tests (which assert bounds) and ``bench/hostile.py`` (which reports them).
+limit, samples the size of its private temporary folder and the peak resident memory of the child
+and its own children while it runs, and returns the exit code, the wall time, the peak resident
+memory and the peak temporary disk. The same harness drives the tests (which assert bounds) and
+``bench/hostile.py`` (which reports them).
+
+Peak memory is the largest ``VmHWM`` (the kernel's high-water mark of a process's resident set)
+among the child and its descendants, sampled every 50 ms. ``wait4``'s ``ru_maxrss`` is kept as
+``maxrss_mb`` but cannot be the measure: Linux folds the resident set the parent had when it
+forked into the child's at ``exec``, so a child of a 500 MB test runner reports at least 500 MB.
 """
 
 from __future__ import annotations
@@ -33,10 +39,13 @@ class Outcome:
     rc: int
     seconds: float
     peak_mb: float
+    """The largest peak resident set among the child and its descendants (``VmHWM``, sampled)."""
     temp_peak_mb: float
     stdout: str
     stderr: str
     timed_out: bool = False
+    maxrss_mb: float = 0.0
+    """``wait4``'s ``ru_maxrss``: an upper bound that includes the parent's resident set at fork."""
 
     @property
     def output(self) -> str:
@@ -50,6 +59,29 @@ def _folder_size(folder: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
     return total
+
+
+def _peak_kib(pid: int) -> int:
+    """The largest ``VmHWM`` (KiB) among a process and its descendants; 0 once it is gone."""
+    best = 0
+    stack, seen = [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        best = max(best, int(line.split()[1]))
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return best
 
 
 def run(
@@ -80,12 +112,14 @@ def run(
         start_new_session=True,
     )
     peak_temp = 0
+    peak_kib = 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_temp
+        nonlocal peak_temp, peak_kib
         while not stop.is_set():
             peak_temp = max(peak_temp, _folder_size(temp))
+            peak_kib = max(peak_kib, _peak_kib(proc.pid))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -121,9 +155,9 @@ def run(
     peak_temp = max(peak_temp, _folder_size(temp))
     leftover = list(temp.iterdir())
     shutil.rmtree(temp, ignore_errors=True)
-    outcome = Outcome(proc.returncode, seconds, usage.ru_maxrss / 1024, peak_temp / 1e6,
+    outcome = Outcome(proc.returncode, seconds, peak_kib / 1024, peak_temp / 1e6,
                       b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace"),
-                      timed_out)
+                      timed_out, maxrss_mb=usage.ru_maxrss / 1024)
     if leftover:
         outcome.stderr += f"\n[harness] left in TMPDIR: {[p.name for p in leftover]}"
     return outcome

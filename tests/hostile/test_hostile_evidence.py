@@ -182,3 +182,79 @@ def test_rechecking_a_tampered_results_folder_stays_inside_it(sample: Sample, tm
         done = recheck(folder)
         assert done.rc == 2 and not done.timed_out and done.seconds < 20, done.output
         assert "sms.json" in done.stderr and done.peak_mb < 400
+
+
+def test_every_case_says_what_it_damages() -> None:
+    assert set(cases.DAMAGE) == set(cases.CASES)
+    assert cases.FAMILIES == FAMILIES
+    for damage in cases.DAMAGE.values():
+        assert damage.lost <= FAMILIES and damage.rc in (1, 2)
+
+
+@pytest.mark.parametrize("case", ["attachment-overlapping-zip-bomb", "attachment-nested-zip"])
+def test_an_archive_bomb_as_an_attachment_is_screened_within_its_caps(case: str, sample: Sample, tmp_path: Path) -> None:
+    cases.CASES[case](sample.root, tmp_path)
+    outcome, _info, alerts = _scan(sample, tmp_path, timeout=90)
+    _finished_cleanly(outcome, tmp_path)
+    assert outcome.rc == 1 and outcome.seconds < 45 and outcome.peak_mb < 800, (outcome.seconds, outcome.peak_mb)
+    assert outcome.temp_peak_mb < 50  # members are never extracted to disk
+    screened = json.loads((tmp_path / "results" / "screened_files.json").read_text())
+    (report,) = [r for r in screened if "/SMS/Attachments/" in r["device_path"]]
+    assert report["detected_type"] == "zip"
+    assert ("zip-ratio" if "overlapping" in case else "depth") in report["limits_hit"], report
+    assert not [e for e in report["errors"] if "internal error" in e]
+    assert _families(alerts) == FAMILIES
+
+
+def test_unpaired_surrogates_and_invalid_utf8_everywhere_hide_nothing(sample: Sample, tmp_path: Path) -> None:
+    # One UTF-16 string with an unpaired surrogate used to make a whole plist unreadable.
+    cases.invalid_utf8_everywhere(sample.root, tmp_path)
+    outcome, info, alerts = _scan(sample, tmp_path)
+    _finished_cleanly(outcome, tmp_path)
+    assert outcome.rc == 1
+    for parser in ("backup_info", "global_preferences", "manifest", "sms", "sms_attachments"):
+        assert _coverage(info, parser)["status"] == "parsed", _coverage(info, parser)
+    device = json.loads((tmp_path / "results" / "backup_info.json").read_text())[0]
+    assert device["device_name"] == "phone \ufffd \ufffd"
+    assert _families(alerts) == FAMILIES
+
+
+def test_manifest_rows_that_climb_out_of_the_backup_read_nothing_outside(sample: Sample, tmp_path: Path) -> None:
+    cases.manifest_traversal(sample.root, tmp_path)
+    outcome, info, alerts = _scan(sample, tmp_path)
+    _finished_cleanly(outcome, tmp_path)
+    assert outcome.rc == 1
+    secret = "outside the evidence"
+    read = json.dumps(info["evidence"])
+    assert "secret.txt" not in read and "/etc/passwd" not in json.dumps(info["evidence"].get("artefacts_read", {}))
+    records = (tmp_path / "results" / "manifest.json").read_text()
+    assert "../../etc/passwd" in records  # listed as the evidence says, as a fact
+    assert secret not in records
+    assert _families(alerts) == FAMILIES
+
+
+def test_peak_memory_is_the_scans_own_not_the_parents_at_fork(tmp_path: Path) -> None:
+    # Linux folds the resident set a parent had when it forked into the child's ru_maxrss at exec:
+    # a child of a big test runner would "use" the runner's memory. The harness samples VmHWM.
+    ballast = bytearray(400 << 20)
+    for at in range(0, len(ballast), 4096):
+        ballast[at] = 1
+    outcome = run(["--version"], tmp=tmp_path, timeout=60)
+    del ballast
+    assert outcome.rc == 0
+    assert outcome.maxrss_mb > 400  # what wait4 says
+    assert 5 < outcome.peak_mb < 200, outcome.peak_mb  # what the child used
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "acquisition (being reworked): IOSBackup looks rows up through Manifest.db's indexes and does not "
+    "retry with NOT INDEXED when an index page is damaged, so every artefact behind it is lost"
+))
+def test_a_damaged_manifest_index_hides_no_artefact_whose_row_is_intact(sample: Sample, tmp_path: Path) -> None:
+    cases.manifest_index_page(sample.root, tmp_path)
+    outcome, info, alerts = _scan(sample, tmp_path)
+    _finished_cleanly(outcome, tmp_path)
+    assert _coverage(info, "manifest")["records"] == sample.counts["manifest_rows"]  # the table is intact
+    for parser in ("sms", "safari_history", "whatsapp", "idstatuscache"):
+        assert _coverage(info, parser)["status"] == "parsed", _coverage(info, parser)
+    assert _families(alerts) == FAMILIES

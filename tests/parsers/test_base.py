@@ -220,3 +220,34 @@ def test_a_log_line_without_zone_or_device_zone_is_taken_as_utc(tmp_path: Path) 
         records = list(iter_parser(parser(), Unzoned(tmp_path), Coverage("x", "")))
     assert records[0].when == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     assert records[0].time_inferred == "year,zone-unknown"
+
+
+def test_a_plist_too_big_to_decode_within_the_memory_budget_is_refused_unread(tmp_path: Path) -> None:
+    # plistlib builds a whole plist at once (about 15 bytes of memory per byte of a keyed archive)
+    # and nothing interrupts it, so the size decides first: memory budget / PLIST_EXPANSION.
+    import plistlib
+
+    from tests.builders.ios_backup import BackupBuilder
+    from unmask.acquisition import open_ios_backup
+    from unmask.budget import Budget
+    from unmask.parsers.base import PLIST_EXPANSION, run_parser
+    from unmask.parsers.ios.backup_info import BackupInfoParser
+    from unmask.parsers.ios.global_preferences import GlobalPreferencesParser
+
+    limit = (64 << 20) // PLIST_EXPANSION
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_plist("HomeDomain", "Library/Preferences/.GlobalPreferences.plist",
+                      {"AppleLocale": "en_CH", "Padding": b"x" * limit})
+    builder.add_plist("ManagedPreferencesDomain", "mobile/.GlobalPreferences.plist", {"AppleLocale": "de_CH"})
+    root = builder.finish()
+    (root / "Info.plist").write_bytes(plistlib.dumps({"Device Name": "x", "Padding": b"y" * limit}))
+    acq = open_ios_backup(root)
+    records, coverage = run_parser(GlobalPreferencesParser(), acq, Budget(memory_mb=64))
+    big, small = coverage.artefacts
+    assert big.status is Status.FAILED and "plist larger than 4 MB" in (big.reason or "")
+    assert "--budget-memory" in (big.reason or "")
+    assert small.status is Status.PARSED and len(records) == 1  # the parser goes on with the next one
+    records, coverage = run_parser(GlobalPreferencesParser(), acq, Budget(memory_mb=128))
+    assert coverage.status is Status.PARSED and len(records) == 2
+    _, coverage = run_parser(BackupInfoParser(), acq, Budget(memory_mb=64))
+    assert coverage.status is Status.FAILED and "plist larger than" in (coverage.reason or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 from unmask.detect.payloads import Limits, screen_bytes
@@ -79,3 +80,14 @@ def test_claimed_pkpass_without_pass_json() -> None:
     data = v.zip_bytes({"logo.png": v.png_1x1()})
     assert found(data, "Pass.pkpass") == [("PKPASS-STRUCTURE", "info", "file")]
     assert found(data, "bundle.zip") == []
+
+
+def test_a_member_without_a_name_is_screened_not_an_internal_error() -> None:
+    # zipfile's ZipInfo.is_dir() raises IndexError on an empty name (found by the fuzzer).
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        with zf.open(zipfile.ZipInfo(""), "w") as member:  # writestr("") itself trips on the name
+            member.write(b"hello")
+        zf.writestr("dir/", b"")
+    r = screen_bytes(buffer.getvalue(), name="a.zip", limits=Limits())
+    assert r.detected_type == "zip" and not [e for e in r.errors if "internal error" in e], r.errors

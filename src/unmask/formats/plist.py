@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import plistlib
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,17 +41,28 @@ the moment anything converts them to text. plistlib shares such objects; this bo
 file before anything unfolds it."""
 
 
+MAX_INT_BITS = 128
+"""Integers wider than this are refused. A binary plist's integers are 1 to 16 bytes (CoreFoundation
+reads no wider), but plistlib reads markers for up to 32 KiB, and Python will not turn an integer
+of more than 4,300 digits into text: whatever printed such a value (a parser naming a dictionary
+key, a writer) would raise."""
+
+
 def load(data: bytes) -> Any:
     """Decode a binary or XML plist; raise :class:`ArtefactError` with a one-line reason if invalid.
 
+    A UTF-16 string of a binary plist that holds an unpaired surrogate (NSString allows them)
+    reads with U+FFFD in its place rather than making the whole file unreadable.
+
     The value is checked before it is handed out: no cycles (a binary plist can make an array
     contain itself), at most :data:`MAX_NESTING` levels, at most :data:`MAX_EXPANDED` values once
-    shared objects are unfolded. Every consumer can then walk, print and serialise it safely.
+    shared objects are unfolded, no integer (value or dictionary key) wider than
+    :data:`MAX_INT_BITS`. Every consumer can then walk, print and serialise it safely.
     """
     if not data:
         raise ArtefactError("empty plist")
     try:
-        value = plistlib.loads(data)
+        value = _loads(data)
     except (plistlib.InvalidFileException, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ArtefactError(f"not a valid plist ({type(exc).__name__}: {exc})".rstrip()) from None
     except RecursionError:
@@ -61,14 +73,72 @@ def load(data: bytes) -> Any:
     return value
 
 
+def _loads(data: bytes) -> Any:
+    try:
+        return plistlib.loads(data)
+    except plistlib.InvalidFileException:
+        repaired = _lone_surrogates_replaced(data)
+        if repaired is None:
+            raise
+        return plistlib.loads(repaired)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates_replaced(data: bytes) -> bytes | None:
+    """A binary plist whose UTF-16 strings hold unpaired surrogates, with each replaced by U+FFFD
+    in place; ``None`` when there is none (or the file is not a binary plist we can walk).
+
+    NSString is UTF-16 and allows unpaired surrogates, and CFBinaryPlist writes them as they are;
+    plistlib decodes strictly and refuses the whole file, so one such string (a device or network
+    name: text from outside the device) would hide everything else in it. A surrogate and its
+    replacement are both one UTF-16 unit, so no offset moves. Each string object is read once, so
+    the work stays linear in the file's size.
+    """
+    if len(data) < 40 or not data.startswith(b"bplist"):
+        return None
+    trailer = len(data) - 32
+    width, count = data[trailer + 6], int.from_bytes(data[trailer + 8 : trailer + 16], "big")
+    table = int.from_bytes(data[trailer + 24 : trailer + 32], "big")
+    if not 1 <= width <= 8 or table + count * width > trailer:
+        return None
+    out = bytearray(data)
+    seen: set[int] = set()
+    repaired = False
+    for i in range(count):
+        at = table + i * width
+        pos = int.from_bytes(data[at : at + width], "big")
+        if pos >= table or pos in seen or data[pos] >> 4 != 0x6:
+            continue
+        seen.add(pos)
+        length, start = data[pos] & 0xF, pos + 1
+        if length == 0xF:  # the length follows as an integer object
+            if start >= table or data[start] >> 4 != 0x1 or data[start] & 0xF > 3:
+                continue
+            size = 1 << (data[start] & 0xF)
+            length, start = int.from_bytes(data[start + 1 : start + 1 + size], "big"), start + 1 + size
+        end = start + 2 * length
+        if end > table:
+            continue
+        text = data[start:end].decode("utf-16-be", "surrogatepass")  # pairs join, lone units stay
+        fixed = _LONE_SURROGATE.sub("\ufffd", text)
+        if fixed != text:
+            out[start:end] = fixed.encode("utf-16-be")
+            repaired = True
+    return bytes(out) if repaired else None
+
+
 def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int = MAX_EXPANDED) -> None:
     """Raise :class:`ArtefactError` when a decoded value contains itself, nests deeper than
-    ``max_nesting`` or unfolds into more than ``max_expanded`` values.
+    ``max_nesting``, unfolds into more than ``max_expanded`` values or holds an integer (a value
+    or a dictionary key) wider than :data:`MAX_INT_BITS`.
 
     One iterative post-order walk over the distinct containers (each measured once, however often
     it is shared), so the check itself costs what the value costs to hold, never what it unfolds to.
     """
     if not isinstance(value, dict | list):
+        _check_scalar(value)
         return
     sizes: dict[int, tuple[int, int]] = {}  # id → (values unfolded, levels below)
     visiting: set[int] = set()
@@ -88,12 +158,16 @@ def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int
                     depth = max(depth, below + 1)
                 else:
                     total += 1
+                    _check_scalar(item)
                 if total > max_expanded:
                     raise ArtefactError(
                         f"plist unfolds into more than {max_expanded:,} values (objects shared over and over)"
                     )
             if depth > max_nesting:
                 raise ArtefactError(f"plist nests deeper than {max_nesting} levels")
+            if isinstance(node, dict):
+                for key in node:
+                    _check_scalar(key)
             sizes[id(node)] = (total, depth)
             continue
         if not isinstance(child, dict | list) or id(child) in sizes:
@@ -107,6 +181,13 @@ def check_shape(value: Any, *, max_nesting: int = MAX_NESTING, max_expanded: int
 
 
 _DONE = object()
+
+
+def _check_scalar(value: Any) -> None:
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        raise ArtefactError(
+            f"plist holds an integer of {value.bit_length()} bits, wider than the {MAX_INT_BITS} a plist can hold"
+        )
 
 
 def _children(node: Any) -> Any:
@@ -130,7 +211,10 @@ def unarchive(value: Any) -> Any:
     """Resolve an NSKeyedArchiver archive (already decoded by :func:`load`) into plain values.
 
     NSDictionary → dict, NSArray/NSSet → list, NSString → str, NSData → bytes, NSDate → aware
-    datetime, other objects → dict of their fields plus ``$class``. Cycles become ``None``.
+    datetime, other objects → dict of their fields plus ``$class``; dictionary keys are text
+    (a key that is a container is named by its type). Cycles and dangling references become
+    ``None``. Like :func:`load`, raises :class:`ArtefactError` rather than hand out a value that
+    unfolds past :data:`MAX_EXPANDED` values or nests past :data:`MAX_NESTING` levels.
     """
     if not is_keyed_archive(value):
         raise ArtefactError("not an NSKeyedArchiver archive")
@@ -139,7 +223,12 @@ def unarchive(value: Any) -> Any:
         raise ArtefactError("NSKeyedArchiver $objects is not an array")
     top = value["$top"]
     root = top.get("root", next(iter(top.values()), None)) if isinstance(top, dict) else None
-    return _Unarchiver(objects).resolve(root, 0)
+    result = _Unarchiver(objects).resolve(root, 0)
+    # Each object is resolved once and shared wherever it is referred to, so a few dozen objects
+    # that each refer to the next twice resolve into a value that unfolds into 2^n: refused here,
+    # like load() refuses such a plist, before anything walks it.
+    check_shape(result)
+    return result
 
 
 _MAX_STEPS = 1_000_000
@@ -185,11 +274,11 @@ class _Unarchiver:
         if isinstance(item, dict):
             class_name = _class_name(objects, item.get("$class"))
             if class_name in ("NSDictionary", "NSMutableDictionary") and "NS.keys" in item:
-                keys = [resolve(k, depth + 1) for k in item.get("NS.keys", [])]
-                vals = [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
-                return {str(k): v for k, v in zip(keys, vals, strict=False)}
+                keys = [resolve(k, depth + 1) for k in _refs(item.get("NS.keys"))]
+                vals = [resolve(v, depth + 1) for v in _refs(item.get("NS.objects"))]
+                return {_key(k): v for k, v in zip(keys, vals, strict=False)}
             if class_name in ("NSArray", "NSMutableArray", "NSSet", "NSMutableSet", "NSOrderedSet"):
-                return [resolve(v, depth + 1) for v in item.get("NS.objects", [])]
+                return [resolve(v, depth + 1) for v in _refs(item.get("NS.objects"))]
             if class_name in ("NSString", "NSMutableString"):
                 return item.get("NS.string")
             if class_name in ("NSData", "NSMutableData"):
@@ -199,14 +288,32 @@ class _Unarchiver:
             if class_name == "NSURL":
                 base = resolve(item.get("NS.base"), depth + 1)
                 rel = resolve(item.get("NS.relative"), depth + 1)
-                return f"{base or ''}{rel or ''}"
-            out = {k: resolve(v, depth + 1) for k, v in item.items() if k != "$class"}
+                return "".join(part for part in (base, rel) if isinstance(part, str))
+            out = {_key(k): resolve(v, depth + 1) for k, v in item.items() if k != "$class"}
             if class_name:
                 out["$class"] = class_name
             return out
         if isinstance(item, list):
             return [resolve(v, depth + 1) for v in item]
         return item
+
+
+def _refs(value: Any) -> list[Any]:
+    """The references an archive lists under a key; anything but an array lists none."""
+    return value if isinstance(value, list) else []
+
+
+def _key(value: Any) -> str:
+    """A dictionary key as text. Containers are named by their type only: they may be shared
+    objects whose text would unfold into more than memory holds."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool | int | float | bytes | datetime | plistlib.UID):
+        try:
+            return str(value)
+        except ValueError:  # an integer of more digits than Python converts to text
+            return f"<integer of {value.bit_length() if isinstance(value, int) else '?'} bits>"
+    return f"<{type(value).__name__}>"
 
 
 def _class_name(objects: list[Any], ref: Any) -> str | None:

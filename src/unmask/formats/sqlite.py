@@ -31,6 +31,19 @@ from unmask.errors import ArtefactError
 _RECOVER_TIMEOUT = 120
 
 
+@contextmanager
+def _messages() -> Iterator[None]:
+    """SQLite's error messages quote the evidence (the SQL of a damaged schema), and where that
+    text is not UTF-8 the sqlite3 module raises ``UnicodeDecodeError`` in place of the error:
+    raise the error it stands for, with the message decoded leniently."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raw = exc.object
+        text = bytes(raw).decode("utf-8", "backslashreplace") if isinstance(raw, bytes | bytearray) else str(exc)
+        raise sqlite3.DatabaseError(text) from None
+
+
 def _text(raw: bytes) -> str:
     # Device databases hold invalid UTF-8 (truncated multibyte sequences, binary in TEXT columns).
     return raw.decode("utf-8", "backslashreplace")
@@ -120,7 +133,8 @@ class Database:
         self.guard = guard or _Guard(None)
         self._columns: dict[str, set[str]] = {}
         try:
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')").fetchall()
+            with _messages():
+                rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')").fetchall()
         except sqlite3.DatabaseError as exc:
             raise ArtefactError(f"not a readable SQLite database ({exc})") from None
         self.tables = {str(r[0]) for r in rows}
@@ -132,7 +146,8 @@ class Database:
                 self._columns[table] = set()
             else:
                 quoted = table.replace('"', '""')
-                rows = self.conn.execute(f'PRAGMA table_info("{quoted}")').fetchall()
+                with _messages():
+                    rows = self.conn.execute(f'PRAGMA table_info("{quoted}")').fetchall()
                 self._columns[table] = {str(r[1]) for r in rows}
         return self._columns[table]
 
@@ -164,19 +179,21 @@ class Database:
         raises :class:`BudgetExceeded`."""
         self.conn.row_factory = sqlite3.Row
         try:
-            cursor = self.conn.execute(sql, params)
-            while True:
-                batch = cursor.fetchmany(2048)
-                if not batch:
-                    return
-                yield from batch
+            with _messages():
+                cursor = self.conn.execute(sql, params)
+                while True:
+                    batch = cursor.fetchmany(2048)
+                    if not batch:
+                        return
+                    yield from batch
         except sqlite3.OperationalError:
             self.guard.reraise()
             raise
 
     def user_version(self) -> int:
         """``PRAGMA user_version`` (parsers sometimes branch on it)."""
-        row = self.conn.execute("PRAGMA user_version").fetchone()
+        with _messages():
+            row = self.conn.execute("PRAGMA user_version").fetchone()
         return int(row[0]) if row else 0
 
 
@@ -237,7 +254,8 @@ def _has_safe_mode(shell: str) -> bool:
 def _table_count(path: Path) -> int:
     conn = _connect(path, immutable=True)
     try:
-        row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        with _messages():
+            row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
         return int(row[0]) if row else 0
     except sqlite3.DatabaseError:
         return 0
@@ -247,8 +265,9 @@ def _table_count(path: Path) -> int:
 
 def _healthy(conn: sqlite3.Connection) -> str | None:
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        row = conn.execute("PRAGMA quick_check(1)").fetchone()
+        with _messages():
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            row = conn.execute("PRAGMA quick_check(1)").fetchone()
     except sqlite3.DatabaseError as exc:
         return str(exc)
     if row and row[0] != "ok":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import plistlib
 from datetime import datetime
 
 from tests.builders.ios_backup import BackupBuilder
@@ -64,3 +65,14 @@ def test_garbage_profile_is_failed_coverage(backup: BackupBuilder) -> None:
     records, cov = run(ConfigurationProfilesParser, backup.finish())
     assert records == [] and cov.status is Status.FAILED
     assert all(a.reason and not a.reason.startswith("unexpected") for a in cov.artefacts)
+
+
+def test_payload_content_that_is_not_an_array_holds_no_payloads(backup: BackupBuilder) -> None:
+    # A UID there raised TypeError ("unexpected", found by the fuzzer); a string or a dictionary
+    # was iterated as if it listed payloads.
+    for i, content in enumerate((plistlib.UID(3), "com.apple.x", {"PayloadType": "x"}, 7)):
+        backup.add_plist(DOMAIN, f"Library/ConfigurationProfiles/profile-{i}.stub",
+                         {"PayloadUUID": f"U-{i}", "PayloadContent": content})
+    records, cov = run(ConfigurationProfilesParser, backup.finish())
+    assert cov.status is Status.PARSED and len(records) == 4
+    assert all(isinstance(r, ConfigurationProfile) and r.payload_types == () for r in records)

@@ -45,7 +45,7 @@ def scan(ctx: Ctx, data: bytes, offset: int, locator: str) -> str | None:
         infos = infos[: ctx.limits.max_members]
     for info in infos:
         ctx.tick(64)
-        if info.is_dir():
+        if info.filename.endswith("/"):  # a folder (ZipInfo.is_dir fails on an empty name)
             continue
         mloc = f"{locator} > zip member {info.filename}" if locator else f"zip member {info.filename}"
         if info.flag_bits & 0x1:

@@ -44,10 +44,9 @@ class BackupInfoParser(Parser):
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """Read Info.plist from the backup folder (it is the backup's own file, not the device's)."""
-        path = ctx.acq.host_file(device_path)
-        if path is None:
+        if ctx.acq.host_file(device_path) is None:
             raise ArtefactError("Info.plist is missing")
-        info = plist.load_dict(path.read_bytes())
+        info = plist.load_dict(ctx.read_plist(device_path))
         apps = info.get("Installed Applications")
         last = info.get("Last Backup Date")
         yield BackupInfo(

@@ -53,7 +53,8 @@ class ConfigurationProfilesParser(PlistParser):
         """One record per profile plist (the top level is the profile dictionary)."""
         if not isinstance(value, dict):
             raise ArtefactError(f"profile plist top level is {type(value).__name__}, expected a dictionary")
-        payloads = [p for p in value.get("PayloadContent") or () if isinstance(p, dict)]
+        content = value.get("PayloadContent")  # an array of dictionaries; anything else holds none
+        payloads = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
         installed = value.get("InstallDate")
         yield ConfigurationProfile(
             device_path=device_path,
