@@ -132,8 +132,11 @@ def test_an_overwritten_manifest_page_is_failed_coverage_not_an_internal_error(
     cases.manifest_page(sample.root, tmp_path)
     outcome, info, _alerts = _scan(sample, tmp_path)
     _finished_cleanly(outcome, tmp_path)
+    # The damage is said: in the coverage of what could not be read, or (when every row could be
+    # read without the damaged indexes) in the evidence metadata.
     damaged = [c for c in info["coverage"] if "damaged" in (c["reason"] or "") or "malformed" in (c["reason"] or "")]
-    assert damaged, [(c["parser"], c["status"], c["reason"]) for c in info["coverage"]]
+    noted = info["evidence"]["metadata"].get("manifest_damage", "")
+    assert damaged or "damaged" in noted, [(c["parser"], c["status"], c["reason"]) for c in info["coverage"]]
 
 
 def test_evidence_text_is_printed_as_text_and_csv_cells_never_run(sample: Sample, tmp_path: Path) -> None:
@@ -246,10 +249,6 @@ def test_peak_memory_is_the_scans_own_not_the_parents_at_fork(tmp_path: Path) ->
     assert 5 < outcome.peak_mb < 200, outcome.peak_mb  # what the child used
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "acquisition (being reworked): IOSBackup looks rows up through Manifest.db's indexes and does not "
-    "retry with NOT INDEXED when an index page is damaged, so every artefact behind it is lost"
-))
 def test_a_damaged_manifest_index_hides_no_artefact_whose_row_is_intact(sample: Sample, tmp_path: Path) -> None:
     cases.manifest_index_page(sample.root, tmp_path)
     outcome, info, alerts = _scan(sample, tmp_path)

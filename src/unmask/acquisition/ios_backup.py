@@ -230,10 +230,12 @@ class IOSBackup(Acquisition):
         self.manifest: dict[str, Any] = {}
         if manifest_plist is not None:
             try:
-                self.manifest = plist.load_dict(manifest_plist.read_bytes())
+                self.manifest = plist.load_dict(_read_capped(manifest_plist))
             except ArtefactError as exc:
                 raise AcquisitionError(f"{manifest_plist}: {exc}") from None
         self._info_plist: dict[str, Any] | None = None
+        self._unindexed = False
+        self._damage: str | None = None
         self._buckets: dict[str, bool] = {}
         self._found: dict[str, FileEntry | None] = {}
         self._missing: int | None = None
@@ -274,11 +276,22 @@ class IOSBackup(Acquisition):
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of a query of Manifest.db; a damaged database (an overwritten page) is an
-        artefact error of whoever asked, never a crash of the scan."""
+        artefact error of whoever asked, never a crash of the scan.
+
+        A damaged index must not hide rows that are intact in the table: the query is asked again
+        without the indexes (``NOT INDEXED``, a scan of the table) before it is given up, and once
+        an index has failed every later query goes straight to the table.
+        """
+        if self._unindexed:
+            sql = sql.replace("FROM Files", "FROM Files NOT INDEXED")
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
+            if self._unindexed:
+                raise ArtefactError(f"Manifest.db is damaged ({exc})") from None
+            self._unindexed = True
+            self._damage = f"Manifest.db is damaged ({exc}); its rows were looked up without its indexes"
+            return self._fetchall(sql, params)
 
     def _entry_of(self, row: tuple[Any, ...]) -> FileEntry | None:
         _, fid, domain, rel, flags = row
@@ -360,6 +373,8 @@ class IOSBackup(Acquisition):
                 yield entry
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        if self._unindexed:
+            query = query.replace("FROM Files", "FROM Files NOT INDEXED")
         try:
             cursor = self._db.execute(query, params)
             while batch := cursor.fetchmany(4096):
@@ -519,7 +534,7 @@ class IOSBackup(Acquisition):
             path = self.host_file("Info.plist")
             if path is not None:
                 try:
-                    info = plist.load_dict(path.read_bytes())
+                    info = plist.load_dict(_read_capped(path))
                 except (ArtefactError, OSError):
                     info = {}
             self._info_plist = info
@@ -552,6 +567,7 @@ class IOSBackup(Acquisition):
             "backup_date": _fact(info.get("Last Backup Date") or self.manifest.get("Date")),
             "files_listed": self._listed,
             "files_missing": self._missing,
+            **({"manifest_damage": self._damage} if self._damage else {}),
             **self._encryption_facts(),
         }
 
@@ -883,3 +899,16 @@ def open_ios_backup(path: Path, options: OpenOptions | None = None) -> Acquisiti
     if not path.exists():
         raise AcquisitionError(f"{path} does not exist")
     return IOSBackup.open_path(IOSBackup.detect(path) or path, options or OpenOptions())
+
+
+HOST_PLIST_MAX = 64 << 20
+"""The backup's own plists are read up to this size: real ones hold a few megabytes (Info.plist
+with app icons at most), and plistlib builds a plist whole in many times its size of memory."""
+
+
+def _read_capped(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(HOST_PLIST_MAX + 1)
+    if len(data) > HOST_PLIST_MAX:
+        raise ArtefactError(f"{path.name} is larger than {HOST_PLIST_MAX >> 20} MB; not read")
+    return data
