@@ -7,6 +7,7 @@ page last, from the files the writer left.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from itertools import islice
@@ -120,6 +121,8 @@ def scan_acquisition(
     started = timeutil.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    if hash_all and not acq.options.hash_all:
+        acq.options = dataclasses.replace(acq.options, hash_all=True)
     sets, index = indicators or load_indicators(iocs)
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -228,11 +231,17 @@ def check(
     backend (confidential matching supplies its own).
     """
     t0 = time.perf_counter()
+    if hash_all:
+        options = dataclasses.replace(options or OpenOptions(), hash_all=True)
     acq = open_acquisition(Path(path), kind=kind, options=options)
     writer = None
     try:
         if output is not None:
-            refuse_output_inside(Path(output), acq.root if acq.root.is_dir() else acq.root.parent)
+            if acq.root.is_dir():
+                refuse_output_inside(Path(output), acq.root)
+            elif Path(output).resolve() == acq.root.resolve():
+                # Evidence that is one file (an archive) is never written to; results beside it are fine.
+                raise UsageError(f"{output} is the evidence file itself; choose another output folder")
         opened = time.perf_counter() - t0
         if output is not None:
             from unmask.report.writers import OutputWriter

@@ -110,7 +110,8 @@ def _scan_options(func: F) -> F:
                      help="Folder for the results (created if needed)."),
         fail_on_option,
         click.option("--hash-all", is_flag=True,
-                     help="Hash every file of the evidence into info.json (slow on big acquisitions)."),
+                     help="Hash every file of the evidence into info.json, and match the hashes of every file of "
+                          "a full-filesystem dump (slow on big acquisitions)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line."),
         click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads."),
         click.option("--password-file", type=click.Path(path_type=Path),
@@ -229,6 +230,7 @@ def _verb(name: str, kind: str, doc: str) -> None:
 
 
 _verb("check-backup", "ios-backup", "Check an iPhone backup folder (plain or encrypted) for spyware traces.")
+_verb("check-fs", "ios-fs", "Check an iPhone full-filesystem dump (folder, .tar[.gz|.bz2|.xz|.zst] or .zip) for spyware traces.")
 
 
 @main.command("kinds")

@@ -21,3 +21,6 @@ class OpenOptions:
     temp_mb: int = 8192
     """Temporary disk the acquisition may use for files it hands out as real files (members of an
     archive, decrypted files), all together."""
+    hash_all: bool = False
+    """Hash every file the evidence holds, not only the artefacts parsers read (``--hash-all``):
+    a full-filesystem dump's files then carry their hashes for matching."""

@@ -42,6 +42,7 @@ from unmask.formats.archive import (
     ArchiveMember,
     ArchiveReader,
     sniff,
+    stream_names,
 )
 from unmask.formats.sqlite import working_database
 
@@ -219,6 +220,14 @@ class Tree:
         while batch := cursor.fetchmany(4096):
             yield [TreeEntry(*row) for row in batch]
 
+    def latest_mtime(self, before: float) -> float | None:
+        """The latest modification time of any regular file that is not after ``before`` (folders and
+        links of an extracted tree carry the extraction's time)."""
+        row = self._db.execute(
+            "SELECT max(mtime) FROM entries WHERE kind = 'file' AND mtime <= ?", (before,)
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
     def candidates(self, prefix: str, name: str | None) -> Iterator[str]:
         """Names of file-like entries under the literal ``prefix`` (a string prefix, not a folder),
         with last component ``name`` when given: the indexed narrowing of a glob."""
@@ -287,6 +296,8 @@ def _peek(path: str, size: int, mtime: float, limit: int) -> tuple[str, ...] | N
     kind = sniff(Path(path))
     if kind is None:
         return None
+    if kind in ("tar.bz2", "tar.xz", "tar.zst"):
+        return tuple(stream_names(Path(path), kind, limit))
     names: list[str] = []
     reader = ArchiveReader(Path(path), kind=kind)
     try:
