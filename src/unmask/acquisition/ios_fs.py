@@ -55,14 +55,16 @@ LOCALTIME = "/private/var/db/timezone/localtime"
 # Names only iOS has: Apple's own iOS apps and SpringBoard (macOS has a SystemVersion.plist too).
 _IOS_APPS = "MobileSMS|MobileSafari|Preferences|MobilePhone|MobileSlideShow|MobileCal|MobileNotes|MobileMail"
 _WRAP = r"((?:[^/]+/){0,3}?)"
+_VAR_SIBLINGS = ("containers", "root", "db", "wireless", "preferences", "installd", "Keychains")
+# Folders of /private/var only iOS has (macOS has root, db and preferences too).
+_IOS_VAR = ("mobile", "containers", "wireless", "installd", "Keychains")
 _ROOT_MARKERS = (
-    re.compile(_WRAP + r"private/var/mobile/"),
+    re.compile(_WRAP + r"private/var/(?:" + "|".join(_IOS_VAR) + ")/"),
     re.compile(_WRAP + r"System/Library/CoreServices/SpringBoard\.app/"),
     re.compile(_WRAP + rf"Applications/(?:{_IOS_APPS})\.app/"),
 )
 _NO_PRIVATE_MARKER = re.compile(_WRAP + r"var/mobile/")
 _VAR_MARKER = re.compile(_WRAP + r"mobile/Library/")
-_VAR_SIBLINGS = ("containers", "root", "db", "wireless", "preferences", "installd", "Keychains")
 _PEEK = 20_000
 
 
@@ -123,7 +125,9 @@ def _ios_system_version(path: Path) -> bool:
 
 def _folder_layout(folder: Path) -> str | None:
     """The layout of a folder that is itself a dump's root, or ``None``."""
-    if _is_dir(folder / "private" / "var" / "mobile") or _is_dir(folder / "var" / "mobile"):
+    if _is_dir(folder / "var" / "mobile") or any(
+        _is_dir(folder / "private" / "var" / sub) for sub in _IOS_VAR
+    ):
         return "root"
     if _ios_system_version(folder / "System" / "Library" / "CoreServices" / "SystemVersion.plist"):
         return "root"
@@ -239,6 +243,11 @@ class IOSFilesystem(TreeAcquisition):
                 rules.append(Mapping(f"/private/{short}", short_name))
         rules.append(Mapping("", base))
         return rules
+
+    def host_file(self, name: str) -> Path | None:
+        """A dump has no files of its own besides the device's (a backup's Info.plist has no
+        counterpart): nothing at the dump's root is read as anything but a device file."""
+        return None
 
     # -- device facts ----------------------------------------------------------------------------
 

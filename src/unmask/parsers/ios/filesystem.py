@@ -16,6 +16,11 @@ acquisition's listing carries those facts:
   component of every path, relative to the dump root; research/mvt.md §3.2.)
 - ``modified``, the modification time the dump preserved (a folder dump's change and birth times
   are the extraction host's, not the device's, so they are not kept), for the timeline;
+- ``web_hosts``, the site a WebKit website-data folder or file is named after
+  (``https_example.com_0`` in ``WebsiteData/IndexedDB``, ``LocalStorage``, SafariViewService's
+  ``WebsiteData``…, in every app container): what MVT's WebkitIndexedDB, WebkitLocalStorage and
+  WebkitSafariViewService modules read from folder names (research/mvt.md §3.2); read from each
+  entry's own name, so a folder is reported once, not once per file inside it;
 - ``app``, the bundle id of the app container the entry lies in (:mod:`unmask.parsers.ios.containers`);
 - with ``--hash-all`` (:attr:`unmask.acquisition.options.OpenOptions.hash_all`), the MD5, SHA-1
   and SHA-256 of every regular file, matched against ``file:hashes`` indicators.
@@ -37,6 +42,7 @@ from unmask.errors import ArtefactError
 from unmask.model import Obs, Record
 from unmask.parsers.base import ParseContext, Parser, Source
 from unmask.parsers.ios.containers import app_of, split_container
+from unmask.parsers.ios.manifest import web_origin_hosts
 
 _SEEN_LIMIT = 16_384
 _CHUNK = 1 << 20
@@ -56,6 +62,7 @@ class FilesystemEntry(Record):
     size: int | None = None
     mode: int | None = None
     link: str | None = None
+    web_hosts: Annotated[tuple[str, ...], Obs.HOST] = ()
     app: str | None = None
     implied: bool = False
     md5: Annotated[str | None, Obs.MD5] = None
@@ -143,16 +150,18 @@ class FilesystemParser(Parser):
 
 def _record(e: FileEntry, app: str | None, digests: tuple[str, str, str] | None) -> FilesystemEntry:
     path = e.device_path
+    name = path.rpartition("/")[2]
     return FilesystemEntry(
         device_path=path,
         locator=e.locator if isinstance(e.locator, str) else "",
         modified=e.modified,
         path=path,
-        name=path.rpartition("/")[2],
+        name=name,
         entry_kind=e.kind,
         size=e.size,
         mode=e.mode,
         link=e.link or None,
+        web_hosts=web_origin_hosts(name) if "_" in name and name[:1] in "hw" else (),
         app=app,
         md5=digests[0] if digests else None,
         sha1=digests[1] if digests else None,
