@@ -57,7 +57,7 @@ _IOS_APPS = "MobileSMS|MobileSafari|Preferences|MobilePhone|MobileSlideShow|Mobi
 _WRAP = r"((?:[^/]+/){0,3}?)"
 _VAR_SIBLINGS = ("containers", "root", "db", "wireless", "preferences", "installd", "Keychains")
 # Folders of /private/var only iOS has (macOS has root, db and preferences too).
-_IOS_VAR = ("mobile", "containers", "wireless", "installd", "Keychains")
+_IOS_VAR = ("mobile", "containers", "wireless", "installd", "Keychains", "networkd")
 _ROOT_MARKERS = (
     re.compile(_WRAP + r"private/var/(?:" + "|".join(_IOS_VAR) + ")/"),
     re.compile(_WRAP + r"System/Library/CoreServices/SpringBoard\.app/"),
