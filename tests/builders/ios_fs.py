@@ -12,11 +12,8 @@ the shapes real extraction tools produce.
 from __future__ import annotations
 
 import base64
-import bz2
-import gzip
 import hashlib
 import io
-import lzma
 import os
 import plistlib
 import stat
@@ -220,15 +217,7 @@ class DumpBuilder:
         if form == "zip":
             self._zip(target, entries, dirs)
         else:
-            raw = self._tar(entries, dirs)
-            compress = {
-                "tar": lambda b: b,
-                "tar.gz": gzip.compress,
-                "tar.bz2": bz2.compress,
-                "tar.xz": lzma.compress,
-                "tar.zst": _zstd,
-            }[form]
-            target.write_bytes(compress(raw))
+            self._tar(target, form, entries, dirs)
         return target
 
     def _folder(self, top: Path, entries: list[tuple[str, _Node]]) -> Path:
@@ -251,9 +240,10 @@ class DumpBuilder:
         return top
 
     @staticmethod
-    def _tar(entries: list[tuple[str, _Node]], dirs: bool) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    def _tar(target: Path, form: str, entries: list[tuple[str, _Node]], dirs: bool) -> None:
+        mode = {"tar": "w", "tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz"}.get(form)
+        plain = target if mode is not None else target.with_suffix(".tmp")
+        with tarfile.open(plain, mode or "w", format=tarfile.PAX_FORMAT) as tar:
             for name, node in entries:
                 info = tarfile.TarInfo(name)
                 info.mtime, info.mode = int(node.mtime), node.mode
@@ -268,7 +258,12 @@ class DumpBuilder:
                 else:
                     info.size = len(node.data)
                     tar.addfile(info, io.BytesIO(node.data))
-        return buffer.getvalue()
+        if mode is None:  # zstd: tarfile has no writer for it
+            import zstandard
+
+            with plain.open("rb") as source, target.open("wb") as sink:
+                zstandard.ZstdCompressor().copy_stream(source, sink)
+            plain.unlink()
 
     @staticmethod
     def _zip(target: Path, entries: list[tuple[str, _Node]], dirs: bool) -> None:
@@ -293,8 +288,3 @@ class DumpBuilder:
                     info.compress_type = zipfile.ZIP_DEFLATED
                     zf.writestr(info, node.data)
 
-
-def _zstd(data: bytes) -> bytes:
-    import zstandard
-
-    return zstandard.ZstdCompressor().compress(data)
