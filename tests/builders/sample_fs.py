@@ -254,7 +254,7 @@ def build_sample_dump(
     })
 
     clients: dict[str, Any] = {
-        f"com.apple.locationd.bundle-/System/Library/LocationBundles/Routine.bundle": {
+        "com.apple.locationd.bundle-/System/Library/LocationBundles/Routine.bundle": {
             "BundlePath": "/System/Library/LocationBundles/Routine.bundle", "Authorization": 2},
         "com.google.Maps": {"BundleId": "com.google.Maps", "Authorization": 4},
     }
