@@ -25,32 +25,31 @@ ALLOWED = frozenset({
     "SafariBookmarksSyncAgent",
 })
 _SYSTEM = ("/usr/", "/System/", "/sbin/", "/Applications/")
-_TRUNCATED = (15, 16)  # Darwin keeps 16 characters of a process name, some tools 15
 _MAX_NAMES = 10_000
 
 
 class _Bloom:
     """A fixed-size set of names with no false negatives (4 MiB whatever the dump's size): a name
-    never added is reported absent except with a probability of about 1e-4 at a million names."""
+    never added is reported present with a probability of about 1e-3 at half a million names
+    (two bits per name, both from one 64-bit string hash)."""
 
     BITS = 1 << 25
 
     def __init__(self) -> None:
         self._bits = bytearray(self.BITS >> 3)
 
-    def _slots(self, name: str) -> tuple[int, int, int, int]:
-        a, b = hash(name), hash((name, 1))
-        mask = self.BITS - 1
-        return a & mask, (a >> 32) & mask, b & mask, (b >> 32) & mask
-
     def add(self, name: str) -> None:
+        h = hash(name)
         bits = self._bits
-        for slot in self._slots(name):
-            bits[slot >> 3] |= 1 << (slot & 7)
+        a, b = h & 0x1FFFFFF, (h >> 32) & 0x1FFFFFF
+        bits[a >> 3] |= 1 << (a & 7)
+        bits[b >> 3] |= 1 << (b & 7)
 
     def __contains__(self, name: str) -> bool:
+        h = hash(name)
         bits = self._bits
-        return all(bits[slot >> 3] & (1 << (slot & 7)) for slot in self._slots(name))
+        a, b = h & 0x1FFFFFF, (h >> 32) & 0x1FFFFFF
+        return bool(bits[a >> 3] & (1 << (a & 7))) and bool(bits[b >> 3] & (1 << (b & 7)))
 
 
 class ProcessWithoutBinary(Heuristic):
@@ -87,17 +86,17 @@ class ProcessWithoutBinary(Heuristic):
 
     def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
         """Remember file names (as a bloom filter) and usage processes without a bundle id."""
-        files = self._files
+        add = self._files.add
         for record in records:
-            if isinstance(record, FilesystemEntry):
+            if type(record) is FilesystemEntry:
                 self._entries += 1
-                if record.entry_kind in ("file", "symlink"):
+                if record.entry_kind == "file" or record.entry_kind == "symlink":
                     name = record.name
-                    files.add(name)
-                    if len(name) > _TRUNCATED[0]:
-                        for cut in _TRUNCATED:
-                            if len(name) > cut:
-                                files.add(name[:cut])
+                    add(name)
+                    if len(name) > 15:  # the names a usage database may hold cut to 15 or 16 characters
+                        add(name[:15])
+                        if len(name) > 16:
+                            add(name[:16])
                     if not self._system and record.path.startswith(_SYSTEM):
                         self._system = True
             elif isinstance(record, UsageProcess):

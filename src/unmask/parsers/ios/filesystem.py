@@ -53,7 +53,7 @@ class FilesystemEntry(Record):
     """One file, folder or link of the dump's file system."""
 
     kind: ClassVar[str] = "ios/filesystem/entry"
-    summary: ClassVar[str] = "{entry_kind} {path} ({size} bytes)"
+    summary: ClassVar[str] = "{entry_kind} {path}"
 
     modified: datetime | None = None
     path: Annotated[str, Obs.FILE_PATH]
@@ -100,6 +100,8 @@ class FilesystemParser(Parser):
         unhashed = 0
 
         def app(path: str) -> str | None:
+            if "ontainers/" not in path:
+                return None
             found = split_container(path)
             if found is None:
                 return None
