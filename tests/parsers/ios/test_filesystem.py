@@ -149,3 +149,26 @@ def test_observables_of_an_entry() -> None:
     assert {(o.type, o.value) for o in observables_of(record)} == {
         (Obs.FILE_PATH, "/private/var/tmp/x/bh"), (Obs.FILE_NAME, "bh"), (Obs.PROCESS, "bh"),
     }
+
+
+def test_files_of_attachment_stores_are_screened(dump: DumpBuilder, tmp_path: Path) -> None:
+    from tests.payloads import vectors as v
+    from unmask.api import check
+    from unmask.parsers.ios.filesystem import AttachmentFile
+
+    payload = v.jbig2_pdf(v.jbig2_globals(0x80000000), v.jbig2_image(0x80000000))
+    dump.add_file("/private/var/mobile/Library/SMS/Attachments/ab/11/GUID-1/invoice.gif", payload)
+    group = dump.container("group", "group.net.whatsapp.WhatsApp.shared")
+    dump.add_file(group + "/Message/Media/4179@s.whatsapp.net/a/b/photo.png", v.png_1x1())
+    dump.add_file("/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.JPG", payload)  # not an attachment store
+    evidence = dump.finish("zip")
+    records, _ = run_evidence(FilesystemParser, evidence)
+    stored = sorted(r.path for r in records if isinstance(r, AttachmentFile))
+    assert stored == [group + "/Message/Media/4179@s.whatsapp.net/a/b/photo.png",
+                      "/private/var/mobile/Library/SMS/Attachments/ab/11/GUID-1/invoice.gif"]
+    result = check(evidence, output=tmp_path / "out")
+    screened = {s["device_path"] for s in result.extra["screened_files"]}
+    assert screened == set(stored)  # the camera roll is not an attachment store
+    payloads = [f for f in result.findings if f.source == "ios/filesystem/attachment"]
+    assert payloads and {f.device_path for f in payloads} == {
+        "/private/var/mobile/Library/SMS/Attachments/ab/11/GUID-1/invoice.gif"}

@@ -25,6 +25,11 @@ acquisition's listing carries those facts:
 - with ``--hash-all`` (:attr:`unmask.acquisition.options.OpenOptions.hash_all`), the MD5, SHA-1
   and SHA-256 of every regular file, matched against ``file:hashes`` indicators.
 
+Every file in a message attachment store (``Library/SMS/Attachments``, WhatsApp's
+``Message/Media`` in its app group) is an :class:`AttachmentFile`, a filesystem entry that declares
+its content, so each one is screened for exploit payloads (:mod:`unmask.detect.attachments`), also
+when the message that delivered it, or its row in the database, is gone.
+
 The parser streams the listing in batches (:meth:`unmask.acquisition.base.Acquisition.listing`) and
 keeps only a bounded cache of folders already seen, so memory does not grow with the dump.
 """
@@ -39,7 +44,7 @@ from typing import Annotated, ClassVar
 
 from unmask.acquisition.base import Acquisition, FileEntry
 from unmask.errors import ArtefactError
-from unmask.model import Obs, Record
+from unmask.model import Content, Obs, Record
 from unmask.parsers.base import ParseContext, Parser, Source
 from unmask.parsers.ios.containers import app_of, split_container
 from unmask.parsers.ios.manifest import web_origin_hosts
@@ -70,6 +75,23 @@ class FilesystemEntry(Record):
     sha256: Annotated[str | None, Obs.SHA256] = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentFile(FilesystemEntry):
+    """A file of a message attachment store on the disk, screened for exploit payloads."""
+
+    kind: ClassVar[str] = "ios/filesystem/attachment"
+    content: ClassVar[Content | None] = Content("path", name="name")
+
+
+_ATTACHMENT_STORES = ("/private/var/mobile/Library/SMS/Attachments/", "/Message/Media/")
+
+
+def _is_attachment(path: str) -> bool:
+    if path.startswith(_ATTACHMENT_STORES[0]):
+        return True
+    return _ATTACHMENT_STORES[1] in path and path.startswith("/private/var/mobile/Containers/Shared/AppGroup/")
+
+
 def _hashes(acq: Acquisition, path: str) -> tuple[str, str, str] | None:
     md5, sha1, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False), hashlib.sha256()
     try:
@@ -89,7 +111,7 @@ class FilesystemParser(Parser):
     name = "filesystem"
     platform = "ios"
     sources = (Source.listing(),)
-    records = (FilesystemEntry,)
+    records = (FilesystemEntry, AttachmentFile)
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[Record]:
         """One record per listed entry (and per folder the listing only implies), in listing order."""
@@ -145,15 +167,18 @@ class FilesystemParser(Parser):
                 if hash_all and e.kind == "file" and e.stored:
                     digests = _hashes(acq, path)
                     unhashed += digests is None
-                yield _record(e, app(path) if path.startswith("/private/var/") else None, digests)
+                cls = AttachmentFile if e.kind == "file" and _is_attachment(path) else FilesystemEntry
+                yield _record(e, app(path) if path.startswith("/private/var/") else None, digests, cls)
         if unhashed:
             ctx.warn(f"{unhashed} files could not be read to be hashed")
 
 
-def _record(e: FileEntry, app: str | None, digests: tuple[str, str, str] | None) -> FilesystemEntry:
+def _record(
+    e: FileEntry, app: str | None, digests: tuple[str, str, str] | None, cls: type[FilesystemEntry] = FilesystemEntry
+) -> FilesystemEntry:
     path = e.device_path
     name = path.rpartition("/")[2]
-    return FilesystemEntry(
+    return cls(
         device_path=path,
         locator=e.locator if isinstance(e.locator, str) else "",
         modified=e.modified,
