@@ -73,3 +73,44 @@ def test_results_beside_the_archive_but_never_inside_the_folder(sample: DumpSamp
     assert inside.exit_code == 2 and "inside" in inside.output
     beside = sample.archives["tar.gz"].parent / "results-beside"
     assert CliRunner().invoke(main, ["check-fs", str(sample.archives["tar.gz"]), "-o", str(beside), "-q"]).exit_code == 1
+
+
+def test_recheck_of_a_dump_finds_what_the_scan_found(sample: DumpSample, tmp_path: Path) -> None:
+    from unmask.recheck import recheck
+
+    alerts = _scan(sample.folder, tmp_path / "scan")
+    done = recheck(tmp_path / "scan", output=tmp_path / "again")
+    again = [f.to_json() for f in done.result.findings]
+    assert sorted(map(_key, again)) == sorted(map(_key, alerts))  # process-without-binary included
+    assert done.new_findings == [] and done.no_longer_found == []
+
+
+def test_a_hostile_tar_is_read_safely(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    archive = tmp_path / "hostile.tar"
+    with tarfile.open(archive, "w") as tar:
+        def add(name: str, data: bytes = b"x", *, link: str | None = None) -> None:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+        add("private/var/mobile/Library/Preferences/a.plist")
+        add("../outside.txt")
+        add("/etc/absolute.txt")
+        add("private/var/mobile/Library/SMS/sms.db", link="/etc/passwd")
+        add("private/var/mobile/Library/x/../../../../../../escape", link="../../../../../../../../etc/passwd")
+        add("private/var/tmp/roleaccountd")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["check-fs", str(archive), "-o", str(out), "-q"])
+    assert result.exit_code == 1, result.output  # the planted name is still found
+    info = json.loads((out / "info.json").read_text())
+    refused = info["evidence"]["refused"]
+    assert any("climbs out" in why or ".." in why for why in refused.values())
+    assert any("absolute" in why for why in refused.values())
+    assert "Traceback" not in result.output
