@@ -23,6 +23,7 @@ materialize over the tree.
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 from collections.abc import Iterator, Sequence
@@ -174,13 +175,15 @@ class Tree:
         # os.fsdecode cost more than the stat call itself over a quarter of a million entries.
         seq = 0
         root = os.fsencode(self.source)
-        stack: list[tuple[bytes, str]] = [(b"", "")]
+        # (bytes path, text path, whether the text is the exact UTF-8 form of the bytes)
+        stack: list[tuple[bytes, str, bool]] = [(b"", "", True)]
         is_dir, is_reg, is_lnk = stat.S_ISDIR, stat.S_ISREG, stat.S_ISLNK
+        by_name = operator.attrgetter("name")
         while stack:
-            rel, rel_text = stack.pop()
+            rel, rel_text, exact = stack.pop()
             try:
                 with os.scandir(root + b"/" + rel if rel else root) as it:
-                    found = sorted(it, key=lambda e: e.name)
+                    found = sorted(it, key=by_name)
             except OSError as exc:
                 self._refuse(rel_text, f"unreadable folder ({exc.strerror})")
                 continue
@@ -188,6 +191,7 @@ class Tree:
                 raw = item.name
                 name = rel + b"/" + raw if rel else raw
                 leaf = _decoded(raw)
+                leaf_exact = len(leaf) == len(raw) or leaf.encode("utf-8") == raw
                 text = rel_text + "/" + leaf if rel_text else leaf
                 try:
                     st = item.stat(follow_symlinks=False)
@@ -200,7 +204,7 @@ class Tree:
                     kind = "file"
                 elif is_dir(mode):
                     kind = "dir"
-                    stack.append((name, text))
+                    stack.append((name, text, exact and leaf_exact))
                 elif is_lnk(mode):
                     kind = "symlink"
                     try:
@@ -213,8 +217,8 @@ class Tree:
                     self._refuse(text, problem)
                 seq += 1
                 yield (text, leaf, kind, st.st_size if kind == "file" else None, mode,
-                       st.st_mtime, st.st_atime, st.st_ctime, getattr(st, "st_birthtime", None), link, name, problem,
-                       seq)
+                       st.st_mtime, st.st_atime, st.st_ctime, getattr(st, "st_birthtime", None), link,
+                       None if exact and leaf_exact else name, problem, seq)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -277,7 +281,7 @@ class Tree:
         if entry.problem is not None:
             raise ArtefactError(f"refused: {entry.problem}")
         if self.is_folder:
-            path = os.path.join(os.fsencode(self.source), entry.locator)
+            path = os.path.join(os.fsencode(self.source), _raw_name(entry))
             try:
                 fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
             except OSError as exc:
@@ -296,7 +300,7 @@ class Tree:
     def local_path(self, entry: TreeEntry) -> Path | None:
         """The file on disk for a folder's regular file entry (no copy needed), else ``None``."""
         if self.is_folder and entry.kind == "file" and entry.problem is None:
-            return Path(os.fsdecode(os.path.join(os.fsencode(self.source), entry.locator)))
+            return Path(os.fsdecode(os.path.join(os.fsencode(self.source), _raw_name(entry))))
         return None
 
     def close(self) -> None:
@@ -304,6 +308,12 @@ class Tree:
         self._db.close()
         if self.archive is not None:
             self.archive.close()
+
+
+def _raw_name(entry: TreeEntry) -> bytes:
+    """The on-disk name of a folder's entry: kept in the locator only when the text name is not
+    its exact UTF-8 form (a name that is not valid UTF-8)."""
+    return entry.locator if isinstance(entry.locator, bytes) else entry.path.encode("utf-8")
 
 
 def _pack(member: ArchiveMember) -> bytes:
