@@ -81,6 +81,18 @@ DAEMONS = {
     "mobileassetd": "/usr/libexec/mobileassetd",
     "softwareupdateservicesd": "/System/Library/PrivateFrameworks/SoftwareUpdateServices.framework/Support/softwareupdateservicesd",
 }
+# More system daemons that use the network, each with its binary in /usr/libexec: a real iPhone's
+# usage databases list a few hundred processes, most of them daemons without a bundle id.
+MORE_DAEMONS = (
+    "accountsd", "aggregated", "akd", "assistantd", "backboardd", "bird", "bluetoothd", "calaccessd",
+    "callservicesd", "configd", "coreduetd", "dataaccessd", "deleted", "duetexpertd", "fitnessd", "healthd",
+    "imagent", "kbd", "lockdownd", "mediaserverd", "nesessionmanager", "passd", "photoanalysisd", "powerd",
+    "rapportd", "remindd", "routined", "searchd", "securityd", "sharingd", "storebookkeeperd", "suggestd",
+    "symptomsd", "syncdefaultsd", "timed", "trustd", "useractivityd", "wifid", "wirelessproxd", "navd",
+    "mediaanalysisd", "familycircled", "adprivacyd", "appstored", "AppleIDAuthAgent", "amsaccountsd",
+    "chronod", "contextstored", "biomesyncd", "dmd", "mobileactivationd", "nanoregistryd", "networkserviceproxy",
+    "pipelined", "screentimeagentd", "siriactionsd", "triald", "translationd", "weatherd", "wcd",
+)
 APPS = [
     ("org.telegram.Telegram", "Telegram"), ("net.whatsapp.WhatsApp", "WhatsApp"), ("com.google.chrome.ios", "Chrome"),
     ("org.mozilla.ios.Firefox", "Firefox"), ("com.spotify.client", "Spotify"), ("com.burbn.instagram", "Instagram"),
@@ -145,7 +157,12 @@ def build_sample_dump(
                                                       "itemName": "Free VPN", "sourceApp": "com.example.installer"})
 
     # --- network usage: benign daemons and apps; planted processes without binaries -------------
-    names = [(n, None) for n in DAEMONS] + [(name, ident) for ident, name in APPS]
+    # As many processes as the backup benchmark gives a backup of this size (one per thousand
+    # files), each with a few live-usage rows; every daemon has its binary on the system volume.
+    for name in MORE_DAEMONS:
+        b.add_file(f"/usr/libexec/{name}", b"\xcf\xfa\xed\xfe" + bytes(60), mode=0o755)
+    pool = [(n, None) for n in (*DAEMONS, *MORE_DAEMONS)] + [(name, ident) for ident, name in APPS]
+    names = [pool[i % len(pool)] for i in range(max(len(pool), files // 1000))]
     procs = [{"Z_PK": i + 1, "Z_ENT": 1, "Z_OPT": 1, "ZPROCNAME": n, "ZBUNDLENAME": bid,
               "ZFIRSTTIMESTAMP": _cocoa(START), "ZTIMESTAMP": _cocoa(START + timedelta(hours=i))}
              for i, (n, bid) in enumerate(names)]
@@ -155,8 +172,7 @@ def build_sample_dump(
                           "ZFIRSTTIMESTAMP": _cocoa(START + timedelta(days=3)), "ZTIMESTAMP": _cocoa(START + timedelta(days=3))})
     b.add_sqlite("/private/var/networkd/db/netusage.sqlite", "ios/netusage.sqlite/ios14.sql", {
         "ZPROCESS": net_procs,
-        "ZLIVEUSAGE": [{"Z_PK": p["Z_PK"], "Z_ENT": 2, "Z_OPT": 1, "ZHASPROCESS": p["Z_PK"], "ZTIMESTAMP": p["ZTIMESTAMP"],
-                        "ZWIFIIN": 1000.0, "ZWIFIOUT": 100.0} for p in net_procs],
+        "ZLIVEUSAGE": _live(net_procs),
     })
     du_procs = [dict(p) for p in procs]
     if plant_it("datausage", "ios/datausage/process"):
@@ -164,8 +180,7 @@ def build_sample_dump(
                          "ZFIRSTTIMESTAMP": _cocoa(START + timedelta(days=4)), "ZTIMESTAMP": _cocoa(START + timedelta(days=4))})
     b.add_sqlite("/private/var/wireless/Library/Databases/DataUsage.sqlite", "ios/DataUsage.sqlite/ios15.sql", {
         "ZPROCESS": du_procs,
-        "ZLIVEUSAGE": [{"Z_PK": p["Z_PK"], "Z_ENT": 2, "Z_OPT": 1, "ZHASPROCESS": p["Z_PK"], "ZTIMESTAMP": p["ZTIMESTAMP"],
-                        "ZWIFIIN": 10.0, "ZWIFIOUT": 1.0} for p in du_procs],
+        "ZLIVEUSAGE": _live(du_procs),
     })
 
     # --- files of the implants and their traces on disk -----------------------------------------
@@ -231,8 +246,12 @@ def build_sample_dump(
     if plant_it("chrome_favicon", "ios/chrome_favicons/favicon"):
         chrome_maps.append({"id": 2, "page_url": f"https://{TRACES['chrome_favicon'][2]}/x", "icon_id": 2})
         chrome_icons.append({"id": 2, "url": f"https://{TRACES['chrome_favicon'][2]}/favicon.ico", "icon_type": 1})
+    stamp = int((START.timestamp() + US_EPOCH) * 1_000_000)
+    bitmaps = [{"id": i["id"], "icon_id": i["id"], "last_updated": stamp, "image_data": b"\x89PNG", "width": 16,
+                "height": 16} for i in chrome_icons]
     b.add_sqlite(f"{containers['com.google.chrome.ios']}/Library/Application Support/Google/Chrome/Default/Favicons",
-                 "chrome/Favicons/v8-source.sql", {"favicons": chrome_icons, "icon_mapping": chrome_maps})
+                 "chrome/Favicons/v8-source.sql",
+                 {"favicons": chrome_icons, "icon_mapping": chrome_maps, "favicon_bitmaps": bitmaps})
 
     ff_history = [{"id": 1, "guid": "g1", "url": "https://duckduckgo.com/", "title": "DDG", "is_deleted": 0, "should_upload": 0}]
     if plant_it("firefox", "ios/firefox_history/visit"):
@@ -354,6 +373,16 @@ def build_sample_dump(
         sample.archives[form] = b.finish(form)
     sample.counts = {"entries": len(b._nodes), "files": sum(n.kind == "file" for n in b._nodes.values())}
     return sample
+
+
+def _live(procs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Three live-usage rows per process row, each pointing at it."""
+    rows = []
+    for p in procs:
+        for k in range(3):
+            rows.append({"Z_PK": 3 * (p["Z_PK"] - 1) + k + 1, "Z_ENT": 2, "Z_OPT": 1, "ZHASPROCESS": p["Z_PK"],
+                         "ZTIMESTAMP": p["ZTIMESTAMP"] + 3600 * k, "ZWIFIIN": 1000.0 * k, "ZWIFIOUT": 100.0 * k})
+    return rows
 
 
 def _filler(b: DumpBuilder, rng: random.Random, count: int, containers: dict[str, str], bundles: dict[str, str]) -> None:
