@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := sqlite3 chromium
 PYTEST_ARGS ?= -n auto
 
-.PHONY: all setup sysdeps builddeps demo test lint bench bench-smoke clean
+.PHONY: all setup sysdeps builddeps demo test lint bench bench-fs bench-smoke clean
 
 all: test
 
@@ -85,6 +85,10 @@ bench: setup
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
+
+# Full-filesystem dumps: a generated ~200,000-file dump, unmask check-fs vs mvt-ios check-fs.
+bench-fs: setup
+	$(PY) -m bench.bench_fs
 
 clean:
 	rm -rf $(VENV) demo bench/out .pytest_cache .mypy_cache .ruff_cache
