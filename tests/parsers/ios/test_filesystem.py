@@ -172,3 +172,15 @@ def test_files_of_attachment_stores_are_screened(dump: DumpBuilder, tmp_path: Pa
     payloads = [f for f in result.findings if f.source == "ios/filesystem/attachment"]
     assert payloads and {f.device_path for f in payloads} == {
         "/private/var/mobile/Library/SMS/Attachments/ab/11/GUID-1/invoice.gif"}
+
+
+def test_the_locator_names_the_member_only_when_it_differs_from_the_device_path(tmp_path: Path) -> None:
+    plain = DumpBuilder(tmp_path / "a", system=False)
+    plain.add_file("/private/var/mobile/x.txt", b"x")
+    records, _ = run_evidence(FilesystemParser, plain.finish("tar"))
+    assert {r.locator for r in records if isinstance(r, FilesystemEntry) and r.path == "/private/var/mobile/x.txt"} == {""}
+    wrapped = DumpBuilder(tmp_path / "b", system=False)
+    wrapped.add_file("/private/var/mobile/x.txt", b"x")
+    records, _ = run_evidence(FilesystemParser, wrapped.finish("tar", wrap="FFS/", private=False))
+    entry = next(r for r in records if isinstance(r, FilesystemEntry) and r.path == "/private/var/mobile/x.txt")
+    assert entry.locator == "FFS/var/mobile/x.txt"

@@ -180,7 +180,9 @@ def _record(
     name = path.rpartition("/")[2]
     return cls(
         device_path=path,
-        locator=e.locator if isinstance(e.locator, str) else "",
+        # The entry's name in the dump, when it is not simply the device path (a wrapping folder,
+        # a dump without private/): the device path says the rest.
+        locator=e.locator if isinstance(e.locator, str) and e.locator != path[1:] else "",
         modified=e.modified,
         path=path,
         name=name,
