@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n auto
 FUZZ_SECONDS ?= 120
 FUZZ_SEED ?= 0
 
-.PHONY: all setup sysdeps builddeps demo test lint fuzz bench bench-smoke clean
+.PHONY: all setup sysdeps builddeps demo test lint fuzz bench bench-fs bench-smoke clean
 
 all: test
 
@@ -95,6 +95,10 @@ bench: setup
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
 	$(PY) -m bench.sysdiagnose --smoke
+
+# Full-filesystem dumps: a generated ~200,000-file dump, unmask check-fs vs mvt-ios check-fs.
+bench-fs: setup
+	$(PY) -m bench.bench_fs
 
 clean:
 	rm -rf $(VENV) demo bench/out .pytest_cache .mypy_cache .ruff_cache

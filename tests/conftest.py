@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders.ios_backup import BackupBuilder
+from tests.builders.ios_fs import DumpBuilder
 
 
 @pytest.fixture
@@ -25,3 +26,9 @@ def make_backup(tmp_path: Path) -> Callable[..., BackupBuilder]:
         return BackupBuilder(tmp_path / f"backup{next(counter)}", **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture
+def dump(tmp_path: Path) -> DumpBuilder:
+    """An empty full-filesystem dump builder; call ``.finish(form)`` after adding files."""
+    return DumpBuilder(tmp_path / "dump")

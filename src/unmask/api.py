@@ -7,6 +7,7 @@ page last, from the files the writer left.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -141,6 +142,8 @@ def scan_acquisition(
     started = timeutil.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    if hash_all and not acq.options.hash_all:
+        acq.options = dataclasses.replace(acq.options, hash_all=True)
     sets, index = indicators or load_indicators(iocs)
     timings["indicators"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -298,6 +301,8 @@ def check(
     (:func:`scan_acquisition` ``others``).
     """
     t0 = time.perf_counter()
+    if hash_all:
+        options = dataclasses.replace(options or OpenOptions(), hash_all=True)
     acq = open_acquisition(Path(path), kind=kind, options=options)
     others: list[Acquisition] = []
     writer = None
@@ -306,7 +311,11 @@ def check(
             others.append(open_acquisition(Path(extra), options=options))
         if output is not None:
             for evidence in (acq, *others):
-                refuse_output_inside(Path(output), evidence.root if evidence.root.is_dir() else evidence.root.parent)
+                if evidence.root.is_dir():
+                    refuse_output_inside(Path(output), evidence.root)
+                elif Path(output).resolve() == evidence.root.resolve():
+                    # Evidence that is one file (an archive) is never written to; results beside it are fine.
+                    raise UsageError(f"{output} is the evidence file itself; choose another output folder")
         opened = time.perf_counter() - t0
         if output is not None:
             from unmask.report.writers import OutputWriter

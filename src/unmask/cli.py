@@ -138,7 +138,8 @@ def _scan_options(func: F) -> F:
                      help="Folder for the results (created if needed)."),
         fail_on_option,
         click.option("--hash-all", is_flag=True,
-                     help="Hash every file of the evidence into info.json (slow on big acquisitions)."),
+                     help="Hash every file of the evidence into info.json, and match the hashes of every file of "
+                          "a full-filesystem dump (slow on big acquisitions)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the verdict line."),
         click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads."),
         click.option("--password-file", type=click.Path(path_type=Path),
@@ -276,6 +277,7 @@ _verb("check-bugreport", "bugreport", "Check an Android bugreport (zip or folder
 _verb("check-android-backup", "android-backup", "Check an Android .ab backup (plain or encrypted) for spyware traces.")
 _verb("check-sysdiagnose", "ios-sysdiagnose",
       "Check an iPhone sysdiagnose (the phone's .tar.gz or its extracted folder) for spyware traces.")
+_verb("check-fs", "ios-fs", "Check an iPhone full-filesystem dump (folder, .tar[.gz|.bz2|.xz|.zst] or .zip) for spyware traces.")
 
 
 password_file_option = click.option(

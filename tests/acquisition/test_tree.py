@@ -271,8 +271,9 @@ def test_an_archive_inside_an_archive_opens_as_a_nested_acquisition(tmp_path: Pa
     with zipfile.ZipFile(outer, "w") as zf:
         zf.write(inner, "nested/inner.zip")
     with Dump(outer) as acq:
-        with pytest.raises(Exception, match="not evidence unmask recognises"):
-            acq.open_nested("/nested/inner.zip")  # no registered kind reads a bare zip of files
+        nested = acq.open_nested("/nested/inner.zip")  # recognised by content: a full-filesystem dump
+        assert nested.kind == "ios-fs" and nested in acq.children
+        assert nested.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"sqlite bytes"
         child_path = acq.materialize("/nested/inner.zip")
         with Dump(child_path) as child:
             assert child.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"sqlite bytes"

@@ -24,6 +24,7 @@ def _register_device_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("delete_attachment_path", 1, lambda *_: None)
     conn.create_function("before_delete_attachment_path", 2, lambda *_: None)
     conn.create_function("ab_generate_guid", 0, lambda: "00000000-0000-0000-0000-000000000000")
+    conn.create_function("ab_update_value_from_trigger", -1, lambda *_: None)
 
 
 def create_db(

@@ -187,6 +187,9 @@ class Acquisition(ABC):
     label: ClassVar[str] = ""
     own_files: ClassVar[tuple[str, ...]] = ()
     """Files of the acquisition itself that are hashed as evidence on every scan."""
+    full_filesystem: ClassVar[bool] = False
+    """Whether :meth:`listing` is the device's own file system (a full-filesystem dump), rather than
+    a backup's index or an archive of logs: the filesystem parser reads it then."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

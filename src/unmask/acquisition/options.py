@@ -25,3 +25,6 @@ class OpenOptions:
     on_status: Callable[[str], None] | None = None
     """Told, in a few words, of a slow step before it starts (deriving a backup key takes seconds),
     so that a caller can show a spinner; the library itself prints nothing."""
+    hash_all: bool = False
+    """Hash every file the evidence holds, not only the artefacts parsers read (``--hash-all``):
+    a full-filesystem dump's files then carry their hashes for matching."""

@@ -151,6 +151,27 @@ def _decompressor(kind: str, handle: BinaryIO) -> BinaryIO:
     return zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
 
 
+def stream_names(path: Path, kind: str, limit: int) -> list[str]:
+    """The first ``limit`` member names of a tar read as a stream (``/`` after folders), without the
+    random access :class:`ArchiveReader` sets up: what recognising a bzip2, xz or zstd tar needs
+    (those are otherwise decompressed whole before anything is read). A damaged stream ends the
+    list early."""
+    names: list[str] = []
+    with path.open("rb") as raw:
+        stream = raw if kind == "tar" else _decompressor(kind, raw)
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for info in tar:
+                    name, _ = normalise(info.name)
+                    if name:
+                        names.append(name + ("/" if info.isdir() else ""))
+                    if len(names) >= limit:
+                        break
+        except Exception:  # tarfile and the decoders raise many kinds on damaged input
+            pass
+    return names
+
+
 def normalise(raw: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> tuple[str, str | None]:
     """A member name as a relative ``a/b/c`` path, and the reason it cannot be served, if any."""
     if "\x00" in raw:

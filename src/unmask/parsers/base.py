@@ -43,6 +43,8 @@ class Where(enum.StrEnum):
     """A file of the acquisition itself, not of the device (a backup's ``Info.plist``)."""
     SECTION = "section"
     """A named section of a command output (``dumpsys:package``, ``getprop``, ``sysdiagnose:ps.txt``)."""
+    LISTING = "listing"
+    """The acquisition's listing of the device's whole file system (a full-filesystem dump only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,12 @@ class Source:
     def section(cls, name: str) -> Source:
         """A named section (glob allowed: ``dumpsys:*``) that the acquisition maps once per scan."""
         return cls(name, Where.SECTION)
+
+    @classmethod
+    def listing(cls) -> Source:
+        """The device's file system as a whole, one artefact named ``/``, when the acquisition is a
+        full-filesystem dump (:attr:`unmask.acquisition.base.Acquisition.full_filesystem`)."""
+        return cls("/", Where.LISTING)
 
     @property
     def is_glob(self) -> bool:
@@ -172,6 +180,8 @@ class Parser(ABC):
         for source in self.sources:
             if source.where is Where.HOST:
                 hits = [source.pattern] if acq.has_host(source.pattern) else []
+            elif source.where is Where.LISTING:
+                hits = [source.pattern] if acq.full_filesystem else []
             elif source.where is Where.SECTION:
                 names = acq.section_names()
                 hits = sorted(fnmatch.filter(names, source.pattern)) if source.is_glob else (
@@ -375,6 +385,8 @@ def iter_parser(parser: Parser, acq: Acquisition, coverage: Coverage, budget: Bu
             coverage.absent_reason = "listed in the acquisition but its content is not stored: " + ", ".join(
                 listed
             )
+        elif all(s.where is Where.LISTING for s in parser.sources):
+            coverage.absent_reason = "not a full-filesystem acquisition"
         else:
             coverage.absent_reason = "not in the evidence"
         return
@@ -424,6 +436,8 @@ def _partial(reason: str, count: int) -> str:
 
 def _hash(acq: Acquisition, parser: Parser, path: str) -> str | None:
     where = next((s.where for s in parser.sources if s.where is not Where.DEVICE and s.pattern == path), None)
+    if where is Where.LISTING:
+        return None  # the whole file system: each file is hashed where it is named (--hash-all)
     if where is Where.HOST:
         return acq.host_sha256(path)
     if where is Where.SECTION or (where is None and path in acq.section_names()):
