@@ -11,6 +11,7 @@ the parsers read the same paths from a standalone folder and from an AndroidQF a
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ class IntrusionLogs(AndroidTree):
     def detect(cls, path: Path) -> Path | None:
         """A folder or zip whose first ``.txt`` files start with an intrusion-log event."""
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*.txt") if p.is_file() and not p.is_symlink())[:3]
+            # Detection runs for every folder given to `unmask check`: look at most two levels down
+            # and at a bounded number of entries, never walk a whole dump.
+            files = sorted(_shallow_txt(path))[:3]
             heads = []
             for p in files:
                 with p.open("rb") as handle:
@@ -61,6 +64,30 @@ class IntrusionLogs(AndroidTree):
     def metadata(self) -> dict[str, Any]:
         """How many log files the acquisition holds."""
         return {"log_files": len(self.glob(INTRUSION_FOLDER + "/**/*.txt"))}
+
+
+def _shallow_txt(folder: Path, depth: int = 2, budget: int = 2000) -> list[Path]:
+    """``.txt`` regular files within ``depth`` levels of ``folder``, looking at no more than ``budget``
+    entries."""
+    found: list[Path] = []
+    level = [folder]
+    for _ in range(depth):
+        below: list[Path] = []
+        for current in level:
+            try:
+                entries = list(os.scandir(current))
+            except OSError:
+                continue
+            for entry in entries:
+                budget -= 1
+                if budget < 0:
+                    return found
+                if entry.is_file(follow_symlinks=False) and entry.name.endswith(".txt"):
+                    found.append(Path(entry.path))
+                elif entry.is_dir(follow_symlinks=False):
+                    below.append(Path(entry.path))
+        level = below
+    return found
 
 
 def _zip_heads(path: Path, names: list[str]) -> list[bytes]:
