@@ -92,6 +92,17 @@ class RecordSink(Protocol):
         """The parser has no more records."""
 
 
+class CaseSink(Protocol):
+    """Where a scan records a case (:class:`unmask.store.recorder.CaseRecorder`): each batch with the
+    findings detection made of it, in the order the output writer saves the records."""
+
+    def add(self, parser: str, records: Sequence[Record], findings: Sequence[Finding]) -> None:
+        """Take a batch of one parser's records and the findings detection made of it."""
+
+    def end(self, parser: str) -> None:
+        """The parser has no more records."""
+
+
 def _kept_kinds() -> frozenset[str]:
     """Record kinds a streamed scan keeps in memory: those that declare content to screen (the
     heuristics keep what they need themselves)."""
@@ -109,6 +120,7 @@ def scan_acquisition(
     screen: bool = True,
     sink: RecordSink | None = None,
     budget: Budget = DEFAULT,
+    cases: CaseSink | None = None,
 ) -> ScanResult:
     """Parse every artefact of an acquisition, match indicators, run heuristics, screen attachments.
 
@@ -116,6 +128,7 @@ def scan_acquisition(
     writer) when there is one. With a sink, :attr:`ScanResult.records` keeps only the records the
     heuristics and attachment screening need, so memory stays flat however large the evidence;
     without one it keeps every record. Each parser and each heuristic spends at most ``budget``.
+    ``cases`` records the scan into a case of the store as it goes.
     """
     started = timeutil.now()
     timings: dict[str, float] = {}
@@ -147,7 +160,10 @@ def scan_acquisition(
                 prepare()  # the screening workers start up on the other core while parsing goes on
                 workers_started = True
             # finalise() adds each finding's artefact hash once every artefact has been read.
+            found_before = len(detection.findings)
             detection.feed(batch)
+            if cases is not None:
+                cases.add(cls.name, batch, detection.findings[found_before:])
             if sink is None:
                 kept.extend(batch)
                 continue
@@ -158,6 +174,8 @@ def scan_acquisition(
             kept.extend(r for r in batch if r.kind in keep)
         if sink is not None:
             sink.end(cls.name)
+        if cases is not None:
+            cases.end(cls.name)
         records[cls.name] = kept
         timings[f"parse:{cls.name}"] = time.perf_counter() - t
     if progress:
@@ -219,18 +237,29 @@ def check(
     indicators: tuple[IndicatorSets, Matcher] | None = None,
     screen: bool = True,
     budget: Budget = DEFAULT,
+    case: str | None = None,
+    store: Any = None,
 ) -> ScanResult:
     """Scan any evidence unmask reads; write the outputs to ``output`` when given.
 
     The kind is recognised from the content (:func:`unmask.acquisition.registry.open_acquisition`)
     unless ``kind`` forces one. ``options`` carries what opening needs besides the path (a password
     source for encrypted evidence). ``indicators`` replaces the plaintext sets with another matching
-    backend (confidential matching supplies its own).
+    backend (confidential matching supplies its own). ``case`` records the scan into that case of
+    the case store (``store``: an open :class:`unmask.store.db.Store` or its URL; by default
+    ``UNMASK_STORE`` or the user's own store), with an output folder under the store's data folder
+    when ``output`` is not given.
     """
     t0 = time.perf_counter()
     acq = open_acquisition(Path(path), kind=kind, options=options)
     writer = None
+    recorder = None
     try:
+        if case is not None:
+            from unmask.store.cases import begin_case_scan
+
+            indicators = indicators or load_indicators(iocs)
+            recorder, output = begin_case_scan(store, case, acq, indicators[0], output)
         if output is not None:
             refuse_output_inside(Path(output), acq.root if acq.root.is_dir() else acq.root.parent)
         opened = time.perf_counter() - t0
@@ -248,6 +277,7 @@ def check(
             screen=screen,
             sink=writer,
             budget=budget,
+            cases=recorder,
         )
         result.extra["timings"]["open"] = round(opened, 3)
         if writer is not None:
@@ -259,12 +289,18 @@ def check(
 
             write_report(writer.folder)
             result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
-    except BaseException:
+        if recorder is not None:
+            recorder.finish(result)
+    except BaseException as exc:
         if writer is not None:
             writer.abort()
+        if recorder is not None:
+            recorder.fail(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         acq.close()
+        if recorder is not None:
+            recorder.release()
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 
