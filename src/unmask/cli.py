@@ -674,7 +674,7 @@ def check_many_command(paths: Sequence[Path], from_file: Path | None, case: str 
                 out.print(f"  [dim]{_e(o.case)}: already scanned with the same evidence and indicators[/]", soft_wrap=True)
     by = {s: sum(1 for o in outcomes if o.status == s) for s in ("done", "skipped", "failed")}
     out.print(f"{len(outcomes)} acquisition(s): {by['done']} scanned, {by['skipped']} skipped, {by['failed']} failed; "
-              f"{len(flagged)} with findings at or above {fail_on.value}")
+              f"{len(flagged)} with findings at or above {fail_on.value}", soft_wrap=True)
     if by["failed"] and not by["done"] and not by["skipped"]:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if flagged else EXIT_CLEAN)
@@ -711,7 +711,7 @@ def rehunt_command(iocs: Sequence[Path], cases: Sequence[str], store: str | None
                 console.print(f"  [yellow]not verified[/] {_e(r.case)}: {_e(r.error)}", soft_wrap=True)
     out.print(f"{done.cases} case(s), {done.acquisitions} acquisition(s) re-hunted with {done.keys_probed} indicator "
               f"keys in {done.seconds:.1f} s: {len(with_new)} case(s) with {done.new_findings()} new finding(s)"
-              + (" (dry run: nothing written)" if dry_run else ""))
+              + (" (dry run: nothing written)" if dry_run else ""), soft_wrap=True)
     sys.exit(EXIT_FINDINGS if done.at_or_above(fail_on) else EXIT_CLEAN)
 
 

@@ -32,7 +32,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     # Scans start processes of their own (attachment screening): workers must not be daemons.
     with dask.config.set({"distributed.worker.daemon": False, "logging.distributed": "error"}):
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)
         client = Client(cluster)
         try:
             yield client

@@ -132,7 +132,7 @@ class Store:
         try:
             if migrate:
                 self.migrate()
-            self._check_secret()
+                self._check_secret()
         except OperationalError as exc:
             self.engine.dispose()
             raise UsageError(f"{redact(self.url)}: cannot open the case store ({str(exc.orig).strip()})") from None
