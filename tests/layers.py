@@ -198,5 +198,11 @@ RULES = (
          why="results sit below the writers and the orchestrator"),
     Rule("unmask.report", ("unmask.api", "unmask.recheck", "unmask.cli"),
          why="report never imports the orchestrator"),
-    Rule("unmask.api", ("unmask.cli", "unmask.recheck"), why="the CLI sits on the library, not under it"),
+    Rule("unmask.api", ("unmask.cli", "unmask.recheck", "unmask.many"), why="the CLI sits on the library, not under it"),
+    Rule("unmask.recheck", ("unmask.store", "unmask.many"), why="recheck sits below the case store that re-hunts with it"),
+    Rule("unmask.store", ("unmask.api", "unmask.cli", "unmask.many"),
+         why="the case store sits above results and writers, below the orchestrator and the CLI"),
+    Rule("unmask.many", ("unmask.cli",), why="check-many sits on the orchestrator, below the CLI"),
+    Rule("unmask", ("unmask.store",), ("unmask.store", "unmask.api", "unmask.cli", "unmask.many"),
+         why="only the orchestrator and the CLI use the case store"),
 )

@@ -43,6 +43,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 
 def rehunt_on_cluster(
     scheduler: str,
+    task: Callable[..., tuple[list[Any], int]],
     url: str,
     iocs: Sequence[Any],
     by_case: dict[int, list[int]],
@@ -52,10 +53,9 @@ def rehunt_on_cluster(
     partitions: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Any], int]:
-    """Re-hunt the cases in partitions (whole cases each), one Dask task per partition."""
+    """Re-hunt the cases in partitions (whole cases each), one Dask task per partition
+    (``task`` is :func:`unmask.store.rehunt.rehunt_partition`)."""
     from distributed import as_completed
-
-    from unmask.store.rehunt import rehunt_partition
 
     cases = sorted(by_case)
     with dask_client(scheduler) as client:
@@ -65,7 +65,7 @@ def rehunt_on_cluster(
         for chunk in chunks:
             part = {a: (names[c], c) for c in chunk for a in by_case[c]}
             if part:
-                futures.append(client.submit(rehunt_partition, url, [str(p) for p in iocs], part, write, pure=False))
+                futures.append(client.submit(task, url, [str(p) for p in iocs], part, write, pure=False))
         results: list[Any] = []
         hits = 0
         for done, future in enumerate(as_completed(futures), 1):

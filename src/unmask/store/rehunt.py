@@ -245,7 +245,10 @@ def rehunt(
                                  "worker reaches; a SQLite store is re-hunted on this machine")
             from unmask.store.cluster import rehunt_on_cluster
 
-            results, hits = rehunt_on_cluster(scheduler, opened.url, iocs, by_case, names, write=write,
+            from unmask.detect.indicators.sets import resolve
+
+            files = [str(p) for p in resolve(iocs)]  # the same files on every worker
+            results, hits = rehunt_on_cluster(scheduler, rehunt_partition, opened.url, files, by_case, names, write=write,
                                               partitions=partitions, progress=progress)
         else:
             results, hits = rehunt_acquisitions(opened, acquisitions if cases else None, indicators, probe,
