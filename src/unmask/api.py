@@ -7,6 +7,7 @@ page last, from the files the writer left.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from itertools import islice
@@ -295,7 +296,8 @@ def check(
         if writer is not None:
             writer.abort()
         if recorder is not None:
-            recorder.fail(f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):  # the scan's own error is the one to report
+                recorder.fail(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         acq.close()

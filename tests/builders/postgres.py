@@ -51,7 +51,7 @@ class PostgresServer:
     _names = itertools.count(1)
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, options: str = "") -> PostgresServer:
         bindir = binaries()
         if bindir is None:
             raise FileNotFoundError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -62,7 +62,7 @@ class PostgresServer:
         server = cls(bindir, folder, _free_port(), user)
         server._pg("initdb", "-D", str(folder / "data"), "-U", "unmask", "--auth=trust", "-E", "UTF8",
                    "--no-instructions")
-        options = f"-k {folder} -p {server.port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        options = f"-k {folder} -p {server.port} -c listen_addresses='' -c fsync=off -c full_page_writes=off {options}"
         server._pg("pg_ctl", "-D", str(folder / "data"), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
         return server
 

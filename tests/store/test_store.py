@@ -106,6 +106,18 @@ def test_a_case_without_an_output_folder_gets_one_in_the_data_folder(store_url: 
     assert folder.stat().st_mode & 0o077 == 0
 
 
+def test_the_case_comes_from_unmask_case_and_a_bad_name_is_refused(store_url: str, sample: Sample,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNMASK_CASE", "from the environment")
+    assert _cli("check", str(sample.root), "--store", store_url, "--no-screen", "-q").exit_code == 1
+    with open_store(store_url) as store:
+        assert list(store.case_names().values()) == ["from the environment"]
+    bad = _cli("check", str(sample.root), "--store", store_url, "--no-screen", "-q", "--case", "a\x1b[31mb")
+    assert bad.exit_code == 2 and "not a case name" in bad.output
+    broken = _cli("cases", "list", "--store", "mysql://nobody@localhost/x")
+    assert broken.exit_code == 2 and "SQLite file or a postgresql:// URL" in broken.output
+
+
 # --- re-hunting ---------------------------------------------------------------------------------------
 
 

@@ -243,9 +243,8 @@ def rehunt(
             if opened.dialect != "postgresql":
                 raise UsageError("rehunt --scheduler needs a PostgreSQL store (--store postgresql://…) that every "
                                  "worker reaches; a SQLite store is re-hunted on this machine")
-            from unmask.store.cluster import rehunt_on_cluster
-
             from unmask.detect.indicators.sets import resolve
+            from unmask.store.cluster import rehunt_on_cluster
 
             files = [str(p) for p in resolve(iocs)]  # the same files on every worker
             results, hits = rehunt_on_cluster(scheduler, rehunt_partition, opened.url, files, by_case, names, write=write,
