@@ -87,7 +87,7 @@ def case_records(case: int, observables: int, planted: list[tuple[str, str]]) ->
             parser = "manifest"
         elif roll < 0.9:
             record = UsageProcess(device_path="/private/var/wireless/Library/Databases/DataUsage.sqlite",
-                                  locator=f"ZPROCESS.Z_PK={i}", pk=i, process=f"{_word(rng, 1, 3)}d{i}")
+                                  locator=f"ZPROCESS.Z_PK={i}", pk=i, process=f"{_word(rng, 1, 3)}-{i}")
             parser = "datausage"
         else:
             record = SmsMessage(device_path="/private/var/mobile/Library/SMS/sms.db", locator=f"message.ROWID={i}",

@@ -439,12 +439,19 @@ class Store:
         if not probe:
             return
         with self.engine.begin() as conn:
+            params: Any = ()
             if self.dialect == "postgresql":
-                conn.exec_driver_sql("CREATE TEMPORARY TABLE probe (key bigint PRIMARY KEY) ON COMMIT DROP")
-                self.bulk(conn, _Probe, ("key",), [(k,) for k in probe])
-                conn.exec_driver_sql("ANALYZE probe")
-                sql = ("SELECT k.acquisition_id, k.record_no, k.key FROM probe p "
-                       "JOIN lookup_keys k ON k.key = p.key")
+                # One index-only scan of the primary key for the whole sorted array (= ANY); the
+                # planner is not allowed a sequential scan or a hash join over the key table, which
+                # it might pick before statistics exist.
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+                conn.exec_driver_sql("SET LOCAL jit = off")
+                sql = "SELECT k.acquisition_id, k.record_no, k.key FROM lookup_keys k WHERE k.key = ANY(%(keys)s)"
+                params = {"keys": probe}
+                if acquisitions is not None:
+                    sql += " AND k.acquisition_id = ANY(%(acquisitions)s)"
+                    params["acquisitions"] = [int(a) for a in acquisitions]
             else:
                 conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS probe (key INTEGER PRIMARY KEY)")
                 conn.exec_driver_sql("DELETE FROM probe")
@@ -452,9 +459,9 @@ class Store:
                 # CROSS JOIN keeps SQLite's loop order: the probe keys outside, index probes inside.
                 sql = ("SELECT k.acquisition_id, k.record_no, k.key FROM probe p "
                        "CROSS JOIN lookup_keys k ON k.key = p.key")
-            if acquisitions is not None:
-                sql += f" WHERE k.acquisition_id IN ({', '.join(str(int(a)) for a in acquisitions)})"
-            result = conn.exec_driver_sql(sql)
+                if acquisitions is not None:
+                    sql += f" WHERE k.acquisition_id IN ({', '.join(str(int(a)) for a in acquisitions)})"
+            result = conn.exec_driver_sql(sql, params)
             while chunk := result.fetchmany(65536):
                 for acq, record_no, key in chunk:
                     yield int(acq), int(record_no), int(key)
