@@ -231,6 +231,48 @@ def bench_store(url: str, kind: str, args: argparse.Namespace, folder: Path, ioc
     }
 
 
+def bench_join_at_scale(path: Path, cases: int, keys_per_case: int, iocs: list[Path]) -> dict[str, Any]:
+    """The re-hunt's join on a SQLite key table of the issue's full size, without recording every case.
+
+    Recording 10,000 cases of 10,000 observables through the recorder takes hours on two cores, but
+    the join only sees 64-bit keyed hashes, which are uniformly distributed: this fills the store's
+    own ``lookup_keys`` table with ``cases * keys_per_case`` uniformly spread keys (written in key
+    order, so the fill takes minutes), then times :func:`unmask.store.rehunt.rehunt` on it with the
+    real indicator sets. The keys name no acquisition of the store, so hits are joined and dropped.
+    """
+    os.environ["UNMASK_STORE_SECRET"] = SECRET
+    from unmask.store.db import open_store
+    from unmask.store.rehunt import rehunt
+
+    total = cases * keys_per_case
+    rng = random.Random(11)
+    spread = int(1.96 * (2**64 // total))
+    t0 = time.perf_counter()
+    with open_store(str(path)) as store:
+        key = -(2**63)
+        written = 0
+        while written < total:
+            rows = []
+            for _ in range(min(1_000_000, total - written)):
+                key += 1 + rng.randrange(spread)
+                rows.append((key, 1 + rng.getrandbits(13) % cases, rng.getrandbits(13)))
+            if rows[-1][0] >= 2**63:
+                break
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO lookup_keys (key, acquisition_id, record_no) VALUES (?, ?, ?)", rows)
+            written += len(rows)
+        fill = time.perf_counter() - t0
+        size = store.size()
+    load_before = _load()
+    t0 = time.perf_counter()
+    done = rehunt(str(path), iocs=iocs, write=False)
+    seconds = time.perf_counter() - t0
+    return {"store": "sqlite (keys only)", "cases": cases, "lookup_keys": written, "fill_seconds": round(fill, 1),
+            "store_bytes": size, "rehunt_seconds": round(seconds, 2), "rehunt_timings": done.timings,
+            "indicator_keys_probed": done.keys_probed, "hits": done.hits,
+            "load_average_during_rehunt": [load_before, _load()]}
+
+
 def bench_many(count: int, workers_list: list[int], folder: Path) -> list[dict[str, Any]]:
     """check-many throughput: the same ``count`` sample backups scanned into a fresh store per run."""
     from tests.builders.sample import build_sample
@@ -268,6 +310,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--many", type=int, default=16, help="sample backups for check-many (0: skip)")
+    parser.add_argument("--join-scale", type=int, default=0, metavar="CASES",
+                        help="also time the join on a SQLite key table of CASES cases of --keys-per-case keys")
+    parser.add_argument("--keys-per-case", type=int, default=41_684,
+                        help="lookup keys of one case of 10,000 observables (as recorded by the generator)")
     parser.add_argument("--workdir", type=Path, default=None, help="where stores and folders go (default: a temp dir)")
     args = parser.parse_args()
 
@@ -302,6 +348,12 @@ def main() -> None:
                     server.stop()
                 shutil.rmtree(root / f"outputs-{kind}", ignore_errors=True)
                 shutil.rmtree(root / "store", ignore_errors=True)
+    if args.join_scale:
+        iocs = [*bundled_files(), *([synthetic_bundle(args.synthetic)] if args.synthetic else [])]
+        result = bench_join_at_scale(root / "join" / "cases.sqlite", args.join_scale, args.keys_per_case, iocs)
+        report["join_at_scale"] = result
+        print(json.dumps(result), flush=True)
+        shutil.rmtree(root / "join", ignore_errors=True)
     if args.many:
         report["check_many"] = bench_many(args.many, [1, 2], root / "many")
         print(json.dumps(report["check_many"]), flush=True)
