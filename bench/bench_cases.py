@@ -273,14 +273,15 @@ def bench_join_at_scale(path: Path, cases: int, keys_per_case: int, iocs: list[P
             "load_average_during_rehunt": [load_before, _load()]}
 
 
-def bench_many(count: int, workers_list: list[int], folder: Path) -> list[dict[str, Any]]:
+def bench_many(count: int, workers_list: list[int], folder: Path, files: int = 200) -> list[dict[str, Any]]:
     """check-many throughput: the same ``count`` sample backups scanned into a fresh store per run."""
     from tests.builders.sample import build_sample
 
     from unmask.many import check_many, plan
 
     os.environ["UNMASK_STORE_SECRET"] = SECRET
-    template = build_sample(folder / "template" / "backup").root
+    template = build_sample(folder / "template" / "backup", filler_files=files, visits=max(60, files // 10),
+                            messages=max(40, files // 20)).root
     paths = []
     for i in range(count):
         target = folder / "phones" / f"phone-{i:03d}"
@@ -294,7 +295,7 @@ def bench_many(count: int, workers_list: list[int], folder: Path) -> list[dict[s
         outcomes = check_many(plan(paths), store=str(store), workers=workers, output=folder / f"results-{workers}")
         seconds = time.perf_counter() - t0
         status = Counter(o.status for o in outcomes)
-        out.append({"workers": workers, "acquisitions": count, "seconds": round(seconds, 1),
+        out.append({"workers": workers, "acquisitions": count, "files_per_backup": files, "seconds": round(seconds, 1),
                     "cases_per_minute": round(60 * status["done"] / seconds, 1), "status": dict(status),
                     "mean_scan_seconds": round(sum(o.seconds for o in outcomes) / max(1, len(outcomes)), 2),
                     "load_average": [load_before, _load()]})
@@ -310,6 +311,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--many", type=int, default=16, help="sample backups for check-many (0: skip)")
+    parser.add_argument("--many-files", type=int, default=200, help="files listed in each sample backup's Manifest")
     parser.add_argument("--join-scale", type=int, default=0, metavar="CASES",
                         help="also time the join on a SQLite key table of CASES cases of --keys-per-case keys")
     parser.add_argument("--keys-per-case", type=int, default=41_684,
@@ -355,7 +357,7 @@ def main() -> None:
         print(json.dumps(result), flush=True)
         shutil.rmtree(root / "join", ignore_errors=True)
     if args.many:
-        report["check_many"] = bench_many(args.many, [1, 2], root / "many")
+        report["check_many"] = bench_many(args.many, [1, 2], root / "many", args.many_files)
         print(json.dumps(report["check_many"]), flush=True)
     report["machine"]["load_average_end"] = _load()
     out = BENCH_DIR / "out"
