@@ -54,6 +54,16 @@ sysdeps: builddeps
 	    echo "note: not root, so not installing:$$missing (sudo apt-get install$$missing); tests that need them are skipped"; \
 	  fi; \
 	fi
+	@# PostgreSQL: the case store tests start a real server (as an unprivileged user) from Debian's binaries.
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system package: postgresql"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "warning: could not install postgresql; the PostgreSQL store tests will be skipped"; \
+	  else \
+	    echo "note: not root, so not installing postgresql (sudo apt-get install postgresql); its tests are skipped"; \
+	  fi; \
+	fi
 	@# libsodium is a library, not a command: confidential matching (pysodium) loads it at run time.
 	@if ! ldconfig -p 2>/dev/null | grep -q libsodium; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -7,6 +7,7 @@ page last, from the files the writer left.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -101,6 +102,17 @@ class RecordSink(Protocol):
         """The parser has no more records."""
 
 
+class CaseSink(Protocol):
+    """Where a scan records a case (:class:`unmask.store.recorder.CaseRecorder`): each batch with the
+    findings detection made of it, in the order the output writer saves the records."""
+
+    def add(self, parser: str, records: Sequence[Record], findings: Sequence[Finding]) -> None:
+        """Take a batch of one parser's records and the findings detection made of it."""
+
+    def end(self, parser: str) -> None:
+        """The parser has no more records."""
+
+
 def _kept_kinds() -> frozenset[str]:
     """Record kinds a streamed scan keeps in memory: those that declare content to screen (the
     heuristics keep what they need themselves)."""
@@ -124,6 +136,7 @@ def scan_acquisition(
     sink: RecordSink | None = None,
     budget: Budget = DEFAULT,
     others: Sequence[Acquisition] = (),
+    cases: CaseSink | None = None,
 ) -> ScanResult:
     """Parse every artefact of an acquisition, match indicators, run heuristics and correlation,
     screen attachments.
@@ -138,6 +151,8 @@ def scan_acquisition(
     steps (so correlation and the rules that need several artefacts see them all) and the same
     ``<parser>.json``; their records and coverage entries carry the id ``with1``, ``with2``… that
     :attr:`ScanResult.acquisitions` describes.
+
+    ``cases`` records the scan into a case of the store as it goes.
     """
     started = timeutil.now()
     timings: dict[str, float] = {}
@@ -182,7 +197,10 @@ def scan_acquisition(
                     prepare()  # the screening workers start up on the other core while parsing goes on
                     workers_started = True
                 # finalise() adds each finding's artefact hash once every artefact has been read.
+                found_before = len(detection.findings)
                 detection.feed(batch)
+                if cases is not None:
+                    cases.add(cls.name, batch, detection.findings[found_before:])
                 if sink is None:
                     kept.extend(batch)
                     continue
@@ -195,6 +213,8 @@ def scan_acquisition(
                 run.acquisition = tag
         if sink is not None:
             sink.end(cls.name)
+        if cases is not None:
+            cases.end(cls.name)
         records[cls.name] = kept
         timings[f"parse:{cls.name}"] = time.perf_counter() - t
     if progress:
@@ -290,6 +310,8 @@ def check(
     indicators: tuple[IndicatorSets, Matcher] | None = None,
     screen: bool = True,
     budget: Budget = DEFAULT,
+    case: str | None = None,
+    store: Any = None,
 ) -> ScanResult:
     """Scan any evidence unmask reads; write the outputs to ``output`` when given.
 
@@ -298,7 +320,10 @@ def check(
     source for encrypted evidence). ``indicators`` replaces the plaintext sets with another matching
     backend (confidential matching supplies its own). ``with_paths`` are more acquisitions of the
     same phone (each recognised by its content) read in the same scan, into the same output folder
-    (:func:`scan_acquisition` ``others``).
+    (:func:`scan_acquisition` ``others``). ``case`` records the
+    scan into that case of the case store (``store``: an open :class:`unmask.store.db.Store` or its
+    URL; by default ``UNMASK_STORE`` or the user's own store), with an output folder under the
+    store's data folder when ``output`` is not given.
     """
     t0 = time.perf_counter()
     if hash_all:
@@ -306,9 +331,15 @@ def check(
     acq = open_acquisition(Path(path), kind=kind, options=options)
     others: list[Acquisition] = []
     writer = None
+    recorder = None
     try:
         for extra in with_paths:
             others.append(open_acquisition(Path(extra), options=options))
+        if case is not None:
+            from unmask.store.cases import begin_case_scan
+
+            indicators = indicators or load_indicators(iocs)
+            recorder, output = begin_case_scan(store, case, acq, indicators[0], output)
         if output is not None:
             for evidence in (acq, *others):
                 if evidence.root.is_dir():
@@ -332,6 +363,7 @@ def check(
             sink=writer,
             budget=budget,
             others=others,
+            cases=recorder,
         )
         result.extra["timings"]["open"] = round(opened, 3)
         if writer is not None:
@@ -343,14 +375,21 @@ def check(
 
             write_report(writer.folder)
             result.extra["timings"]["write"] = round(time.perf_counter() - t1, 3)
-    except BaseException:
+        if recorder is not None:
+            recorder.finish(result)
+    except BaseException as exc:
         if writer is not None:
             writer.abort()
+        if recorder is not None:
+            with contextlib.suppress(Exception):  # the scan's own error is the one to report
+                recorder.fail(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         for other in others:
             other.close()
         acq.close()
+        if recorder is not None:
+            recorder.release()
     result.extra["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 

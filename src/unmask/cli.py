@@ -130,6 +130,14 @@ fail_on_option = click.option(
 )
 
 
+case_option = click.option(
+    "--case", envvar="UNMASK_CASE", default=None, metavar="NAME",
+    help="Record the scan into this case of the case store (default: UNMASK_CASE). See 'unmask cases'.")
+store_option = click.option(
+    "--store", default=None, metavar="URL",
+    help="The case store: a SQLite file or postgresql://… (default: UNMASK_STORE, else the user's own store).")
+
+
 def _scan_options(func: F) -> F:
     """The options every scan command takes (``check`` and the explicit verbs)."""
     options = [
@@ -162,6 +170,8 @@ def _scan_options(func: F) -> F:
         click.option("--intel-key", metavar="PUBKEY", help="The intel holder's pinned Ed25519 public key (64 hex)."),
         click.option("--intel-token-file", type=click.Path(path_type=Path),
                      help="File holding the intel token (default: the UNMASK_INTEL_TOKEN variable)."),
+        case_option,
+        store_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -225,12 +235,16 @@ def _run_scan(path: Path, kind: str | None, command: str, opts: dict[str, Any]) 
             indicators=indicators,
             screen=not opts["no_screen"],
             budget=Budget(opts["budget_seconds"], opts["budget_memory"], opts["budget_temp"]),
+            case=opts["case"],
+            store=opts["store"],
         )
     if not opts["quiet"] and command == "check":
         console.print(f"[bold]Evidence[/]: {_e(result.acquisition_kind)} at {_e(result.evidence_path)}", soft_wrap=True)
         for other in result.acquisitions:
             console.print(f"[bold]With[/] ({_e(other['id'])}): {_e(other['kind'])} at {_e(other['path'])}", soft_wrap=True)
     _summary(result, output, opts["quiet"])
+    if opts["case"] is not None and not opts["quiet"]:
+        out.print(f"[bold]Case[/]: recorded into {_e(opts['case'])}", soft_wrap=True)
     sys.exit(EXIT_FINDINGS if result.at_or_above(opts["fail_on"]) else EXIT_CLEAN)
 
 
@@ -769,6 +783,198 @@ def intel_audit_verify(folder: Path) -> None:
     if not result.ok:
         _fail(f"audit log broken at line {result.line}: {result.error} ({result.count} lines verified before it)")
     out.print(f"audit log intact: {result.count} lines, head {result.head}")
+
+
+# --- the case store: check-many, rehunt, cases ----------------------------------------------------
+
+
+def _worst_style(level: str | None) -> str:
+    return _STYLE.get(level or "info", "dim")
+
+
+@main.command("check-many")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--from", "from_file", type=click.Path(path_type=Path), help="A file listing acquisitions, one a line.")
+@click.option("--case", envvar="UNMASK_CASE", default=None, metavar="NAME",
+              help="Put every acquisition into this case (default: one case each, named after it).")
+@store_option
+@iocs_option
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Folder under which each scan's results go (default: the store's data folder).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="A running Dask scheduler (default: a local cluster).")
+@click.option("--workers", "-j", type=click.IntRange(1, 256), default=None,
+              help="Workers of the local cluster (default: one per core).")
+@click.option("--no-screen", is_flag=True, help="Do not screen message attachments for exploit payloads.")
+@fail_on_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary line.")
+@handled
+def check_many_command(paths: Sequence[Path], from_file: Path | None, case: str | None, store: str | None,
+                       iocs: Sequence[Path], output: Path | None, scheduler: str | None, workers: int | None,
+                       no_screen: bool, fail_on: Severity, quiet: bool) -> None:
+    """Scan many acquisitions into the case store on a Dask cluster, one task each."""
+    from unmask.errors import UsageError
+    from unmask.many import check_many, plan, read_list
+
+    listed = [str(p) for p in paths] + (read_list(from_file) if from_file is not None else [])
+    if not listed:
+        raise UsageError("name acquisitions to scan (PATH… or --from FILE)")
+    jobs = plan(listed, case)
+    with _progress(quiet) as update:
+        update("cases done", 0, len(jobs))
+
+        def tick(outcome: Any, done: int, total: int) -> None:
+            update("cases done", done, total)
+            if outcome.status == "failed":
+                console.print(f"  [yellow]failed[/] {_e(outcome.path)}: {_e(outcome.error)}", soft_wrap=True)
+
+        outcomes = check_many(jobs, store=store, iocs=iocs, output=output, scheduler=scheduler, workers=workers,
+                              screen=not no_screen, on_outcome=tick)
+    flagged = []
+    for o in outcomes:
+        if o.status == "done" and any(o.counts.get(s.value) for s in Severity if s.rank >= fail_on.rank):
+            flagged.append(o)
+    if not quiet:
+        for o in sorted(outcomes, key=lambda o: (o.status != "done", o.case)):
+            if o.status == "done":
+                counts = ", ".join(f"{n} {lvl}" for lvl, n in o.counts.items() if n)
+                out.print(f"  [bold]{_e(o.case)}[/]: {_e(o.verdict)}" + (f" ({counts})" if counts else ""), soft_wrap=True)
+            elif o.status == "skipped":
+                out.print(f"  [dim]{_e(o.case)}: already scanned with the same evidence and indicators[/]", soft_wrap=True)
+    by = {s: sum(1 for o in outcomes if o.status == s) for s in ("done", "skipped", "failed")}
+    out.print(f"{len(outcomes)} acquisition(s): {by['done']} scanned, {by['skipped']} skipped, {by['failed']} failed; "
+              f"{len(flagged)} with findings at or above {fail_on.value}", soft_wrap=True)
+    if by["failed"] and not by["done"] and not by["skipped"]:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if flagged else EXIT_CLEAN)
+
+
+@main.command("rehunt")
+@iocs_option
+@click.option("--case", "cases", multiple=True, metavar="NAME", help="Re-hunt only this case (repeatable).")
+@store_option
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Spread the cases over a Dask cluster (the store must be PostgreSQL).")
+@click.option("--dry-run", is_flag=True, help="Report new findings without writing them or re-check folders.")
+@fail_on_option
+@click.option("--quiet", "-q", is_flag=True, help="Only the summary line.")
+@handled
+def rehunt_command(iocs: Sequence[Path], cases: Sequence[str], store: str | None, scheduler: str | None,
+                   dry_run: bool, fail_on: Severity, quiet: bool) -> None:
+    """Re-hunt every stored case against current (or given) indicators, as indexed lookups."""
+    from unmask.store.rehunt import rehunt
+
+    done = rehunt(store, iocs=iocs, cases=cases, write=not dry_run, scheduler=scheduler)
+    with_new = [r for r in done.results if r.new]
+    if not quiet:
+        for r in done.results:
+            if r.new:
+                worst = r.worst.value if r.worst else "info"
+                out.print(f"  [{_worst_style(worst)}]{worst.upper():<8}[/] [bold]{_e(r.case)}[/]: {len(r.new)} new "
+                          f"finding(s), {_e(', '.join(r.families) or 'heuristics')}", soft_wrap=True)
+                for alert in r.new[:5]:
+                    out.print(f"           {_e(alert.get('message', ''))}", soft_wrap=True)
+                if r.recheck:
+                    out.print(f"           [dim]re-check: {_e(r.recheck)}[/]", soft_wrap=True)
+            if r.error:
+                console.print(f"  [yellow]not verified[/] {_e(r.case)}: {_e(r.error)}", soft_wrap=True)
+    out.print(f"{done.cases} case(s), {done.acquisitions} acquisition(s) re-hunted with {done.keys_probed} indicator "
+              f"keys in {done.seconds:.1f} s: {len(with_new)} case(s) with {done.new_findings()} new finding(s)"
+              + (" (dry run: nothing written)" if dry_run else ""), soft_wrap=True)
+    sys.exit(EXIT_FINDINGS if done.at_or_above(fail_on) else EXIT_CLEAN)
+
+
+@main.group("cases")
+def cases_group() -> None:
+    """The case store: list, show, export and delete cases."""
+
+
+@cases_group.command("list")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the cases as JSON.")
+@handled
+def cases_list(store: str | None, as_json: bool) -> None:
+    """Every case with its counts and last finding."""
+    import json
+
+    from unmask.store.db import open_store
+
+    with open_store(store) as opened:
+        summaries = opened.summaries()
+    if as_json:
+        click.echo(json.dumps([{
+            "case": c.name, "acquisitions": c.acquisitions, "records": c.records, "findings": c.findings,
+            "last_scan": c.last_scan.isoformat() if c.last_scan else None, "last_finding": c.last_finding,
+        } for c in summaries], indent=1, default=str))
+        return
+    table = Table(title=f"{len(summaries)} case(s)")
+    for col in ("case", "scans", "records", "findings", "last scan", "last finding"):
+        table.add_column(col, overflow="fold")
+    for c in summaries:
+        counts = ", ".join(f"{c.findings[s.value]} {s.value}" for s in reversed(list(Severity)) if c.findings.get(s.value))
+        last = c.last_finding["alert"] if c.last_finding else None
+        table.add_row(_e(c.name), str(c.acquisitions), str(c.records), counts or "none",
+                      c.last_scan.strftime("%Y-%m-%d %H:%M") if c.last_scan else "",
+                      _e(f"{last.get('severity')}: {last.get('message')}") if last else "")
+    out.print(table)
+
+
+@cases_group.command("show")
+@click.argument("name")
+@store_option
+@handled
+def cases_show(name: str, store: str | None) -> None:
+    """One case: its acquisitions and findings."""
+    from unmask.store.db import open_store
+
+    with open_store(store) as opened:
+        case_id = opened.require_case(name)
+        acquisitions = opened.acquisitions_of(case_id)
+        findings = opened.findings_of(case_id)
+    out.print(f"[bold]Case[/] {_e(name)}: {len(acquisitions)} acquisition(s), {len(findings)} finding(s)", soft_wrap=True)
+    for a in acquisitions:
+        out.print(f"  #{a['id']} {_e(a['kind'])} {_e(a['device'])} [{_e(a['status'])}] scanned {_e(a['scanned'])}, "
+                  f"{a['records']} records, {a['keys']} keys; evidence {a['evidence_sha256'][:16]}…", soft_wrap=True)
+        out.print(f"      [dim]evidence {_e(a['evidence'])} → results {_e(a['output'])}[/]", soft_wrap=True)
+        if a["error"]:
+            out.print(f"      [yellow]failed[/]: {_e(a['error'])}", soft_wrap=True)
+    for f in findings:
+        alert = f["alert"]
+        level = str(alert.get("severity", "info"))
+        out.print(f"  [{_worst_style(level)}]{level.upper():<8}[/] {_e(alert.get('timestamp') or 'time unknown')}  "
+                  f"{_e(alert.get('message', ''))} [dim]({_e(f['origin'])} {_e(f['found'])})[/]", soft_wrap=True)
+
+
+@cases_group.command("export")
+@click.argument("name")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="Folder for case.json and sightings.")
+@store_option
+@handled
+def cases_export(name: str, output: Path, store: str | None) -> None:
+    """Export a case as JSON and its indicator matches as STIX 2.1 sightings."""
+    from unmask.store.db import open_store
+    from unmask.store.export import export_case
+
+    with open_store(store) as opened:
+        for path in export_case(opened, name, output):
+            out.print(f"[bold]Wrote[/] {_e(path)}", soft_wrap=True)
+
+
+@cases_group.command("delete")
+@click.argument("name")
+@store_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@handled
+def cases_delete(name: str, store: str | None, yes: bool) -> None:
+    """Delete a case with all its lookup keys, locators and findings (its output folders stay)."""
+    from unmask.store.db import open_store
+
+    with open_store(store) as opened:
+        opened.require_case(name)
+        if not yes and not click.confirm(f"Delete case {name!r} and everything the store keeps about it?", err=True):
+            _fail("not deleted")
+        counts = opened.delete_case(name)
+    out.print(f"case {_e(name)} deleted: {counts.get('acquisitions', 0)} acquisition(s), "
+              f"{counts.get('lookup_keys', 0)} lookup keys, {counts.get('findings', 0)} finding(s)", soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -164,8 +164,9 @@ def _finding_from_json(alert: dict[str, Any]) -> Finding:
     )
 
 
-def _key(alert: dict[str, Any]) -> tuple[str, ...]:
-    """What makes two alerts the same finding across runs (messages may be reworded between versions)."""
+def finding_key(alert: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two alerts the same finding across runs (messages may be reworded between versions);
+    the case store fingerprints findings with it too."""
     indicator = _mapping(alert.get("indicator"))
     observable = _mapping(alert.get("observable"))
     return (str(alert.get("rule")), str(alert.get("source")), str(alert.get("device_path")),
@@ -251,10 +252,10 @@ def recheck(
         raise
 
     new_alerts = alerts_json(findings)
-    old_keys = {_key(a) for a in old_alerts if isinstance(a, dict)}
-    new_keys = {_key(a) for a in new_alerts}
-    new_findings = [i for i, a in enumerate(new_alerts) if _key(a) not in old_keys]
-    gone = [str(a.get("message", "")) for a in old_alerts if isinstance(a, dict) and _key(a) not in new_keys]
+    old_keys = {finding_key(a) for a in old_alerts if isinstance(a, dict)}
+    new_keys = {finding_key(a) for a in new_alerts}
+    new_findings = [i for i, a in enumerate(new_alerts) if finding_key(a) not in old_keys]
+    gone = [str(a.get("message", "")) for a in old_alerts if isinstance(a, dict) and finding_key(a) not in new_keys]
 
     old_verdict = _mapping(info.get("verdict"))
     result = ScanResult(
