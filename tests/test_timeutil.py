@@ -412,10 +412,11 @@ def test_tracker_is_exact_for_a_log_of_less_than_a_year(
     first: datetime, gaps: list[int], after: int, tz: tzinfo
 ) -> None:
     # Consecutive lines less than six months apart (a few out of order by up to an hour), the
-    # whole log less than a year less two days, ending before the hint: the documented exact case.
+    # whole log and the time to the hint less than a year less two days: the documented exact case.
+    # (A first line exactly a year less two days before the hint is, by the two-day rule, this year's.)
     instants = [first]
     for gap in gaps:
-        if instants[-1] + timedelta(seconds=gap) - first >= timedelta(days=362):
+        if instants[-1] + timedelta(seconds=gap + after) - first >= timedelta(days=362):
             break
         instants.append(instants[-1] + timedelta(seconds=gap))
     hint = max(instants) + timedelta(seconds=after)
