@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from unmask.model import Finding, Record, Severity, Timestamp
 from unmask.observables import normalize_path
@@ -88,8 +88,18 @@ class _Event:
     when: datetime
     cls: str
     veto: bool
-    record: Record
+    record: _Origin
     label: str
+
+
+class _Origin(NamedTuple):
+    """What a finding needs of an event's record: not the record, which a rule seeing every listed
+    file would otherwise keep alive for each of its events."""
+
+    kind: str
+    device_path: str
+    locator: str
+    acquisition: str
 
 
 # --- the published rules --------------------------------------------------------------------------
@@ -104,8 +114,13 @@ BACKUP_AGENT = "BackupAgent"
 SAME_CHANGE = 300.0
 
 
+_TRIANGULATION_NAMES = tuple(p.rsplit("/", 1)[1] for p in TRIANGULATION_FILES)
+
+
 def _attachment_depth(path: str) -> int:
     """Components below ``…/SMS/Attachments/`` (``ab`` → 1, ``ab/12`` → 2, ``ab/12/x/a.gif`` → 4)."""
+    if "/Attachments" not in path:  # the predicate sees every listed file: a cheap test first
+        return 0
     norm = normalize_path(path) or ""
     if not norm.startswith(ATTACHMENTS):
         return 0
@@ -127,6 +142,8 @@ def _attachment_file(r: ManifestFile) -> bool:
 
 
 def _triangulation_file(r: ManifestFile) -> bool:
+    if not r.path.rstrip("/ \x00").endswith(_TRIANGULATION_NAMES):  # cheap, for every listed file
+        return False
     return (normalize_path(r.path) or "") in TRIANGULATION_FILES
 
 
@@ -243,36 +260,43 @@ class Correlator:
     def __init__(self, rules: Sequence[CorrelationRule] = RULES, *, max_events: int = MAX_EVENTS) -> None:
         self.states = [_RuleState(rule) for rule in rules]
         self.max_events = max_events
-        self._routes: dict[type[Record], tuple[tuple[_RuleState, EventClass, bool], ...]] = {}
+        # Per record class: each distinct predicate once, with the event classes it decides (two
+        # classes often share one, e.g. a file's modification and its creation).
+        self._routes: dict[type[Record], tuple[tuple[Any, tuple[tuple[_RuleState, EventClass, bool], ...]], ...]] = {}
 
-    def _route(self, cls: type[Record]) -> tuple[tuple[_RuleState, EventClass, bool], ...]:
+    def _route(self, cls: type[Record]) -> tuple[tuple[Any, tuple[tuple[_RuleState, EventClass, bool], ...]], ...]:
         route = self._routes.get(cls)
         if route is None:
-            route = self._routes[cls] = tuple(
-                (state, ec, veto)
-                for state in self.states
-                for veto, group in ((False, state.rule.classes), (True, state.rule.vetoes))
-                for ec in group
-                if issubclass(cls, ec.record)
-            )
+            groups: dict[Any, list[tuple[_RuleState, EventClass, bool]]] = {}
+            for state in self.states:
+                for veto, group in ((False, state.rule.classes), (True, state.rule.vetoes)):
+                    for ec in group:
+                        if issubclass(cls, ec.record):
+                            groups.setdefault(ec.predicate, []).append((state, ec, veto))
+            route = self._routes[cls] = tuple((pred, tuple(entries)) for pred, entries in groups.items())
         return route
 
     def feed(self, records: Iterable[Record]) -> None:
         """Keep the events the rules' predicates select from a batch."""
+        routes = self._routes
         for record in records:
-            route = self._routes.get(type(record))
+            route = routes.get(type(record))
             if route is None:
                 route = self._route(type(record))
-            for state, ec, veto in route:
-                if state.full or not ec.predicate(record):
+            for predicate, entries in route:
+                if not predicate(record):
                     continue
-                when = ec.time(record)
-                if when is None:
-                    continue
-                if len(state.events) >= self.max_events:
-                    state.full = True
-                    continue
-                state.events.append(_Event(when.timestamp(), when, ec.name, veto, record, ec.label(record)))
+                for state, ec, veto in entries:
+                    if state.full:
+                        continue
+                    when = ec.time(record)
+                    if when is None:
+                        continue
+                    if len(state.events) >= self.max_events:
+                        state.full = True
+                        continue
+                    origin = _Origin(record.kind, record.device_path, record.locator, record.acquisition)
+                    state.events.append(_Event(when.timestamp(), when, ec.name, veto, origin, ec.label(record)))
 
     def finish(self) -> list[Finding]:
         """Slide each rule's window over its sorted events; one finding per cluster."""

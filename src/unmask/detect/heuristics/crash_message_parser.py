@@ -58,7 +58,9 @@ class CrashMessageParser(Heuristic):
 
     def __init__(self) -> None:
         self._crashes: list[CrashReport] = []
-        self._received: list[tuple[float, int, str]] = []
+        # (time, rank, what kind, sender, detail): the record's own strings, its text built only for
+        # the message nearest a crash (a phone holds hundreds of thousands of messages).
+        self._received: list[tuple[float, int, int, str | None, str | None]] = []
 
     def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
         """Keep the parsers' crashes and the times of received messages and attachments."""
@@ -70,13 +72,13 @@ class CrashMessageParser(Heuristic):
                 if record.direction != "received" or record.timestamp is None:
                     continue
                 rank = 0 if isinstance(record, SmsAttachment | WhatsAppMedia) else 1  # files first in a tie
-                self._received.append((record.timestamp.timestamp(), rank, _what(record)))
+                self._received.append((record.timestamp.timestamp(), rank, *_brief(record)))
         return ()
 
     def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
         """One finding per crash, high when a received message is near."""
         self._received.sort()
-        times = [t for t, _, _ in self._received]
+        times = [item[0] for item in self._received]
         for crash in self._crashes:
             assert crash.time is not None
             at = crash.time.timestamp()
@@ -85,7 +87,8 @@ class CrashMessageParser(Heuristic):
             where = f" in thread {crash.faulting_thread_name}" if crash.faulting_thread_name else ""
             base = f"{crash.process} crashed{(' (' + how + ')') if how else ''}{where}"
             if lo < hi:
-                t, _, what = min(self._received[lo:hi], key=lambda item: (abs(at - item[0]), item[1]))
+                t, _, which, sender, detail = min(self._received[lo:hi], key=lambda item: (abs(at - item[0]), item[1]))
+                what = _what(which, sender, detail)
                 lag = at - t
                 timing = f"{abs(lag):.0f} s {'after' if lag >= 0 else 'before'}"
                 yield self.finding(
@@ -98,14 +101,24 @@ class CrashMessageParser(Heuristic):
                 yield self.finding(crash, base)
 
 
-def _what(record: Record) -> str:
+def _brief(record: Record) -> tuple[int, str | None, str | None]:
+    """(what kind, sender, detail) of a received message or attachment."""
     if isinstance(record, SmsAttachment):
-        return f"an attachment ({record.mime_type or record.transfer_name or 'unknown type'}) from " \
-               f"{record.handle or 'an unknown sender'} arrived"
+        return 0, record.handle, record.mime_type or record.transfer_name
     if isinstance(record, SmsMessage):
-        return f"a message ({record.service or 'SMS'}) from {record.handle or 'an unknown sender'} arrived"
+        return 1, record.handle, record.service
     if isinstance(record, WhatsAppMedia):
-        return f"WhatsApp media from {record.from_jid or 'an unknown sender'} arrived"
-    if isinstance(record, WhatsAppMessage):
-        return f"a WhatsApp message from {record.from_jid or 'an unknown sender'} arrived"
-    return "a message arrived"
+        return 2, record.from_jid, None
+    assert isinstance(record, WhatsAppMessage)
+    return 3, record.from_jid, None
+
+
+def _what(which: int, sender: str | None, detail: str | None) -> str:
+    who = sender or "an unknown sender"
+    if which == 0:
+        return f"an attachment ({detail or 'unknown type'}) from {who} arrived"
+    if which == 1:
+        return f"a message ({detail or 'SMS'}) from {who} arrived"
+    if which == 2:
+        return f"WhatsApp media from {who} arrived"
+    return f"a WhatsApp message from {who} arrived"
