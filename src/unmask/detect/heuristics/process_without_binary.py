@@ -36,11 +36,14 @@ class _Bloom:
     BITS = 1 << 25
 
     def __init__(self) -> None:
-        self._bits = bytearray(self.BITS >> 3)
+        # Made on the first name: a backup (no file-system listing) never pays for the 4 MiB.
+        self._bits = bytearray()
 
     def add(self, name: str) -> None:
         h = hash(name)
         bits = self._bits
+        if not bits:
+            bits = self._bits = bytearray(self.BITS >> 3)
         a, b = h & 0x1FFFFFF, (h >> 32) & 0x1FFFFFF
         bits[a >> 3] |= 1 << (a & 7)
         bits[b >> 3] |= 1 << (b & 7)
@@ -48,6 +51,8 @@ class _Bloom:
     def __contains__(self, name: str) -> bool:
         h = hash(name)
         bits = self._bits
+        if not bits:
+            return False
         a, b = h & 0x1FFFFFF, (h >> 32) & 0x1FFFFFF
         return bool(bits[a >> 3] & (1 << (a & 7))) and bool(bits[b >> 3] & (1 << (b & 7)))
 
