@@ -77,7 +77,7 @@ test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench hatch_build.py
+	$(VENV)/bin/ruff check src tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
 
 bench: setup

@@ -76,6 +76,7 @@ _CERTAINTY = {
 _TRACE_TITLE = (
     (("process:name",), "A program known from {family} ran on the phone"),
     (("file:path", "file:name"), "A file known from {family} was on the phone"),
+    (("app:cert.organization", "app:cert.common_name"), "An app signed by the maker of {family} was on the phone"),
     (("file:hashes.", "app:cert."), "A file matching a {family} fingerprint was on the phone"),
     (("app:id",), "An app linked to {family} was on the phone"),
     (("configuration-profile:id",), "A configuration profile linked to {family} was on the phone"),
