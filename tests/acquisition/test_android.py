@@ -14,6 +14,8 @@ from tests.builders.android import (
     AndroidQFBuilder,
     ab_backup,
     accessibility_v14,
+    battery_daily,
+    battery_history,
     bugreport_text,
     dumpsys_block,
     dumpsys_package,
@@ -180,3 +182,22 @@ def test_echap_certificate_organisations_and_package_name_patterns_match_end_to_
         ("com.android.internet.a20240105", "app:id", "app:id MATCHES", "iKeyMonitor"),
     }
     assert {s.name for s in result.indicator_sets.sets} >= {"echap__stalkerware.stix2", "echap__stalkerware-patterns.stix2"}
+
+
+def test_one_sideloaded_finding_per_app_and_the_removed_app_from_battery_stats(tmp_path: Path) -> None:
+    b = _planted()
+    b.add_dumpsys("batterystats", battery_history("2024-05-01-18-02-17", [
+        ("+2h00m00s000ms", 'pkginst=7:"com.wipe.me"'), ("+3h00m00s000ms", 'pkgunin=0:"com.wipe.me"')])
+        + battery_daily([("2024-05-01-03-00-00", "2024-05-02-03-00-00", [("com.wipe.me", 7), ("com.wipe.me", None)])]))
+    b.add_dumpsys("accessibility", accessibility_v14(["com.android.sys.update/.Keys"], bound=["com.android.sys.update/.Keys"]))
+    result = api.check(b.write_folder(tmp_path / "a"), screen=False)
+    side = [f for f in result.findings if f.rule == "android-sideloaded-app"]
+    assert [f.record.package for f in side] == ["com.android.sys.update"]  # packages.json and dumpsys: one finding
+    assert "packages.json" in side[0].message and "dumpsys:package" in side[0].message
+    removed = [f for f in result.findings if f.rule == "android-package-removed"]
+    assert [f.record.package for f in removed] == ["com.wipe.me"]
+    assert removed[0].timestamp.isoformat() == "2024-05-01T19:02:17+00:00"
+    assert "installed at 2024-05-01 18:02:17 UTC (version 7)" in removed[0].message
+    access = [f for f in result.findings if f.rule == "android-accessibility-service"]
+    assert [f.message.split(" (")[0] for f in access] == [
+        "accessibility service com.android.sys.update/com.android.sys.update.Keys is bound, enabled"]
