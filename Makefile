@@ -81,9 +81,11 @@ lint: setup
 	$(VENV)/bin/mypy
 
 bench: setup
+	$(PY) -m bench.bench_android
 	$(PY) -m bench.run
 
 bench-smoke: setup
+	$(PY) -m bench.bench_android --smoke
 	$(PY) -m bench.run --smoke
 
 clean:
