@@ -63,5 +63,6 @@ def test_durations_and_tags() -> None:
     assert duration_ms("+2d23h22m24s588ms") == ((2 * 24 + 23) * 3600 + 22 * 60 + 24) * 1000 + 588
     assert duration_ms("-1m") == -60_000
     assert duration_ms("+1x") is None and duration_ms("+") is None
+    assert duration_ms("+99999999999999d") is None  # centuries: damaged or crafted
     assert package_in("*walarm*:com.x.y/.Receiver") == "com.x.y"
     assert package_in("*alarm*") is None and package_in("Abort:Pending") is None

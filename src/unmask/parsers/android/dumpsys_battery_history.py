@@ -20,6 +20,7 @@ out.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from unmask.parsers.base import ParseContext, Source, TextParser
 _LINE = re.compile(r"\s*([+-]?[0-9dhms]+)\s+\(\d+\)\s+(.*)\Z")
 _DURATION = re.compile(r"(\d+)(ms|d|h|m|s)")
 _UNITS_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
+_MAX_MS = 100 * 365 * 86_400_000
 _TIME = re.compile(r"(?:RESET:)?TIME:\s*(\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)")
 EVENTS = ("pkginst", "pkgunin", "top", "fg", "job", "alarm", "sync", "pkginactive", "pkgactive", "tmpwhitelist")
 _EVENT = re.compile(r'(?:^|\s)([+-]?)(' + "|".join(EVENTS) + r')=([^\s:"]*):"([^"]{0,1024})"')
@@ -63,7 +65,9 @@ def duration_ms(text: str) -> int | None:
     parts = _DURATION.findall(body)
     if not parts or "".join(n + u for n, u in parts) != body:
         return None
-    total = sum(int(n) * _UNITS_MS[u] for n, u in parts)
+    total = sum(int(n[:15]) * _UNITS_MS[u] for n, u in parts)
+    if total > _MAX_MS:
+        return None  # no battery history spans centuries: a damaged or crafted line
     return -total if text.startswith("-") else total
 
 
@@ -109,7 +113,10 @@ class DumpsysBatteryHistoryParser(TextParser):
                 package = package_in(tag)
                 if package is None:
                     continue
-                when = anchor[0] + timedelta(milliseconds=offset - anchor[1]) if anchor is not None else None
+                when = None
+                if anchor is not None:
+                    with contextlib.suppress(OverflowError):  # past year 9999
+                        when = anchor[0] + timedelta(milliseconds=offset - anchor[1])
                 yield BatteryHistoryEvent(
                     device_path=device_path, locator=locator(line), time=when, event=sign + name,
                     package=package[:512], value=value[:64] or None, tag=tag[:512], offset_ms=offset,
