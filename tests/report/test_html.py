@@ -238,6 +238,10 @@ def test_a_huge_timeline_gives_a_small_report(scanned: Path, tmp_path: Path) -> 
     assert "records fell in these windows" in page
 
 
+def test_docstring_quotes_are_not_shown() -> None:
+    assert short_label("System properties as ``getprop`` prints them.", "getprop") == "System properties as getprop prints them"
+
+
 def test_short_labels_come_from_the_parser_descriptions() -> None:
     assert short_label("SMS and iMessage messages from sms.db, with handles.", "sms") == "SMS and iMessage messages"
     assert short_label("Calendar events (titles, notes, times) with emails.", "calendar") == "Calendar events"

@@ -359,15 +359,20 @@ def _iso(text: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def plain(docstring_text: str) -> str:
+    """A parser's description without the reStructuredText literal quotes of its docstring."""
+    return docstring_text.replace("``", "")
+
+
 def short_label(description: str, fallback: str) -> str:
     """A short plain name for a parser from the first words of its description.
 
     Parsers describe themselves in their docstring ("SMS and iMessage messages from sms.db, with
     …"); the part before the first parenthesis, colon or "from" is a readable name for the first
     screen (the shortest such head of at least 12 characters), and the coverage table shows the
-    whole sentence.
+    whole sentence. The reStructuredText quotes of docstrings (````getprop````) are dropped.
     """
-    text = description.strip().rstrip(".")
+    text = plain(description).strip().rstrip(".")
     heads = [text.split(cut, 1)[0].strip().rstrip(",") for cut in (" (", ":", " from ", ", with") if cut in text]
     heads = [h for h in heads if len(h) >= 12]
     if heads:
@@ -536,7 +541,7 @@ def _coverage(info: dict[str, Any]) -> list[CoverageView]:
             CoverageView(
                 parser=str(c.get("parser", "")),
                 label=short_label(str(c.get("description", "")), str(c.get("parser", ""))),
-                description=str(c.get("description", "")),
+                description=plain(str(c.get("description", ""))),
                 status=status,
                 plain=_STATUS_PLAIN.get(status, status),
                 records=int(c.get("records") or 0),
