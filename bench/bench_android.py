@@ -266,7 +266,8 @@ def side_by_side(name: str, verb: str, evidence: Path, traces: list[Trace], runs
             else:
                 run = measure.measure(mvt_cmd(verb, evidence, out, MVT_IOCS), log_prefix=RUNS / f"{name}-mvt-{i}",
                                       env=peer.mvt_env(home))
-            tools[tool]["runs"].append({"rc": run.rc, "wall": round(run.wall, 2), "peak_mb": round(run.peak_mb, 1)})
+            tools[tool]["runs"].append({"rc": run.rc, "wall": round(run.wall, 2), "cpu": round(run.cpu, 2),
+                                        "peak_mb": round(run.peak_mb, 1)})
             outs[tool] = out
             log(f"  {name} {tool} run {i + 1}: exit {run.rc}, {run.wall:.2f} s, {run.peak_mb:.0f} MB")
     result: dict[str, Any] = {"evidence": str(evidence.relative_to(REPO)), "verb": verb, "traces": []}
@@ -286,6 +287,7 @@ def side_by_side(name: str, verb: str, evidence: Path, traces: list[Trace], runs
         result[tool] = {
             "exit": runs_[-1]["rc"],
             "median_wall": measure.median([r["wall"] for r in runs_]),
+            "median_cpu": measure.median([r["cpu"] for r in runs_]),
             "median_peak_mb": measure.median([r["peak_mb"] for r in runs_]),
             "alerts": len(found),
             "other": [_summary(a, unmask=tool == "unmask") for a in found if id(a) not in explained[tool]],
@@ -304,7 +306,39 @@ def mvt_patterns_probe(evidence: Path) -> dict[str, Any]:
     return {"rc": run.rc, "last_line": lines[-1].strip()[:200] if lines else ""}
 
 
-def big_files(files: int, mvt: bool, log: Callable[[str], None]) -> dict[str, Any]:
+def watched(cmd: list[str], *, log_prefix: Path, env: dict[str, str], limit: float) -> dict[str, Any]:
+    """Run ``cmd`` for at most ``limit`` seconds, reading its peak RSS (``VmHWM``) and CPU time from
+    /proc once a second: a tool that would run for hours is stopped, and what it had cost by then
+    is still known. Its whole process group is stopped (it is started as its own session)."""
+    import signal
+    import subprocess
+    import time
+
+    out, err = log_prefix.with_suffix(".out"), log_prefix.with_suffix(".err")
+    tick = os.sysconf("SC_CLK_TCK")
+    peak_kb, cpu = 0, 0.0
+    started = time.perf_counter()
+    with out.open("wb") as o, err.open("wb") as e:
+        proc = subprocess.Popen(cmd, stdout=o, stderr=e, env=env, start_new_session=True)
+        while proc.poll() is None and time.perf_counter() - started < limit:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                peak_kb = max(peak_kb, *(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmHWM:")))
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, ValueError, IndexError):
+                pass
+            time.sleep(1)
+        finished = proc.poll() is not None
+        if not finished:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    wall = time.perf_counter() - started
+    return {"rc": proc.returncode if finished else None, "finished": finished, "wall": round(wall, 1),
+            "cpu": round(cpu, 1), "peak_mb": round(peak_kb / 1024, 1)}
+
+
+def big_files(files: int, mvt: bool, log: Callable[[str], None], mvt_limit: float) -> dict[str, Any]:
     """Peak memory of a scan of an AndroidQF folder whose files.json lists ``files`` entries."""
     root = EVIDENCE / f"big-{files}"
     if not (root / "files.json").is_file():
@@ -314,13 +348,16 @@ def big_files(files: int, mvt: bool, log: Callable[[str], None]) -> dict[str, An
     out: dict[str, Any] = {"files": files, "files_json_mb": round(size / 1e6, 1)}
     run = measure.measure([*unmask_cmd("check-androidqf", root, _fresh(RUNS / "big-unmask"), IOCS), "--no-screen"],
                           log_prefix=RUNS / "big-unmask", env=_unmask_env(), timeout=7200)
-    out["unmask"] = {"rc": run.rc, "wall": round(run.wall, 1), "peak_mb": round(run.peak_mb, 1)}
+    out["unmask"] = {"rc": run.rc, "finished": True, "wall": round(run.wall, 1), "cpu": round(run.cpu, 1),
+                     "peak_mb": round(run.peak_mb, 1)}
     log(f"  files.json {files:,} entries: unmask exit {run.rc}, {run.wall:.1f} s, {run.peak_mb:.0f} MB")
     if mvt:
-        run = measure.measure(mvt_cmd("check-androidqf", root, _fresh(RUNS / "big-mvt"), MVT_IOCS),
-                              log_prefix=RUNS / "big-mvt", env=peer.mvt_env(WORK / "mvt-home"), timeout=7200)
-        out["mvt"] = {"rc": run.rc, "wall": round(run.wall, 1), "peak_mb": round(run.peak_mb, 1)}
-        log(f"  files.json {files:,} entries: MVT exit {run.rc}, {run.wall:.1f} s, {run.peak_mb:.0f} MB")
+        mvt_out = _fresh(RUNS / "big-mvt")
+        out["mvt"] = watched(mvt_cmd("check-androidqf", root, mvt_out, MVT_IOCS), log_prefix=RUNS / "big-mvt",
+                             env=peer.mvt_env(WORK / "mvt-home"), limit=mvt_limit)
+        logged = (mvt_out / "command.log").read_text(errors="replace").splitlines() if (mvt_out / "command.log").is_file() else []
+        out["mvt"]["last_log"] = logged[-1].split(" - ", 1)[-1][:160] if logged else ""
+        log(f"  files.json {files:,} entries: MVT {out['mvt']}")
     return out
 
 
@@ -339,7 +376,8 @@ def render(doc: dict[str, Any]) -> str:
         "# Android: unmask beside mvt-android 2026.10.26",
         "",
         f"Generated by `python -m bench.bench_android` on {doc['machine']} ({doc['date']}); unmask at "
-        f"{doc['revision']}; {mvt}. Evidence is built in code by `tests/builders/android.py` (nothing opaque); "
+        f"{doc['revision']}; {mvt}; load average {doc.get('load', '?')} when it started (the machine is shared, "
+        "so CPU seconds compare the tools better than wall time). Evidence is built in code by `tests/builders/android.py` (nothing opaque); "
         "both tools get the same indicator files, Echap's published `echap__stalkerware.stix2` and "
         "`echap__stalkerware-patterns.stix2` (the certificate organisations, certificate-name patterns and "
         "build-numbered package names of Echap's `ioc.yaml`, converted by `tools/echap_stix.py`). Times and "
@@ -350,11 +388,13 @@ def render(doc: dict[str, Any]) -> str:
     for part in doc["side_by_side"]:
         lines += [f"## `{part['verb']}` on `{part['evidence']}`", ""]
         tools = [t for t in ("unmask", "mvt") if t in part]
-        lines += ["| tool | exit | wall (s) | peak RSS (MB) | alerts | look-alikes flagged |", "|---|---|---|---|---|---|"]
+        lines += ["| tool | exit | wall (s) | CPU (s) | peak RSS (MB) | alerts | look-alikes flagged |",
+                  "|---|---|---|---|---|---|---|"]
         for t in tools:
             r = part[t]
             name = "unmask" if t == "unmask" else "mvt-android"
-            lines.append(f"| {name} {part['verb']} | {r['exit']} | {r['median_wall']:.2f} | {r['median_peak_mb']:.0f} | "
+            lines.append(f"| {name} {part['verb']} | {r['exit']} | {r['median_wall']:.2f} | {r['median_cpu']:.2f} | "
+                         f"{r['median_peak_mb']:.0f} | "
                          f"{r['alerts']} | {', '.join(r['look_alikes_flagged']) or 'none'} |")
         lines += ["", "| planted trace | unmask | mvt-android |", "|---|---|---|"]
         for row in part["traces"]:
@@ -370,12 +410,21 @@ def render(doc: dict[str, Any]) -> str:
     big = doc.get("big")
     if big:
         lines += [f"## Peak memory: AndroidQF folder with a {big['files']:,}-entry files.json ({big['files_json_mb']} MB)", "",
-                  "| tool | exit | wall (s) | peak RSS (MB) |", "|---|---|---|---|",
-                  f"| unmask check-androidqf | {big['unmask']['rc']} | {big['unmask']['wall']} | {big['unmask']['peak_mb']:.0f} |"]
-        if "mvt" in big:
-            lines.append(f"| mvt-android check-androidqf | {big['mvt']['rc']} | {big['mvt']['wall']} | {big['mvt']['peak_mb']:.0f} |")
+                  "| tool | exit | wall (s) | CPU (s) | peak RSS (MB) |", "|---|---|---|---|---|"]
+        for t, name in (("unmask", "unmask check-androidqf"), ("mvt", "mvt-android check-androidqf")):
+            r = big.get(t)
+            if r is None:
+                continue
+            rc = r["rc"] if r.get("finished", True) else f"stopped after {r['wall'] / 60:.0f} min"
+            lines.append(f"| {name} | {rc} | {r['wall']} | {r['cpu']} | {r['peak_mb']:.0f} |")
         lines += ["", "unmask reads files.json incrementally (ijson) and streams its records to `files.json` in the "
-                  "output folder; MVT loads the whole array (mvt #841).", ""]
+                  "output folder; MVT loads the whole array (mvt #841) and then compares every file's hashes with "
+                  "every hash indicator in turn."]
+        if "mvt" in big and not big["mvt"].get("finished", True):
+            lines += ["", f"MVT was stopped after {big['mvt']['wall'] / 60:.0f} minutes "
+                      f"(`--mvt-limit`); its peak RSS by then is shown; its log's last line was "
+                      f"`{big['mvt'].get('last_log', '')}`."]
+        lines.append("")
     probe = doc.get("mvt_patterns")
     if probe:
         lines += ["## MVT and pattern indicators", "",
@@ -421,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-mvt-big", action="store_true", help="run only unmask on the big files.json")
     parser.add_argument("--runs", type=int, default=3, help="measured runs per tool (default 3)")
     parser.add_argument("--no-install", action="store_true", help="do not install MVT when it is missing")
+    parser.add_argument("--mvt-limit", type=float, default=3600,
+                        help="stop MVT on the big files.json after this many seconds (default 3600)")
     parser.add_argument("--doc", type=Path, default=None, help="markdown report (default bench/out/android.md)")
     parser.add_argument("--smoke", action="store_true",
                         help="CI guard: one run, a 20,000-entry files.json, MVT only if installed; exit 1 when unmask "
@@ -445,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": __import__("datetime").date.today().isoformat(),
         "revision": _revision(),
         "mvt_status": status.note,
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "runs": args.runs,
         "side_by_side": [
             side_by_side("aqf", "check-androidqf", aqf, AQF_TRACES, args.runs, status.available, log),
@@ -456,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         doc["mvt_patterns"] = mvt_patterns_probe(aqf)
         log(f"  MVT with the patterns file: {doc['mvt_patterns']}")
     if not args.no_big:
-        doc["big"] = big_files(args.files, status.available and not args.no_mvt_big, log)
+        doc["big"] = big_files(args.files, status.available and not args.no_mvt_big, log, args.mvt_limit)
     (OUT / ("android-smoke.json" if args.smoke else "android.json")).write_text(json.dumps(doc, indent=1, default=str))
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(render(doc))
@@ -467,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
                  for la in part["unmask"]["look_alikes_flagged"]]
     problems += [f"{part['verb']}: unmask exited {part['unmask']['exit']}, not 1" for part in doc["side_by_side"]
                  if part["unmask"]["exit"] != 1]
-    if doc.get("big") and doc["big"]["unmask"]["rc"] not in (0, 1):
+    if doc.get("big") and doc["big"]["unmask"]["rc"] not in (0, 1):  # no planted trace: 0; never 2 or 3
         problems.append(f"big files.json: unmask exited {doc['big']['unmask']['rc']}")
     for problem in problems:
         log(f"BROKEN: {problem}")
