@@ -95,14 +95,16 @@ fuzz: setup
 	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench hatch_build.py
+	$(VENV)/bin/ruff check src tests bench tools hatch_build.py
 	$(VENV)/bin/mypy
 
 bench: setup
+	$(PY) -m bench.bench_android
 	$(PY) -m bench.run
 	$(PY) -m bench.sysdiagnose
 
 bench-smoke: setup
+	$(PY) -m bench.bench_android --smoke
 	$(PY) -m bench.run --smoke
 	$(PY) -m bench.sysdiagnose --smoke
 

@@ -1,7 +1,9 @@
-"""Android benchmark: peak memory of a scan of an AndroidQF acquisition whose files.json lists
-1,000,000 files, and unmask beside mvt-android on a generated acquisition with planted traces.
+"""The big Android acquisition: an AndroidQF folder whose files.json lists N files, and a quick
+unmask-only measurement of it.
 
-Usage: python -m bench.android [--files N]; results in bench/out/android.md.
+``bench/bench_android.py`` uses :func:`big_acquisition` for the peak-memory comparison with MVT and
+writes the report (``bench/out/android.md``, copied to ``docs/android-bench.md``). Usage here:
+``python -m bench.android [--files N]`` prints one JSON line (unmask's wall time and peak RSS).
 """
 
 from __future__ import annotations

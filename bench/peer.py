@@ -34,6 +34,18 @@ class PeerStatus:
     note: str
 
 
+DERIVED_SETS = frozenset({"echap__stalkerware-patterns.stix2"})
+"""Bundled sets that unmask derives itself from a published source (``tools/``), not published as
+such; MVT's loader stops with a traceback on their ``MATCHES`` patterns (bench/bench_android.py)."""
+
+
+def public_sets() -> list[Path]:
+    """The bundled indicator sets as their authors publish them: what both tools are given."""
+    from unmask.detect.indicators.sets import bundled_files
+
+    return [p for p in bundled_files() if p.name not in DERIVED_SETS]
+
+
 def installed_version() -> str | None:
     """The MVT version in the bench venv, or None."""
     if not MVT_PY.exists():

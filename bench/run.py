@@ -244,7 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["UNMASK_CACHE_DIR"] = str(UNMASK_CACHE)
 
     from unmask import __version__ as unmask_version
-    from unmask.detect.indicators.sets import bundled_files
 
     started = datetime.now(UTC)
     revision = _revision()
@@ -253,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         status = peer.ensure_mvt(install=not (smoke or args.no_install), log=_log)
     _log(f"peer: {status.note}")
-    iocs = bundled_files()
+    iocs = peer.public_sets()
     results: dict[str, object] = {
         "started": started.isoformat(timespec="seconds"),
         "smoke": smoke,

@@ -260,7 +260,8 @@ def scan_acquisition(
         command=command,
         evidence_path=str(acq.root),
         acquisition_kind=acq.kind,
-        metadata=metadata,
+        # The device's time zone, whatever the kind of evidence: the report shows local time beside UTC.
+        metadata={**metadata, "timezone": zone} if (zone := acq.timezone()) else metadata,
         records=records,
         coverage=coverage,
         findings=findings,

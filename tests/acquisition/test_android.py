@@ -14,6 +14,8 @@ from tests.builders.android import (
     AndroidQFBuilder,
     ab_backup,
     accessibility_v14,
+    battery_daily,
+    battery_history,
     bugreport_text,
     dumpsys_block,
     dumpsys_package,
@@ -149,3 +151,53 @@ def test_evidence_is_not_modified(tmp_path: Path) -> None:
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
     api.check(root, output=tmp_path / "out", screen=False)
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+
+
+def test_echap_certificate_organisations_and_package_name_patterns_match_end_to_end(tmp_path: Path) -> None:
+    """The bundled echap__stalkerware-patterns.stix2 (tools/echap_stix.py from Echap's ioc.yaml):
+    a renamed app signed by a stalkerware vendor's certificate organisation, and a new build of an
+    app whose package name carries its build date, are found; look-alikes are not."""
+    b = AndroidQFBuilder()
+    b.set_json("packages.json", [
+        # KidsShield renamed: an id nobody lists, but its vendor's organisation and certificate name.
+        package_json("com.family.safe.helper", installer="null",
+                     subject="C=MD, O=Tesline-Service SRL, CN=Kids Safety 11-03-2024 09:15:00"),
+        # MobiStealth's organisation, in another case.
+        package_json("com.system.backup.svc", installer="null", subject="C=PK, O=MOBIZIM, CN=svc"),
+        # iKeyMonitor's next build: the date in the name is one Echap has not listed.
+        package_json("com.android.internet.a20240105", installer="null"),
+        # Look-alikes: similar organisations, common names and package names, none of them listed.
+        package_json("com.tesline.weather", subject="C=MD, O=Tesline Services SRL, CN=Kids Safety"),
+        package_json("com.android.internet.browser", subject="C=US, O=Mobizim Labs, CN=Browser"),
+        package_json("com.android.internet.a2024010", subject="C=US, O=Example Inc., CN=Example"),
+        package_json("mobile.monitor.children", subject="C=US, O=Example Inc., CN=Example"),
+    ])
+    result = api.check(b.write_folder(tmp_path / "a"), screen=False)
+    found = {(f.record.package, f.observable.type.value, f.indicator.type, f.indicator.collection)
+             for f in result.findings if f.rule == "indicator"}
+    assert found == {
+        ("com.family.safe.helper", "app:cert.organization", "app:cert.organization", "KidsShield"),
+        ("com.family.safe.helper", "app:cert.common_name", "app:cert.common_name MATCHES", "KidsShield"),
+        ("com.system.backup.svc", "app:cert.organization", "app:cert.organization", "MobiStealth"),
+        ("com.android.internet.a20240105", "app:id", "app:id MATCHES", "iKeyMonitor"),
+    }
+    assert {s.name for s in result.indicator_sets.sets} >= {"echap__stalkerware.stix2", "echap__stalkerware-patterns.stix2"}
+
+
+def test_one_sideloaded_finding_per_app_and_the_removed_app_from_battery_stats(tmp_path: Path) -> None:
+    b = _planted()
+    b.add_dumpsys("batterystats", battery_history("2024-05-01-18-02-17", [
+        ("+2h00m00s000ms", 'pkginst=7:"com.wipe.me"'), ("+3h00m00s000ms", 'pkgunin=0:"com.wipe.me"')])
+        + battery_daily([("2024-05-01-03-00-00", "2024-05-02-03-00-00", [("com.wipe.me", 7), ("com.wipe.me", None)])]))
+    b.add_dumpsys("accessibility", accessibility_v14(["com.android.sys.update/.Keys"], bound=["com.android.sys.update/.Keys"]))
+    result = api.check(b.write_folder(tmp_path / "a"), screen=False)
+    side = [f for f in result.findings if f.rule == "android-sideloaded-app"]
+    assert [f.record.package for f in side] == ["com.android.sys.update"]  # packages.json and dumpsys: one finding
+    assert "packages.json" in side[0].message and "dumpsys:package" in side[0].message
+    removed = [f for f in result.findings if f.rule == "android-package-removed"]
+    assert [f.record.package for f in removed] == ["com.wipe.me"]
+    assert removed[0].timestamp.isoformat() == "2024-05-01T19:02:17+00:00"
+    assert "installed at 2024-05-01 18:02:17 UTC (version 7)" in removed[0].message
+    access = [f for f in result.findings if f.rule == "android-accessibility-service"]
+    assert [f.message.split(" (")[0] for f in access] == [
+        "accessibility service com.android.sys.update/com.android.sys.update.Keys is bound, enabled"]

@@ -135,6 +135,28 @@ def adb_text(keys: list[tuple[str, int]]) -> str:
     return "\n".join(body) + "\n"
 
 
+def battery_daily(days: list[tuple[str, str, list[tuple[str, int | None]]]]) -> str:
+    """``dumpsys batterystats`` daily stats (AOSP ``dumpDailyPackageChanges``): per period, ``Update
+    <package> vers=<n>`` lines, or ``Uninstall <package>`` for a version ``None``."""
+    out = ["Daily stats:", "  Current start time: 2024-05-02-03-00-00", "  Next min deadline: 2024-05-03-01-00-00"]
+    for start, end, changes in days:
+        out += [f"  Daily from {start} to {end}:", "    Discharge step durations:", "      #0: +1h02m00s000ms to 80 (screen-off)",
+                "    Package changes:"]
+        out += [f"      Update {p} vers={v}" if v is not None else f"      Uninstall {p}" for p, v in changes]
+    return "\n".join(out) + "\n"
+
+
+def battery_history(start: str, events: list[tuple[str, str]]) -> str:
+    """``dumpsys batterystats --history`` (AOSP ``HistoryPrinter.printNextItem``): a ``RESET:TIME:``
+    line in device local time, then one line per ``(offset, event)`` such as ``("+1h02m03s004ms",
+    'pkginst=42:"com.example"')``, each ``  <offset padded to 19> (2) <level> <event>``."""
+    out = ["Battery History (2% used, 49KB used of 2048KB, 120 strings using 9518):",
+           f"{'0':>21} (15) RESET:TIME: {start}",
+           f"{'0':>21} (2) 100 status=discharging health=good plug=none temp=290 volt=4302 charge=4500 +running +wake_lock"]
+    out += [f"  {offset:>19} (2) 099 {event}" for offset, event in events]
+    return "\n".join(out) + "\n\n"
+
+
 def settings_text(values: dict[str, str]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 

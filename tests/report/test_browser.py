@@ -159,3 +159,35 @@ def test_print_hides_the_controls(browser: Browser, scanned: Path, tmp_path: Pat
     page.pdf(path=str(pdf))
     assert pdf.read_bytes().startswith(b"%PDF")
     assert w.errors == []
+
+
+def test_local_time_beside_utc_in_the_browser(browser: Browser, android_scanned: Path, scanned: Path) -> None:
+    """An acquisition that recorded the device's zone (Europe/Paris): every time the reader sees,
+    in the findings, the timeline table, its tooltips and details, has the local time beside it."""
+    w = _open(browser, android_scanned / "report.html")
+    page = w.page
+    tmp = page.locator("article.finding", has_text="/data/local/tmp/pred.so")
+    assert "2024-05-01 22:30:00 UTC (2024-05-02 00:30:00 local time, Europe/Paris UTC+02:00)" in tmp.inner_text()
+    heads = page.locator("#tl-table thead th").all_inner_texts()
+    assert heads[:2] == ["Time (UTC)", "Local time (Europe/Paris)"]
+    row = page.locator("#tl-table tbody tr", has_text="pred.so").first
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == "2024-05-01 22:30:00" and cells[1] == "2024-05-02 00:30:00"
+    mark = page.locator("#tl-chart svg .mark.m-high").first
+    assert "2024-05-02 00:30:00 local time, Europe/Paris" in mark.locator("title").text_content()
+    mark.dispatch_event("click")
+    assert "(2024-05-02 00:30:00 local time, Europe/Paris)" in page.locator("#tl-detail").inner_text()
+    assert "Europe/Paris" in page.locator("#tl-status").inner_text()
+    assert "Device time zone" in page.locator("#provenance").inner_text()
+    assert w.errors == []
+    # Without JavaScript the plain table has the local column too.
+    w = _open(browser, android_scanned / "report.html", java_script_enabled=False)
+    fallback = w.page.locator("#tl-fallback table")
+    assert fallback.locator("thead th").nth(1).inner_text() == "Local time (Europe/Paris)"
+    assert "2024-05-02 00:30:00" in fallback.locator("tr.row-finding", has_text="/data/local/tmp").inner_text()
+    # Evidence that recorded no zone: UTC only, four columns.
+    w = _open(browser, scanned / "report.html")
+    assert w.page.locator("#tl-table thead th").all_inner_texts()[0] == "Time (UTC)"
+    assert w.page.locator("#tl-table thead th").count() == 4
+    assert w.page.locator("#tl-table tbody tr").first.locator("td").count() == 4
+    assert w.errors == []

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.builders.sample import Sample
 from unmask.cli import main
 from unmask.report import html as report_html
 from unmask.report.html import (
@@ -237,6 +238,10 @@ def test_a_huge_timeline_gives_a_small_report(scanned: Path, tmp_path: Path) -> 
     assert "records fell in these windows" in page
 
 
+def test_docstring_quotes_are_not_shown() -> None:
+    assert short_label("System properties as ``getprop`` prints them.", "getprop") == "System properties as getprop prints them"
+
+
 def test_short_labels_come_from_the_parser_descriptions() -> None:
     assert short_label("SMS and iMessage messages from sms.db, with handles.", "sms") == "SMS and iMessage messages"
     assert short_label("Calendar events (titles, notes, times) with emails.", "calendar") == "Calendar events"
@@ -259,3 +264,70 @@ def test_a_folder_without_timeline_still_renders_its_findings(scanned: Path, tmp
     assert "timeline.csv was missing or unreadable" in page
     for alert in json.loads((copy / "alerts.json").read_text()):
         assert alert["message"] in page
+
+
+# --- local time beside UTC ------------------------------------------------------------------------
+
+
+def test_the_clock_writes_local_time_beside_utc_in_the_zone_the_evidence_recorded() -> None:
+    clock = report_html.Clock.of({"evidence": {"metadata": {"timezone": "Europe/Paris"}}})
+    summer, late = datetime(2024, 5, 2, 10, 0, tzinfo=UTC), datetime(2024, 1, 13, 23, 30, tzinfo=UTC)
+    assert clock.beside(summer) == "2024-05-02 10:00:00 UTC (12:00:00 local time, Europe/Paris UTC+02:00)"
+    # Winter time, and a local date that is not the UTC date: the local date is written too.
+    assert clock.beside(late) == "2024-01-13 23:30:00 UTC (2024-01-14 00:30:00 local time, Europe/Paris UTC+01:00)"
+    offset = report_html.Clock.of({"evidence": {"metadata": {"timezone": "-0500"}}})  # a sysdiagnose's name
+    assert offset.label == "UTC-05:00"
+    assert offset.beside(summer) == "2024-05-02 10:00:00 UTC (05:00:00 local time, UTC-05:00)"
+    for unknown in ({"evidence": {"metadata": {"timezone": "Mars/Olympus"}}}, {"evidence": {"metadata": {}}}, {}):
+        clock = report_html.Clock.of(unknown)
+        assert clock.zone is None and clock.beside(summer) == "2024-05-02 10:00:00 UTC"
+
+
+def test_an_android_report_shows_local_time_beside_utc_and_names_the_zone(android_scanned: Path) -> None:
+    info, _, page = _load(android_scanned)
+    assert info["evidence"]["metadata"]["timezone"] == "Europe/Paris"
+    text = html.unescape(page)
+    # The payload written at 22:30 UTC on 1 May: 00:30 on 2 May in Paris, in the finding and both tables.
+    assert "2024-05-01 22:30:00 UTC (2024-05-02 00:30:00 local time, Europe/Paris UTC+02:00)" in text
+    assert "Local time (Europe/Paris)" in text
+    assert "<td>2024-05-01 22:30:00 UTC</td><td>2024-05-02 00:30:00</td>" in text
+    assert "time zone <strong>Europe/Paris</strong>" in text
+    data = json.loads(re.search(r'<script type="application/json" id="tl-data">(.*?)</script>', page, re.S).group(1))
+    assert data["zone"] == "Europe/Paris"
+    assert {e["lt"] for e in data["findings"]} >= {"2024-05-02 00:30:00"}
+    assert all(r["lt"] for r in data["records"])
+    # Provenance: the zone, and the acquisition's own times with their local time.
+    assert "Device time zone</th><td>Europe/Paris: local times are shown beside UTC" in text
+    assert "2024-05-02T10:09:00.5+02:00 (2024-05-02 10:09:00 local time)" in text
+    assert "AndroidQF acquisition of Pixel 7, Android 14" in text
+
+
+def test_a_report_without_a_recorded_zone_shows_utc_only(scanned: Path) -> None:
+    info, _, page = _load(scanned)
+    assert not info["evidence"]["metadata"].get("timezone")
+    body = html.unescape(page.split("<script", 1)[0])
+    assert "local time" not in body and "Local time (" not in body
+    assert "All times are UTC" in body
+
+
+def test_any_kind_of_evidence_that_knows_its_zone_gets_local_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: None, sample: Sample
+) -> None:
+    """The scan records the zone of whatever acquisition has one (a sysdiagnose gives an offset)."""
+    from unmask import api
+    from unmask.acquisition.ios_backup import IOSBackup
+
+    monkeypatch.setattr(IOSBackup, "timezone", lambda self: "-0500")
+    out = tmp_path / "out"
+    api.check_backup(sample.root, output=out, screen=False)
+    info, alerts, page = _load(out)
+    assert info["evidence"]["metadata"]["timezone"] == "-0500"
+    timed = next(a for a in alerts if a["timestamp"])
+    when = datetime.fromisoformat(timed["timestamp"]).astimezone(UTC)
+    local = (when - timedelta(hours=5)).strftime("%H:%M:%S")
+    assert "local time, UTC-05:00)" in html.unescape(page) and f"{local} local time" in page
+    assert "Local time (UTC-05:00)" in page
+    info["evidence"]["metadata"]["timezone"] = "Not/AZone"
+    (out / "info.json").write_text(json.dumps(info))
+    page = render_folder(out)
+    assert "local time," not in page.split("<script", 1)[0] and "which unmask does not know" in page

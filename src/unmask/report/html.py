@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from unmask import timeutil
 from unmask.errors import UsageError
 from unmask.model import Severity
 from unmask.parsers.registry import parser_of_kind, record_from_json
@@ -76,6 +77,7 @@ _CERTAINTY = {
 _TRACE_TITLE = (
     (("process:name",), "A program known from {family} ran on the phone"),
     (("file:path", "file:name"), "A file known from {family} was on the phone"),
+    (("app:cert.organization", "app:cert.common_name"), "An app signed by the maker of {family} was on the phone"),
     (("file:hashes.", "app:cert."), "A file matching a {family} fingerprint was on the phone"),
     (("app:id",), "An app linked to {family} was on the phone"),
     (("configuration-profile:id",), "A configuration profile linked to {family} was on the phone"),
@@ -282,6 +284,72 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 
 
+@dataclass(frozen=True)
+class Clock:
+    """How the page writes a time: UTC always, and the phone's local time beside it when the
+    evidence recorded the device's time zone (``evidence.metadata.timezone`` in info.json: an IANA
+    name such as ``Europe/Paris`` from Android's ``persist.sys.timezone``, or a UTC offset such as
+    ``-0500`` from a sysdiagnose's name). The zone is read by :func:`unmask.timeutil.zone`, like
+    every device zone; a name it does not know is reported and times stay in UTC only."""
+
+    name: str = ""
+    zone: tzinfo | None = None
+
+    @classmethod
+    def of(cls, info: dict[str, Any]) -> Clock:
+        """The clock of a saved scan, from its info.json."""
+        meta = (info.get("evidence") or {}).get("metadata") or {}
+        name = meta.get("timezone") if isinstance(meta, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            return cls()
+        name = name.strip()[:64]
+        return cls(name, timeutil.zone(name))
+
+    @property
+    def label(self) -> str:
+        """The zone as the page names it: the device's own name (``Europe/Paris``, ``UTC-05:00``)."""
+        if self.zone is UTC:
+            return "UTC"
+        if isinstance(self.zone, timezone):  # a fixed offset
+            return "UTC" + _offset(self.zone.utcoffset(None))
+        return self.name
+
+    def local(self, value: datetime | None) -> str:
+        """The local wall-clock time of an instant (``2024-05-02 12:00:00``), or ``""``."""
+        if value is None or self.zone is None:
+            return ""
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def annotate(self, value: Any) -> str:
+        """A value as text; a complete ISO time (with its offset) gets the local time beside it."""
+        text = str(value if value is not None else "")
+        if self.zone is not None and isinstance(value, str):
+            found = timeutil.parse_iso(value)
+            if found is not None and not found.inferred:
+                return f"{text} ({self.local(found.value)} local time)"
+        return text
+
+    def beside(self, value: datetime | None) -> str:
+        """UTC, and the local time beside it with the zone and its offset at that instant:
+        ``2024-05-02 10:00:00 UTC (12:00:00 local time, Europe/Paris UTC+02:00)``."""
+        if value is None:
+            return ""
+        text = _when(value)
+        if self.zone is None:
+            return text
+        here = value.astimezone(self.zone)
+        shown = here.strftime("%H:%M:%S") if here.date() == value.astimezone(UTC).date() else self.local(value)
+        zone = self.label if self.label.startswith("UTC") else f"{self.label} UTC{_offset(here.utcoffset())}"
+        return f"{text} ({shown} local time, {zone})"
+
+
+def _offset(delta: timedelta | None) -> str:
+    """``+02:00``, ``-05:30``."""
+    minutes = int((delta or timedelta()).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def _iso(text: Any) -> datetime | None:
     if not isinstance(text, str) or not text:
         return None
@@ -292,15 +360,20 @@ def _iso(text: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def plain(docstring_text: str) -> str:
+    """A parser's description without the reStructuredText literal quotes of its docstring."""
+    return docstring_text.replace("``", "")
+
+
 def short_label(description: str, fallback: str) -> str:
     """A short plain name for a parser from the first words of its description.
 
     Parsers describe themselves in their docstring ("SMS and iMessage messages from sms.db, with
     …"); the part before the first parenthesis, colon or "from" is a readable name for the first
     screen (the shortest such head of at least 12 characters), and the coverage table shows the
-    whole sentence.
+    whole sentence. The reStructuredText quotes of docstrings (````getprop````) are dropped.
     """
-    text = description.strip().rstrip(".")
+    text = plain(description).strip().rstrip(".")
     heads = [text.split(cut, 1)[0].strip().rstrip(",") for cut in (" (", ":", " from ", ", with") if cut in text]
     heads = [h for h in heads if len(h) >= 12]
     if heads:
@@ -469,7 +542,7 @@ def _coverage(info: dict[str, Any]) -> list[CoverageView]:
             CoverageView(
                 parser=str(c.get("parser", "")),
                 label=short_label(str(c.get("description", "")), str(c.get("parser", ""))),
-                description=str(c.get("description", "")),
+                description=plain(str(c.get("description", ""))),
                 status=status,
                 plain=_STATUS_PLAIN.get(status, status),
                 records=int(c.get("records") or 0),
@@ -481,8 +554,11 @@ def _coverage(info: dict[str, Any]) -> list[CoverageView]:
     return rows
 
 
-def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
-    """The JSON the timeline script draws: timed findings and the records around them."""
+def _timeline_data(findings: list[FindingView], ctx: Context, clock: Clock | None = None) -> dict[str, Any]:
+    """The JSON the timeline script draws: timed findings and the records around them, each with
+    its local time (``lt``) when the evidence recorded the device's zone (written here, with the
+    zone database unmask reads device times with, not by the reader's browser)."""
+    clock = clock or Clock()
 
     def ms(value: datetime) -> int:
         return int(value.timestamp() * 1000)
@@ -490,13 +566,18 @@ def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
     def src(f: FindingView) -> str:
         return f.parser or f.source or "other"
 
+    def lt(value: datetime) -> dict[str, str]:
+        return {"lt": clock.local(value)} if clock.zone is not None else {}
+
     events: list[dict[str, Any]] = [
-        {"n": f.number, "t": ms(f.time), "sev": f.severity, "src": src(f), "title": f.title, "msg": f.message}
+        {"n": f.number, "t": ms(f.time), "sev": f.severity, "src": src(f), "title": f.title, "msg": f.message,
+         **lt(f.time)}
         for f in findings
         if f.time is not None
     ]
     records: list[dict[str, Any]] = [
-        {"t": ms(r.time), "src": r.parser, "ev": r.field, "d": r.description, **({"f": 1} if r.is_finding_record else {})}
+        {"t": ms(r.time), "src": r.parser, "ev": r.field, "d": r.description, **({"f": 1} if r.is_finding_record else {}),
+         **lt(r.time)}
         for r in ctx.rows
     ]
     sources = sorted({str(e["src"]) for e in events} | {str(r["src"]) for r in records})
@@ -506,6 +587,7 @@ def _timeline_data(findings: list[FindingView], ctx: Context) -> dict[str, Any]:
         "sources": sources,
         "severities": [s.value for s in reversed(Severity)],
         "window_ms": int(CONTEXT_WINDOW.total_seconds() * 1000),
+        **({"zone": clock.label} if clock.zone is not None else {}),
     }
 
 
@@ -535,27 +617,48 @@ def _families(info: dict[str, Any], findings: list[FindingView]) -> list[FamilyV
     return out
 
 
-_KIND_PLAIN = {"ios-backup": "iPhone backup", "ios-sysdiagnose": "iPhone sysdiagnose"}
+_KIND_NAMES = {
+    "ios-backup": "iPhone backup",
+    "ios-sysdiagnose": "iPhone sysdiagnose",
+    "ios-fs": "iPhone full-filesystem dump",
+    "androidqf": "AndroidQF acquisition",
+    "bugreport": "Android bug report",
+    "android-backup": "Android backup",
+    "android-intrusion-logs": "Android intrusion logs",
+}
 
 
-def _device(info: dict[str, Any]) -> str:
+def _device(info: dict[str, Any], clock: Clock | None = None) -> str:
     evidence = info.get("evidence") or {}
     meta = evidence.get("metadata") or {}
     parts = [str(meta[k]) for k in ("device_name", "product_type") if meta.get(k)]
     if meta.get("ios_version"):
         parts.append(f"iOS {meta['ios_version']}")
-    kind = _KIND_PLAIN.get(str(evidence.get("kind", "")), str(evidence.get("kind", "evidence")))
+    if meta.get("android_version"):
+        parts.append(f"Android {meta['android_version']}")
+    kind = _KIND_NAMES.get(str(evidence.get("kind", "")), str(evidence.get("kind", "evidence")))
     text = kind + (f" of {', '.join(parts)}" if parts else "")
     if meta.get("backup_date"):
-        text += f", made {meta['backup_date']} UTC"
+        made = _iso(meta["backup_date"])
+        text += f", made {(clock or Clock()).beside(made) if made else str(meta['backup_date']) + ' UTC'}"
     if meta.get("sysdiagnose_date"):
         text += f", taken {meta['sysdiagnose_date']}"
     others = [w for w in evidence.get("with") or [] if isinstance(w, dict)]
     if others:
         text += ", read together with " + ", ".join(
-            f"{_KIND_PLAIN.get(str(w.get('kind', '')), str(w.get('kind', '')))} ({w.get('id')})" for w in others
+            f"{_KIND_NAMES.get(str(w.get('kind', '')), str(w.get('kind', '')))} ({w.get('id')})" for w in others
         )
     return text
+
+
+def _metadata_rows(info: dict[str, Any], clock: Clock) -> list[tuple[str, str]]:
+    """The evidence's metadata for the provenance table; a value that is a complete ISO time
+    (with its offset) gets the local time beside it."""
+    meta = (info.get("evidence") or {}).get("metadata") or {}
+    rows: list[tuple[str, str]] = []
+    for key, value in meta.items() if isinstance(meta, dict) else ():
+        rows.append((str(key), clock.annotate(value)))
+    return rows
 
 
 def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
@@ -568,6 +671,7 @@ def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context)
     verdict = info.get("verdict") or {}
     sev_counts = Counter(f.severity for f in findings)
     untimed = [f for f in findings if f.time is None]
+    clock = Clock.of(info)
     return {
         "verdict": {
             "level": str(verdict.get("level", "clean")),
@@ -575,7 +679,9 @@ def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context)
             "detail": str(verdict.get("detail", "")),
         },
         "families": _families(info, findings),
-        "device": _device(info),
+        "device": _device(info, clock),
+        "clock": clock,
+        "metadata_rows": _metadata_rows(info, clock),
         "findings": findings,
         "notable": [f for f in findings if f.severity in ("critical", "high", "medium")],
         "severity_counts": [(s.value, sev_counts.get(s.value, 0)) for s in reversed(Severity)],
@@ -583,7 +689,7 @@ def build_view(info: dict[str, Any], alerts: list[dict[str, Any]], ctx: Context)
         "coverage": coverage,
         "by_status": by_status,
         "unreadable": by_status["failed"] + by_status["unsupported"],
-        "timeline": _timeline_data(findings, ctx),
+        "timeline": _timeline_data(findings, ctx, clock),
         "context": ctx,
         "context_rows": ctx.rows,
         "fallback_rows": _fallback_rows(findings, ctx),
@@ -611,7 +717,8 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def _environment() -> jinja2.Environment:
+def _environment(clock: Clock | None = None) -> jinja2.Environment:
+    clock = clock or Clock()
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("unmask.report", _TEMPLATES),
         autoescape=True,
@@ -620,8 +727,12 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["when"] = _when
-    env.filters["isotime"] = lambda text: _when(_iso(text)) or str(text or "")
+    # Every time on the page goes through these two: UTC, and the local time beside it when the
+    # evidence recorded the device's zone.
+    env.filters["when"] = clock.beside
+    env.filters["isotime"] = lambda text: clock.beside(_iso(text)) or str(text or "")
+    env.filters["local"] = clock.local
+    env.filters["annotate"] = clock.annotate
     env.filters["linkify"] = _linkify
     return env
 
@@ -642,7 +753,8 @@ def render(view: dict[str, Any]) -> str:
         "base-uri 'none'",
         "form-action 'none'",
     ))
-    template = _environment().get_template("report.html.j2")
+    clock = view.get("clock")
+    template = _environment(clock if isinstance(clock, Clock) else None).get_template("report.html.j2")
     return template.render(**view, css=Markup(css), js=Markup(js), csp=csp)
 
 

@@ -245,4 +245,6 @@ def test_bundled_sets_match_the_shared_copies_when_present() -> None:
     if not shared.is_dir():
         pytest.skip("shared/iocs not beside the checkout")
     for path in bundled_files():
+        if path.name == "echap__stalkerware-patterns.stix2":
+            continue  # unmask's own conversion of Echap's ioc.yaml (tools/echap_stix.py), not a published file
         assert path.read_bytes() == (shared / path.name).read_bytes(), path.name

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from unmask.model import Record
+from unmask.parsers.android.dumpsys_package import DumpsysPackage
+from unmask.parsers.android.packages import AndroidPackage
+
 ROOT_PACKAGES = frozenset({
     "com.noshufou.android.su", "com.noshufou.android.su.elite", "eu.chainfire.supersu",
     "com.koushikdutta.superuser", "com.thirdparty.superuser", "com.yellowes.su", "com.koushikdutta.rommanager",
@@ -41,3 +45,41 @@ DANGEROUS_SETTINGS = {
 def installed_outside_store(installer: str | None) -> bool:
     """Whether an installer is not an app store (none, ``null`` for ADB, the package installer)."""
     return installer not in PLAY_STORE | OTHER_STORES | THIRD_PARTY_STORES
+
+
+class PackageViews:
+    """What each source says of each package (packages.json and ``dumpsys package`` describe the
+    same apps): a rule about packages collects them here and reports each package once, naming
+    every source, instead of once per source. Bounded by the number of installed packages."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.views: dict[str, list[AndroidPackage | DumpsysPackage]] = {}
+        self.limit = limit
+
+    def add(self, record: AndroidPackage | DumpsysPackage, package: str) -> None:
+        """Keep one source's record of a package (at most one per record kind)."""
+        views = self.views.get(package)
+        if views is None:
+            if len(self.views) >= self.limit:
+                return
+            views = self.views[package] = []
+        if all(v.kind != record.kind for v in views):
+            views.append(record)
+
+    def system(self, package: str) -> bool:
+        """Whether any source says the package is part of the system image."""
+        return any(bool(v.system) for v in self.views.get(package, ()))
+
+    def installers(self, package: str) -> list[str | None]:
+        """The installer each source records (``None`` or ``"null"``: none)."""
+        return [v.installer for v in self.views.get(package, ())]
+
+    def best(self, package: str) -> Record:
+        """The record a finding is about: ``dumpsys package``'s when there is one (it carries the
+        install times), else the first source's."""
+        views = self.views[package]
+        return next((v for v in views if v.timestamp is not None), views[0])
+
+    def where(self, package: str) -> str:
+        """The sources, for a finding's message: ``packages.json item=3; dumpsys:package line=120``."""
+        return "; ".join(f"{v.device_path} {v.locator}".strip() for v in self.views.get(package, ()))

@@ -1,19 +1,19 @@
-"""Traces of rooting: su/magisk binaries, root-management packages."""
+"""A rooting binary (AndroidQF root_binaries.json) or a root-management app (once per package,
+whichever of packages.json and ``dumpsys package`` list it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from unmask.detect.heuristics._android import ROOT_PACKAGES
-from unmask.detect.heuristics.base import RecordRule
-from unmask.model import Finding, Severity
+from unmask.detect.heuristics._android import ROOT_PACKAGES, PackageViews
+from unmask.detect.heuristics.base import Heuristic, HeuristicContext
+from unmask.model import Finding, Record, Severity
 from unmask.parsers.android.dumpsys_package import DumpsysPackage
 from unmask.parsers.android.packages import AndroidPackage
 from unmask.parsers.android.root_binaries import RootBinary
 
 
-class AndroidRoot(RecordRule):
+class AndroidRoot(Heuristic):
     """A rooting binary or a root-management app."""
 
     id = "android-rooted"
@@ -25,8 +25,19 @@ class AndroidRoot(RecordRule):
                    "root phones, and some stalkerware needs root for messaging apps.")
     benign = "Enthusiasts root their own phones (Magisk) for customisation."
 
-    def check_record(self, record: Any) -> Iterator[Finding]:
-        if isinstance(record, RootBinary):
-            yield self.finding(record, f"rooting binary {record.path} is present")
-        elif record.package in ROOT_PACKAGES:
-            yield self.finding(record, f"root-management app {record.package} is installed", severity=Severity.MEDIUM)
+    def __init__(self) -> None:
+        self.packages = PackageViews()
+
+    def feed(self, records: Sequence[Record]) -> Iterable[Finding]:
+        out: list[Finding] = []
+        for r in records:
+            if isinstance(r, RootBinary):
+                out.append(self.finding(r, f"rooting binary {r.path} is present"))
+            elif isinstance(r, AndroidPackage | DumpsysPackage) and r.package in ROOT_PACKAGES:
+                self.packages.add(r, r.package)
+        return out
+
+    def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
+        return [self.finding(self.packages.best(p), f"root-management app {p} is installed ({self.packages.where(p)})",
+                             severity=Severity.MEDIUM)
+                for p in sorted(self.packages.views)]

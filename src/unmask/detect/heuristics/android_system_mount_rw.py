@@ -19,10 +19,16 @@ class AndroidSystemMountRw(RecordRule):
     title = "System partition writable"
     severity = Severity.HIGH
     consumes = (Mount,)
-    reference = "MVT Mounts (system partitions mounted rw: high)"
+    reference = ("MVT Mounts (system partitions mounted rw: high; the remount option: medium; unmask leaves out "
+                 "MVT's noatime/nodiratime, which stock builds set on these partitions)")
     explanation = "Android mounts its system partitions read-only; a writable one means root and a changed system."
     benign = "Developer builds (userdebug, adb remount) mount them read-write."
 
     def check_record(self, record: Any) -> Iterator[Finding]:
-        if record.mount_point in SYSTEM_MOUNTS and "rw" in record.options:
+        if record.mount_point not in SYSTEM_MOUNTS:
+            return
+        if "rw" in record.options:
             yield self.finding(record, f"{record.mount_point} is mounted read-write ({','.join(record.options)})")
+        elif "remount" in record.options:
+            yield self.finding(record, f"{record.mount_point} was remounted ({','.join(record.options)})",
+                               severity=Severity.MEDIUM)

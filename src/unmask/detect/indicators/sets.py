@@ -21,7 +21,7 @@ from unmask.model import Indicator, IndicatorSetInfo
 ENV_IOCS = "UNMASK_IOCS"
 ENV_DATA = "UNMASK_DATA_DIR"
 ENV_CACHE = "UNMASK_CACHE_DIR"
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4  # 4: app:cert.common_name keeps its name (was read as app:cert.commonname)
 _SUFFIXES = (".stix2", ".json", ".stix")
 
 

@@ -101,7 +101,9 @@ def normalize_path(object_type: str, steps: Iterable[str]) -> str:
     parts = [s.strip("'") for s in steps]
     if object_type in ("file", "app") and len(parts) == 2 and parts[0] in ("hashes", "cert"):
         algo = parts[1].lower().replace("-", "").replace("_", "")
-        parts[1] = _ALGORITHMS.get(algo, algo)
+        # A certificate's other fields (organization, common_name) keep their names.
+        if parts[0] == "hashes" or algo in _ALGORITHMS:
+            parts[1] = _ALGORITHMS.get(algo, algo)
     return f"{object_type}:{'.'.join(parts)}"
 
 

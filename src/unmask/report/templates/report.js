@@ -30,12 +30,15 @@
 
   var findings = data.findings || [], records = data.records || [];
   var sources = data.sources || [], severities = data.severities || [];
+  // The phone's time zone, when the evidence recorded it: each event then carries its local time
+  // (lt), written by unmask with its own zone database, shown beside UTC.
+  var zone = data.zone || "";
   var all = [];
   findings.forEach(function (f) {
-    all.push({ t: f.t, src: f.src, sev: f.sev, n: f.n, text: f.title + " — " + f.msg, title: f.title });
+    all.push({ t: f.t, lt: f.lt || "", src: f.src, sev: f.sev, n: f.n, text: f.title + " — " + f.msg, title: f.title });
   });
   records.forEach(function (r) {
-    all.push({ t: r.t, src: r.src, ev: r.ev, own: !!r.f, text: r.d });
+    all.push({ t: r.t, lt: r.lt || "", src: r.src, ev: r.ev, own: !!r.f, text: r.d });
   });
   all.sort(function (a, b) { return a.t - b.t || (a.n ? -1 : 0) - (b.n ? -1 : 0); });
   all.forEach(function (e) { e.lower = (e.text + " " + e.src + " " + (e.ev || "") + " " + (e.sev || "")).toLowerCase(); });
@@ -58,6 +61,15 @@
     var s = d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()) + " " +
       pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes());
     return withSeconds === false ? s : s + ":" + pad2(d.getUTCSeconds());
+  }
+
+  // "2024-05-02 10:00:00 UTC", and "(12:00:00 local time, Europe/Paris)" beside it when known.
+  function stamp(e) {
+    var s = fmt(e.t) + " UTC";
+    if (zone && e.lt) {
+      s += " (" + (e.lt.slice(0, 10) === s.slice(0, 10) ? e.lt.slice(11) : e.lt) + " local time, " + zone + ")";
+    }
+    return s;
   }
 
   function visible(e) {
@@ -138,12 +150,12 @@
         m.setAttribute("data-n", String(e.n));
         m.setAttribute("data-sev", e.sev);
         var tip = el("title", {}, m);
-        tip.textContent = fmt(e.t) + " UTC — " + e.sev + ": " + e.title;
+        tip.textContent = stamp(e) + " — " + e.sev + ": " + e.title;
         m.addEventListener("click", function () { select(e, true); });
       } else {
         var r = el("rect", { "class": "rec" + (e.own ? " own" : ""), x: x - 1, y: y - 7, width: 2, height: 14 }, recs);
         var tip2 = el("title", {}, r);
-        tip2.textContent = fmt(e.t) + " UTC — " + e.src + " " + (e.ev || "") + ": " + e.text;
+        tip2.textContent = stamp(e) + " — " + e.src + " " + (e.ev || "") + ": " + e.text;
         r.addEventListener("click", function () { select(e, false); });
       }
     });
@@ -154,7 +166,7 @@
     var nf = shown.filter(function (e) { return e.n; }).length;
     document.getElementById("tl-status").textContent = "Showing " + nf + " finding" + (nf === 1 ? "" : "s") +
       " and " + (shown.length - nf) + " other record" + (shown.length - nf === 1 ? "" : "s") + " between " +
-      fmt(state.t0) + " and " + fmt(state.t1) + " UTC.";
+      fmt(state.t0) + " and " + fmt(state.t1) + " UTC" + (zone ? " (local times in " + zone + " in the table)" : "") + ".";
   }
 
   function table(shown) {
@@ -164,7 +176,8 @@
       var tr = document.createElement("tr");
       if (e.n) { tr.className = "row-finding"; } else if (e.own) { tr.className = "row-own"; }
       if (state.selected === e) { tr.className += " sel"; }
-      var cells = [fmt(e.t), e.src, e.n ? e.sev : (e.ev || "record")];
+      var cells = zone ? [fmt(e.t), e.lt, e.src, e.n ? e.sev : (e.ev || "record")]
+        : [fmt(e.t), e.src, e.n ? e.sev : (e.ev || "record")];
       cells.forEach(function (text) {
         var td = document.createElement("td");
         td.textContent = text;
@@ -186,7 +199,7 @@
     if (shown.length > MAX_ROWS) {
       var more = document.createElement("tr");
       var td = document.createElement("td");
-      td.colSpan = 4;
+      td.colSpan = zone ? 5 : 4;
       td.textContent = (shown.length - MAX_ROWS) + " more in this view: zoom in to list them.";
       more.appendChild(td);
       body.appendChild(more);
@@ -198,7 +211,7 @@
     var box = document.getElementById("tl-detail");
     while (box.firstChild) { box.removeChild(box.firstChild); }
     var head = document.createElement("strong");
-    head.textContent = fmt(e.t) + " UTC · " + e.src + (e.n ? " · " + e.sev : " · " + (e.ev || "record"));
+    head.textContent = stamp(e) + " · " + e.src + (e.n ? " · " + e.sev : " · " + (e.ev || "record"));
     box.appendChild(head);
     var p = document.createElement("p");
     p.textContent = e.text;

@@ -1,0 +1,1 @@
+"""Maintenance scripts of the project (not installed with unmask)."""
