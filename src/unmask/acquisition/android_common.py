@@ -285,7 +285,10 @@ class AndroidTree(TreeAcquisition):
         return found
 
     def _child_for(self, device_path: str) -> Acquisition | None:
-        if super().exists(device_path):
+        # This tree's own entry only: ``self.entry`` (and so ``super().exists``) also answers for
+        # the nested acquisitions, which would send their files to this tree's ``open``.
+        own = TreeAcquisition.entry(self, device_path)
+        if own is not None and own.kind == "file" and own.stored:
             return None
         return next((c for c in self.children if c.exists(device_path)), None)
 
