@@ -132,12 +132,13 @@ def places_of(parser: type[Parser], harvested: list[Harvested]) -> list[Place]:
     return out
 
 
-def check_coverage(records: list[Any], coverage: Coverage) -> None:
-    """What every parser run must end with: a status, a reason for each failure, no parser bug,
-    records that every writer takes."""
+def check_coverage(records: list[Any], coverage: Coverage, *, absent: bool = False) -> None:
+    """What every parser run must end with: a status (``absent`` only when allowed: a scan of a
+    whole acquisition), a reason for each failure, no parser bug, records that every writer takes."""
     from tests.fuzz.targets import Violation
 
-    if coverage.status not in (Status.PARSED, Status.PARTIAL, Status.FAILED, Status.UNSUPPORTED):
+    allowed = (Status.PARSED, Status.PARTIAL, Status.FAILED, Status.UNSUPPORTED, *((Status.ABSENT,) if absent else ()))
+    if coverage.status not in allowed:
         raise Violation(f"coverage {coverage.status} for a stored artefact ({coverage.reason})")
     for artefact in coverage.artefacts:
         if (artefact.reason or "").startswith("unexpected"):

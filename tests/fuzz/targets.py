@@ -32,6 +32,7 @@ import json
 import lzma
 import plistlib
 import re
+import resource
 import signal
 import sqlite3
 import tempfile
@@ -185,6 +186,15 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(before - (time.monotonic() - started), 0.001))
 
 
+MEMORY_GROWTH_MB = 512
+"""How much one input may raise the process's peak memory (resident set) before it is a crash; the
+fuzzer also runs under an address-space limit (``--memory-mb``), past which allocations fail."""
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/src/unmask/" in f.filename]
@@ -212,6 +222,7 @@ def execute(target: Target, data: bytes, *, time_limit: float = TIME_LIMIT) -> R
     """Run one input through a target; never raises for what the input does."""
     global _notes
     _notes = []
+    peak = _peak_mb()
     started = time.monotonic()
     failure: Failure | None = None
     outcome = "ok"
@@ -230,6 +241,9 @@ def execute(target: Target, data: bytes, *, time_limit: float = TIME_LIMIT) -> R
     if failure is None and seconds > time_limit:
         # The alarm can be lost in C code (a SQLite callback turns it into an interrupted query).
         failure = Failure(target.name, "time limit", f"took {seconds:.1f} s, over {time_limit:g} s", "?")
+    grown = _peak_mb() - peak
+    if failure is None and grown > MEMORY_GROWTH_MB:
+        failure = Failure(target.name, "memory", f"the peak memory grew by {grown:.0f} MB on one input", "?")
     if notes:
         outcome = "|".join(notes)
     return Result(failure, outcome, seconds)
@@ -1064,9 +1078,10 @@ def _format_targets() -> list[Target]:
 def targets() -> dict[str, Target]:
     """Every target by name: the format owners, the archive layer, and one per registered parser
     that has seeds (harvested from the sample builders, or hand-made in :data:`_PARSER_SEEDS`)."""
+    from tests.fuzz.archive_targets import archive_targets
     from tests.fuzz.parser_targets import parser_targets
 
-    out = {t.name: t for t in _format_targets()}
+    out = {t.name: t for t in [*_format_targets(), *archive_targets()]}
     for target in parser_targets(_scratch, _PARSER_SEEDS):
         out[target.name] = target
     return out

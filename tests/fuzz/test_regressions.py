@@ -112,6 +112,7 @@ def test_format_seeds_are_read_not_refused(name: str) -> None:
         result = execute(targets()[name], seed)
         assert result.failure is None, result.failure.trace if result.failure else ""
         assert "refused" not in result.outcome, result.outcome
+        assert ":skipped:" not in result.outcome or ":skipped:0" in result.outcome, result.outcome
 
 
 def test_mutations_depend_on_the_seed_only() -> None:
