@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 from unmask import timeutil
 from unmask.acquisition.base import Acquisition, FileEntry, Section
 from unmask.acquisition.options import OpenOptions
-from unmask.acquisition.tree import Tree, TreeAcquisition, TreeEntry
+from unmask.acquisition.tree import TreeAcquisition, TreeEntry, open_tree
 from unmask.budget import BudgetExceeded
 from unmask.errors import AcquisitionError, ArtefactError, UnmaskError
 from unmask.formats.text import iter_lines, split_sections
@@ -111,7 +111,7 @@ class AndroidTree(TreeAcquisition):
             # The evidence had to be decrypted first: the tree is the decrypted copy in the
             # private folder, the evidence (hashed, reported) stays ``root``.
             Acquisition.__init__(self, root, options)
-            self.tree = Tree(source, self.workdir)
+            self.tree = open_tree(self, source)
             for name, why in self.tree.refused.items():
                 self.refuse(name, why)
             if self.tree.truncated:
