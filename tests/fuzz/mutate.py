@@ -15,7 +15,17 @@ truncation) and from those of the target's family:
 * ``text``: line endings, NULs, byte order marks, invalid UTF-8, section headers, long lines,
   and compressed text decompressed, changed and compressed again;
 * ``zip``: local and central header fields and end-of-central-directory counts, central entries
-  duplicated (the shape of an overlapping-member bomb).
+  duplicated (the shape of an overlapping-member bomb);
+* ``json``: JSON tokens inserted at structural characters; a node of the decoded value (or of one
+  line of newline-delimited JSON) replaced by another type, deleted, renamed, repeated or nested
+  thousands deep;
+* ``archive``: tar header fields (names that climb out or are absolute, octal and base-256
+  numbers, type flags, magic) with the checksum fixed most of the time, members dropped, repeated,
+  moved or with their content changed (size fixed); a compressed tar decompressed, mutated and
+  compressed again; an Android ``.ab`` header line or the tar inside it; a zip's fields, or the
+  zip written again with one member's content mutated as what it is;
+* ``auto``: the family of what the input is (:func:`sniff_family`: SQLite, plist, archive, JSON,
+  else text), for parser targets whose seeds come in several forms.
 
 Everything is drawn from the ``random.Random`` passed in, so a seed gives the same inputs.
 """

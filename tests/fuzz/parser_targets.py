@@ -150,7 +150,9 @@ def check_coverage(records: list[Any], coverage: Coverage, *, absent: bool = Fal
 
 @dataclass
 class ParserRun:
-    """Runs one parser on inputs served at its places (built on first use)."""
+    """Runs one parser on inputs served at its places, in a sealed scratch folder
+    (:func:`tests.fuzz.archive_targets.sealed`: the input unchanged, nothing written beside it, no
+    private folder left behind)."""
 
     parser: type[Parser]
     folder: Path
@@ -160,7 +162,8 @@ class ParserRun:
 
     def __call__(self, data: bytes, place: Place | None = None) -> None:
         """Serve ``data`` at every place (or at ``place`` only) and run the parser on it."""
-        from tests.fuzz.targets import BUDGET, VARIABLE, Violation, note
+        from tests.fuzz.archive_targets import sealed
+        from tests.fuzz.targets import BUDGET, VARIABLE, note
 
         places = self.places if place is None else [place]
         zone, collected = self._zone_for(data)
@@ -169,13 +172,12 @@ class ParserRun:
         (folder / "input").write_bytes(data)  # in place: every hard link sees it
         acq = ArtefactAcquisition(folder, self.parser.platform if self.parser.platform != "any" else "ios", places,
                                   zone, collected)
-        try:
-            records, coverage = run_parser(self.parser(), acq, BUDGET)
-        finally:
-            acq.close()
+        with sealed(folder, folder / "input"):
+            try:
+                records, coverage = run_parser(self.parser(), acq, BUDGET)
+            finally:
+                acq.close()
         check_coverage(records, coverage)
-        if (folder / "input").read_bytes() != data:
-            raise Violation("the parser changed the evidence it read")
         reason = coverage.reason or ""
         note(f"{coverage.status}:{min(len(records), 3)}:{VARIABLE.sub('#', reason.partition(': ')[2])[:50]}")
 
@@ -196,11 +198,6 @@ def backup_hosted(parser: type[Parser], harvested: list[Harvested]) -> bool:
         return False
     kinds = {h.acquisition for h in harvested if h.source == 0}
     return "ios-backup" in kinds or (not kinds and parser.platform == "ios")
-
-
-def parser_kind(seeds: list[bytes]) -> str:
-    """The mutation family of a parser target: ``auto`` (each input mutated as what it is)."""
-    return "auto"
 
 
 def parser_targets(scratch: Callable[[str], Path], hand_made: dict[str, Callable[[], list[bytes]]]) -> list[Any]:
@@ -224,7 +221,7 @@ def parser_targets(scratch: Callable[[str], Path], hand_made: dict[str, Callable
                     out.append(data)
             return out
 
-        first = next((h for h in harvested), None)
+        first = harvested[0] if harvested else None
         if backup_hosted(parser, harvested):
             holder: list[OneFileBackup] = []
 
@@ -238,5 +235,5 @@ def parser_targets(scratch: Callable[[str], Path], hand_made: dict[str, Callable
             continue
         run = ParserRun(parser, scratch(f"parser-{name}"), first.timezone if first else None,
                         first.collected if first else None, places_of(parser, harvested))
-        out.append(ParserTarget(f"parser.{name}", parser_kind([]), seeds, run, parser=parser, origins=origins))
+        out.append(ParserTarget(f"parser.{name}", "auto", seeds, run, parser=parser, origins=origins))
     return out

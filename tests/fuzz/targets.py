@@ -10,15 +10,21 @@ plistlib, NSKeyedArchiver archives, MBFile blobs, text logs, ZIP files; never op
   :class:`~unmask.formats.text.TextLimit` included), and what they hand out keeps their promises
   (a keyed archive resolves into a value that can be walked; the fast MBFile reader agrees with
   plistlib; sections tile the text);
-* every registered parser runs on a one-file backup holding the bytes at one of its real source
-  paths, within a small budget, and ends ``parsed``/``partial``/``failed``/``unsupported``, never
-  with a reason starting "unexpected", with records that every writer takes;
-* the archive layer (ZIP files screened as message attachments by ``detect/payloads``) reports
-  no internal error.
+* every registered parser (:mod:`tests.fuzz.parser_targets`) reads the bytes at every place it
+  reads (a one-artefact acquisition of its platform; a one-file backup for the files an iOS backup
+  reads itself), within a small budget, and ends ``parsed``/``partial``/``failed``/``unsupported``,
+  never with a reason starting "unexpected", with records that every writer takes, without
+  changing its input; its seeds are harvested from the sample builders
+  (:mod:`tests.fuzz.harvest`), with the hand-made extras of :data:`_PARSER_SEEDS`;
+* ZIP files screened as message attachments by ``detect/payloads`` report no internal error;
+* the archive layer and the acquisitions that arrive as one file
+  (:mod:`tests.fuzz.archive_targets`) refuse input only with ``ArtefactError``/``AcquisitionError``,
+  write nothing outside their scratch folder and leave no private folder behind.
 
 :func:`execute` runs one input under a per-input time limit (``signal.setitimer``) and returns
 the :class:`Failure`, if any: an exception the contract does not allow, a broken promise
-(:class:`Violation`), or running past the limit.
+(:class:`Violation`), running past the limit, or raising the process's peak memory by more than
+:data:`MEMORY_GROWTH_MB`.
 """
 
 from __future__ import annotations
