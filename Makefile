@@ -89,7 +89,8 @@ demo: $(STAMP)
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# A time-bounded mutation fuzzer over the format owners and every parser (tests/fuzz/fuzz.py); the
+# A time-bounded mutation fuzzer over the format owners, the archive layer, the acquisitions and
+# every parser (tests/fuzz/fuzz.py); the
 # fixed seed keeps a run reproducible. Crashes are appended to tests/fuzz/regressions.json, exit 1.
 fuzz: setup
 	$(PY) -m tests.fuzz.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)

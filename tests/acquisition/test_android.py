@@ -201,3 +201,21 @@ def test_one_sideloaded_finding_per_app_and_the_removed_app_from_battery_stats(t
     access = [f for f in result.findings if f.rule == "android-accessibility-service"]
     assert [f.message.split(" (")[0] for f in access] == [
         "accessibility service com.android.sys.update/com.android.sys.update.Keys is bound, enabled"]
+
+
+def test_device_files_of_nested_acquisitions_are_read_through_the_androidqf(tmp_path: Path) -> None:
+    # Found by the fuzzer's seed harvest: a nested bugreport's FS/ files and a nested backup.ab's
+    # files were listed and globbed through the AndroidQF acquisition, but opening them asked the
+    # AndroidQF's own tree (FileNotFoundError: every such artefact failed).
+    from tests.builders.android_sample import write_sample_androidqf
+    from unmask.parsers.android.sms_backup import SmsBackupParser
+    from unmask.parsers.android.tombstones import TombstonesParser
+    from unmask.parsers.base import run_parser
+
+    (tmp_path / "aqf").mkdir()
+    with open_acquisition(write_sample_androidqf(tmp_path / "aqf")) as acq:
+        for parser, count in ((SmsBackupParser, 2), (TombstonesParser, 2)):
+            records, coverage = run_parser(parser(), acq)
+            assert coverage.status.value == "parsed" and len(records) == count, coverage.artefacts
+        tombstone = "/data/tombstones/tombstone_00"
+        assert acq.read_bytes(tombstone).startswith(b"*** ***") and acq.sha256(tombstone)

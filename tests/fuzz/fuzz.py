@@ -23,6 +23,7 @@ import base64
 import json
 import random
 import resource
+import signal
 import sys
 import time
 import zlib
@@ -236,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="seconds per input")
     parser.add_argument("--memory-mb", type=int, default=4096,
                         help="address space of this process; past it an input fails with MemoryError")
+    parser.add_argument("--file-mb", type=int, default=1024,
+                        help="largest file this process may write; past it a write fails with EFBIG")
     parser.add_argument("--regressions", type=Path, default=REGRESSIONS, help="where crashes are kept")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     args = parser.parse_args(argv)
@@ -245,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     limit = args.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    # Disk: a file written past the limit fails with EFBIG (an OSError) instead of filling the disk.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    file_limit = args.file_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
     chosen = select(args.target)
     print(f"fuzzing {len(chosen)} target(s) for {args.seconds:g} s, seed {args.seed}", flush=True)
     new = fuzz(chosen, seconds=args.seconds, seed=args.seed, regressions=args.regressions,

@@ -15,7 +15,17 @@ truncation) and from those of the target's family:
 * ``text``: line endings, NULs, byte order marks, invalid UTF-8, section headers, long lines,
   and compressed text decompressed, changed and compressed again;
 * ``zip``: local and central header fields and end-of-central-directory counts, central entries
-  duplicated (the shape of an overlapping-member bomb).
+  duplicated (the shape of an overlapping-member bomb);
+* ``json``: JSON tokens inserted at structural characters; a node of the decoded value (or of one
+  line of newline-delimited JSON) replaced by another type, deleted, renamed, repeated or nested
+  thousands deep;
+* ``archive``: tar header fields (names that climb out or are absolute, octal and base-256
+  numbers, type flags, magic) with the checksum fixed most of the time, members dropped, repeated,
+  moved or with their content changed (size fixed); a compressed tar decompressed, mutated and
+  compressed again; an Android ``.ab`` header line or the tar inside it; a zip's fields, or the
+  zip written again with one member's content mutated as what it is;
+* ``auto``: the family of what the input is (:func:`sniff_family`: SQLite, plist, archive, JSON,
+  else text), for parser targets whose seeds come in several forms.
 
 Everything is drawn from the ``random.Random`` passed in, so a seed gives the same inputs.
 """
@@ -27,6 +37,7 @@ import gzip
 import lzma
 import random
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import zstandard
 
@@ -564,6 +575,351 @@ def zip_duplicate_entry(rng: random.Random, buf: bytearray, corpus: Sequence[byt
 
 ZIP: list[tuple[Op, int]] = [(zip_field, 6), (zip_duplicate_entry, 1)]
 
+# --- JSON -----------------------------------------------------------------------------------------
+
+JSON_TOKENS = (
+    b"{", b"}", b"[", b"]", b",", b":", b'"', b"null", b"true", b"-0", b"1e999", b"-1e999", b"NaN", b"Infinity",
+    b"18446744073709551616", b"-9223372036854775809", b"0.1e-400", b'"\\ud800"', b'"\\u0000"', b'"\\', b"\\n",
+    b'{"":', b"[" * 64, b"{\"a\":" * 64, b"\xff", b"\xc3", b"\x00",
+)  # fmt: skip
+JSON_VALUES: tuple[object, ...] = (
+    None, True, False, 0, -1, 2**31, 2**63, 2**64, -(2**63) - 1, 10**30, 1e308, -0.0, 0.5, "", "x" * 5000, "\x00",
+    "\ud800", "\u202e", "../../etc/passwd", "1714640000000", "2024-13-45T99:99:99Z", [], {}, [[]], {"": None},
+)  # fmt: skip
+
+
+def json_token(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    marks = [i for i in range(min(len(buf), 1 << 16)) if buf[i] in b'{}[],:"'][:4096]
+    at = rng.choice(marks) if marks and rng.random() < 0.8 else _pos(rng, buf)
+    token = rng.choice(JSON_TOKENS)
+    if rng.random() < 0.3 and at < len(buf):
+        buf[at : at + 1] = token
+    else:
+        buf[at:at] = token
+
+
+def _nodes(value: object, path: tuple[object, ...] = (), out: list[tuple[object, ...]] | None = None
+           ) -> list[tuple[object, ...]]:
+    out = [] if out is None else out
+    stack = [(value, path)]
+    while stack and len(out) < 2000:
+        node, where = stack.pop()
+        out.append(where)
+        if isinstance(node, dict):
+            stack.extend((v, (*where, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(node))
+    return out
+
+
+def _json_change(rng: random.Random, value: object) -> object:
+    """``value`` with one node replaced, deleted, duplicated, renamed or nested deep."""
+    nodes = _nodes(value)
+    where = rng.choice(nodes)
+    if not where:
+        return rng.choice(JSON_VALUES) if rng.random() < 0.2 else [value] * rng.choice((1, 2))
+    parent: Any = value
+    for step in where[:-1]:
+        parent = parent[step]  # type: ignore[index]
+    key = where[-1]
+    action = rng.randrange(6)
+    if action == 0:
+        other = rng.choice(nodes)
+        node: Any = value
+        for step in other:
+            node = node[step]  # type: ignore[index]
+        parent[key] = node if rng.random() < 0.5 else [node, node]
+    elif action == 1:
+        del parent[key]
+    elif action == 2 and isinstance(parent, dict):
+        parent[rng.choice(("", "x" * 300, "\x00", str(key).upper(), f"{key}_", "__proto__"))] = parent.pop(key)
+    elif action == 3:
+        deep: Any = parent[key]
+        for _ in range(rng.choice((10, 100, 2000))):
+            deep = [deep]
+        parent[key] = deep
+    elif action == 4 and isinstance(parent, list):
+        parent.extend([parent[key]] * rng.choice((1, 10, 1000)))
+    else:
+        parent[key] = rng.choice(JSON_VALUES)
+    return value
+
+
+def json_tree(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    """Decode the JSON (or one line of newline-delimited JSON), change a node, encode it again."""
+    import json
+
+    lines = bytes(buf).split(b"\n")
+    whole = len([x for x in lines if x.strip()]) <= 1
+    index = 0 if whole else rng.choice([i for i, x in enumerate(lines) if x.strip()])
+    text = bytes(buf) if whole else lines[index]
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return json_token(rng, buf, corpus)
+    try:
+        changed = json.dumps(_json_change(rng, value), indent=rng.choice((None, None, 1)),
+                             ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError, TypeError):
+        return None
+    if whole:
+        buf[:] = changed
+    else:
+        lines[index] = changed.replace(b"\n", b" ")
+        buf[:] = b"\n".join(lines)
+    return None
+
+
+JSON: list[tuple[Op, int]] = [(json_token, 6), (json_tree, 8)]
+
+
+# --- tar, compressed tar, Android backups, zip members ----------------------------------------------
+
+# (offset, width) of the ustar header fields (POSIX.1-1988, pax: POSIX.1-2001).
+_TAR_NAME, _TAR_LINK, _TAR_PREFIX = (0, 100), (157, 100), (345, 155)
+_TAR_NUMBERS = ((100, 8), (108, 8), (116, 8), (124, 12), (136, 12))
+_TAR_TYPES = b"0123456 7gxLKSDMNVA\x00"
+TAR_NAMES = (
+    b"../../../../tmp/unmask-fuzz-escape", b"/tmp/unmask-fuzz-abs", b"a/../../b", b"./", b".", b"..", b"", b"\x00x",
+    b"C:/x", b"a\\..\\..\\b", b"x" * 100, b"\xff\xfe", b"private/var/mobile/Library/SMS/sms.db", b"a//b///c",
+    b"logs/data/anr/x", b"dumpsys.txt", b"acquisition.json",
+)  # fmt: skip
+
+
+def tar_checksum(header: bytes | bytearray) -> bytes:
+    """The header checksum field for a 512-byte header (its own field counted as spaces)."""
+    total = sum(header[:148]) + 8 * 32 + sum(header[156:512])
+    return b"%06o\x00 " % (total % (1 << 18))
+
+
+def _tar_size(header: bytes | bytearray) -> int:
+    field = bytes(header[124:136])
+    if field[:1] and field[0] & 0x80:
+        return int.from_bytes(field[1:], "big")
+    try:
+        return int(field.split(b"\x00", 1)[0].strip() or b"0", 8)
+    except ValueError:
+        return -1
+
+
+def tar_headers(buf: bytes | bytearray, limit: int = 1000) -> list[int]:
+    """Offsets of the headers of a tar, walked from the start while they look like headers."""
+    out: list[int] = []
+    at = 0
+    while at + 512 <= len(buf) and len(out) < limit:
+        header = buf[at : at + 512]
+        if not any(header) or header[148:156].split(b"\x00", 1)[0].strip() == b"":
+            break
+        out.append(at)
+        size = _tar_size(header)
+        if size < 0:
+            break
+        at += 512 + (size + 511) // 512 * 512
+    return out
+
+
+def _octal(rng: random.Random, width: int) -> bytes:
+    choice = rng.randrange(5)
+    if choice == 0:  # base-256 (GNU), a big or negative number
+        value = rng.choice(INTERESTING) * rng.choice((1, -1))
+        return b"\x80" + (value % (1 << (8 * (width - 1)))).to_bytes(width - 1, "big")
+    if choice == 1:
+        return rng.choice((b" " * width, b"\x00" * width, b"9" * width, b"-1".ljust(width, b"\x00"), b"0x10\x00"))[:width]
+    value = rng.choice(INTERESTING) % (8 ** (width - 1))
+    return (b"%o" % value).rjust(width - 1, b"0")[: width - 1] + b"\x00"
+
+
+def _tar_fix(buf: bytearray, at: int) -> None:
+    buf[at + 148 : at + 156] = tar_checksum(buf[at : at + 512])
+
+
+def tar_field(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    headers = tar_headers(buf)
+    if not headers:
+        return
+    at = rng.choice(headers)
+    choice = rng.randrange(6)
+    if choice <= 1:
+        offset, width = rng.choice((_TAR_NAME, _TAR_LINK, _TAR_PREFIX, _TAR_NAME))
+        name = rng.choice(TAR_NAMES)
+        if rng.random() < 0.3 and len(headers) > 1:
+            other = rng.choice(headers)
+            name = bytes(buf[other : other + 100]).split(b"\x00", 1)[0]  # another member's name
+        buf[at + offset : at + offset + width] = name[:width].ljust(width, b"\x00")
+    elif choice == 2:
+        offset, width = rng.choice(_TAR_NUMBERS)
+        buf[at + offset : at + offset + width] = _octal(rng, width)
+    elif choice == 3:
+        buf[at + 156] = rng.choice(_TAR_TYPES)
+    elif choice == 4:
+        buf[at + 257 : at + 265] = rng.choice((b"ustar\x0000", b"ustar  \x00", b"\x00" * 8, b"ustar\x00\xff\xff"))
+    else:
+        buf[at + 124 : at + 136] = (b"%o" % max(0, _tar_size(buf[at : at + 512]) + rng.choice((-1, 1, 512, -512, 10**6))
+                                    )).rjust(11, b"0")[:11] + b"\x00"
+    if rng.random() < 0.9:
+        _tar_fix(buf, at)
+
+
+def _member_span(buf: bytearray, at: int) -> tuple[int, int]:
+    size = max(0, _tar_size(buf[at : at + 512]))
+    return at, min(len(buf), at + 512 + (size + 511) // 512 * 512)
+
+
+def tar_member(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    """A member (header and data) dropped, repeated or moved; or its content changed (sizes fixed)."""
+    headers = tar_headers(buf)
+    if not headers:
+        return
+    at = rng.choice(headers)
+    start, end = _member_span(buf, at)
+    member = bytes(buf[start:end])
+    action = rng.randrange(4)
+    if action == 0:
+        del buf[start:end]
+    elif action == 1:
+        buf[end:end] = member * rng.choice((1, 1, 2, 50))
+    elif action == 2:
+        where = rng.choice(headers)
+        buf[where:where] = member
+    else:
+        data = bytearray(member[512 : 512 + max(0, _tar_size(member))])
+        for _ in range(rng.randint(1, 3)):
+            rng.choice((text_token, flip_bit, delete_chunk, duplicate_chunk, insert_run))(rng, data, corpus)
+        header = bytearray(member[:512])
+        header[124:136] = (b"%o" % len(data)).rjust(11, b"0")[:11] + b"\x00"
+        _tar_fix(header, 0)
+        buf[start:end] = bytes(header) + bytes(data) + bytes(-len(data) % 512)
+
+
+_TAR_OPS: tuple[Op, ...] = (tar_field, tar_field, tar_member)
+
+
+def _decompress_capped(codec: str, data: bytes) -> bytes | None:
+    try:
+        if codec == "zstd":
+            return zstandard.ZstdDecompressor().decompress(data, max_output_size=4 << 20)
+        out = _COMPRESSORS[codec][1](data)
+    except Exception:
+        return None
+    return out if len(out) <= 4 << 20 else None
+
+
+def tar_op(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    """A tar mutation; for a compressed tar, on the decompressed tar, then compressed again (or
+    with the compressed stream cut or concatenated)."""
+    codec = next((name for magic, name in _MAGIC.items() if buf.startswith(magic)), None)
+    if codec is None:
+        return rng.choice(_TAR_OPS)(rng, buf, corpus)
+    inner = _decompress_capped(codec, bytes(buf))
+    if inner is None:
+        return flip_bit(rng, buf, corpus)
+    tar = bytearray(inner)
+    for _ in range(rng.randint(1, 2)):
+        rng.choice(_TAR_OPS)(rng, tar, corpus)
+    packed = _COMPRESSORS[codec if rng.random() < 0.9 else rng.choice(list(_COMPRESSORS))][0](bytes(tar))
+    if rng.random() < 0.1:
+        packed = packed[: rng.randrange(len(packed) + 1)]
+    elif rng.random() < 0.1:
+        packed += _COMPRESSORS[codec][0](bytes(tar[: len(tar) // 3]))
+    buf[:] = packed
+    return None
+
+
+AB_MAGIC = b"ANDROID BACKUP\n"
+
+
+def ab_op(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    """An Android backup (``ANDROID BACKUP``, version, compressed flag, encryption, zlib(tar)):
+    a header line changed, or the tar inside mutated and compressed again."""
+    import zlib
+
+    parts = bytes(buf).split(b"\n", 4)
+    if len(parts) < 5:
+        return flip_bit(rng, buf, corpus)
+    if rng.random() < 0.3:
+        line = rng.randrange(1, 4)
+        parts[line] = rng.choice((b"0", b"1", b"5", b"99", b"-1", b"", b"none", b"AES-256", b"x" * 300, b"1\x00"))
+        buf[:] = b"\n".join(parts)
+        return None
+    body = parts[4]
+    compressed = parts[2] == b"1"
+    try:
+        inner = zlib.decompressobj().decompress(body, 4 << 20) if compressed else body
+    except zlib.error:
+        return flip_bit(rng, buf, corpus)
+    tar = bytearray(inner)
+    rng.choice(_TAR_OPS)(rng, tar, corpus)
+    parts[4] = zlib.compress(bytes(tar)) if compressed else bytes(tar)
+    if compressed and rng.random() < 0.1:
+        parts[4] = parts[4][: rng.randrange(len(parts[4]) + 1)]
+    buf[:] = b"\n".join(parts)
+    return None
+
+
+def zip_member(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    """The zip written again with one member's content mutated (names, methods, attributes kept)."""
+    import io
+    import warnings
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(bytes(buf))) as zf:
+            infos = zf.infolist()
+            if not infos or sum(i.file_size for i in infos) > 4 << 20:
+                return None
+            members = [(info, zf.read(info)) for info in infos]
+    except Exception:
+        return zip_field(rng, buf, corpus)
+    k = rng.randrange(len(members))
+    data = bytearray(members[k][1])
+    family = sniff_family(bytes(data))
+    ops = [op for op, _ in GENERIC + FAMILIES.get(family, TEXT) if op not in (splice, crossover)]
+    for _ in range(rng.randint(1, 3)):
+        rng.choice(ops)(rng, data, corpus)
+    members[k] = (members[k][0], bytes(data[:MAX_SIZE]))
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
+        warnings.simplefilter("ignore")  # a duplicate name is what a mutation may have made
+        for info, content in members:
+            copy = zipfile.ZipInfo(info.filename, info.date_time)
+            copy.compress_type, copy.external_attr, copy.create_system = (
+                info.compress_type, info.external_attr, info.create_system)
+            try:
+                zf.writestr(copy, content)
+            except (NotImplementedError, RuntimeError, ValueError):
+                return None
+    buf[:] = out.getvalue()
+    return None
+
+
+def archive_op(rng: random.Random, buf: bytearray, corpus: Sequence[bytes]) -> None:
+    if buf.startswith(b"PK"):
+        rng.choice((zip_field, zip_field, zip_duplicate_entry, zip_member, zip_member))(rng, buf, corpus)
+    elif buf.startswith(AB_MAGIC):
+        ab_op(rng, buf, corpus)
+    else:
+        tar_op(rng, buf, corpus)
+
+
+ARCHIVE: list[tuple[Op, int]] = [(archive_op, 16)]
+
+
+def sniff_family(data: bytes) -> str:
+    """The structure-aware family for an input of unknown form (``auto``): by its first bytes."""
+    head = data[:1024]
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"bplist") or (head.lstrip().startswith(b"<?xml") and b"<plist" in head) or head.lstrip(
+    ).startswith(b"<plist"):
+        return "plist"
+    if head.startswith(b"PK") or head.startswith(AB_MAGIC) or (len(head) >= 512 and head[257:262] == b"ustar"):
+        return "archive"
+    stripped = head.lstrip()[:1]
+    if stripped in (b"{", b"["):
+        return "json"
+    return "text"
+
+
 FAMILIES: dict[str, list[tuple[Op, int]]] = {
     "bytes": [],
     "sqlite": SQLITE,
@@ -572,11 +928,16 @@ FAMILIES: dict[str, list[tuple[Op, int]]] = {
     "mbfile": PLIST,
     "text": TEXT,
     "zip": ZIP,
+    "json": JSON,
+    "archive": ARCHIVE,
 }
 
 
 def mutate(rng: random.Random, data: bytes, kind: str, corpus: Sequence[bytes], max_size: int = MAX_SIZE) -> bytes:
-    """``data`` changed by one to six mutations of the generic and the ``kind`` family."""
+    """``data`` changed by one to six mutations of the generic and the ``kind`` family (``auto``:
+    the family of what ``data`` is, :func:`sniff_family`)."""
+    if kind == "auto":
+        kind = sniff_family(data)
     ops = GENERIC + FAMILIES[kind]
     functions = [op for op, _ in ops]
     weights = [weight for _, weight in ops]

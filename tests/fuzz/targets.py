@@ -10,15 +10,21 @@ plistlib, NSKeyedArchiver archives, MBFile blobs, text logs, ZIP files; never op
   :class:`~unmask.formats.text.TextLimit` included), and what they hand out keeps their promises
   (a keyed archive resolves into a value that can be walked; the fast MBFile reader agrees with
   plistlib; sections tile the text);
-* every registered parser runs on a one-file backup holding the bytes at one of its real source
-  paths, within a small budget, and ends ``parsed``/``partial``/``failed``/``unsupported``, never
-  with a reason starting "unexpected", with records that every writer takes;
-* the archive layer (ZIP files screened as message attachments by ``detect/payloads``) reports
-  no internal error.
+* every registered parser (:mod:`tests.fuzz.parser_targets`) reads the bytes at every place it
+  reads (a one-artefact acquisition of its platform; a one-file backup for the files an iOS backup
+  reads itself), within a small budget, and ends ``parsed``/``partial``/``failed``/``unsupported``,
+  never with a reason starting "unexpected", with records that every writer takes, without
+  changing its input; its seeds are harvested from the sample builders
+  (:mod:`tests.fuzz.harvest`), with the hand-made extras of :data:`_PARSER_SEEDS`;
+* ZIP files screened as message attachments by ``detect/payloads`` report no internal error;
+* the archive layer and the acquisitions that arrive as one file
+  (:mod:`tests.fuzz.archive_targets`) refuse input only with ``ArtefactError``/``AcquisitionError``,
+  write nothing outside their scratch folder and leave no private folder behind.
 
 :func:`execute` runs one input under a per-input time limit (``signal.setitimer``) and returns
 the :class:`Failure`, if any: an exception the contract does not allow, a broken promise
-(:class:`Violation`), or running past the limit.
+(:class:`Violation`), running past the limit, or raising the process's peak memory by more than
+:data:`MEMORY_GROWTH_MB`.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import json
 import lzma
 import plistlib
 import re
+import resource
 import signal
 import sqlite3
 import tempfile
@@ -61,7 +68,7 @@ from unmask.formats import mbfile, plist
 from unmask.formats.sqlite import open_database
 from unmask.formats.text import iter_lines, open_text, section_lines, split_sections
 from unmask.model import Status
-from unmask.parsers.base import Parser, SqliteParser, TextParser, Where, run_parser
+from unmask.parsers.base import Parser, Where, run_parser
 from unmask.parsers.registry import qualified, registry
 from unmask.timeutil import to_cocoa
 
@@ -185,6 +192,15 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(before - (time.monotonic() - started), 0.001))
 
 
+MEMORY_GROWTH_MB = 512
+"""How much one input may raise the process's peak memory (resident set) before it is a crash; the
+fuzzer also runs under an address-space limit (``--memory-mb``), past which allocations fail."""
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/src/unmask/" in f.filename]
@@ -200,6 +216,8 @@ def _where(exc: BaseException) -> str:
 
 
 _VARIABLE = re.compile(r"0x[0-9a-fA-F]+|\d+|'[^']*'|\"[^\"]*\"")
+VARIABLE = _VARIABLE
+"""What varies between two refusals of one kind (numbers, quoted text): left out of outcomes."""
 
 
 def _outcome_of(exc: BaseException) -> str:
@@ -210,6 +228,7 @@ def execute(target: Target, data: bytes, *, time_limit: float = TIME_LIMIT) -> R
     """Run one input through a target; never raises for what the input does."""
     global _notes
     _notes = []
+    peak = _peak_mb()
     started = time.monotonic()
     failure: Failure | None = None
     outcome = "ok"
@@ -228,9 +247,18 @@ def execute(target: Target, data: bytes, *, time_limit: float = TIME_LIMIT) -> R
     if failure is None and seconds > time_limit:
         # The alarm can be lost in C code (a SQLite callback turns it into an interrupted query).
         failure = Failure(target.name, "time limit", f"took {seconds:.1f} s, over {time_limit:g} s", "?")
+    grown = _peak_mb() - peak
+    if failure is None and grown > MEMORY_GROWTH_MB:
+        failure = Failure(target.name, "memory", f"the peak memory grew by {grown:.0f} MB on one input", "?")
     if notes:
         outcome = "|".join(notes)
     return Result(failure, outcome, seconds)
+
+
+def execute_at(target: ParserTarget, data: bytes, place: Any, *, time_limit: float = TIME_LIMIT) -> Result:
+    """:func:`execute` for a parser target with the input served at one place only."""
+    at = Target(target.name, target.kind, target.build_seeds, lambda d: target.run_at(d, place))
+    return execute(at, data, time_limit=time_limit)
 
 
 # --- scratch space --------------------------------------------------------------------------------
@@ -578,6 +606,44 @@ def _webkit_seeds() -> list[bytes]:
     from tests.parsers.ios.test_webkit_rls import ROWS
 
     return [sqlite_bytes("ios/observations.db/ios16.sql", ROWS)]
+
+
+def _call_history_seeds() -> list[bytes]:
+    from tests.parsers.ios.test_call_history import T0, T1, T2
+
+    core_data = {
+        "ZCALLRECORD": [
+            {"Z_PK": 1, "Z_ENT": 2, "ZDATE": to_cocoa(T0), "ZDURATION": 95.5, "ZORIGINATED": 0, "ZANSWERED": 1,
+             "ZCALLTYPE": 1, "ZSERVICE_PROVIDER": "com.apple.Telephony", "ZADDRESS": "+41791234567", "ZNAME": "Alice",
+             "ZUNIQUE_ID": "8F0C6E2A-0000-4000-8000-000000000001"},
+            {"Z_PK": 2, "ZDATE": to_cocoa(T1), "ZDURATION": 12, "ZORIGINATED": 1, "ZCALLTYPE": 8,
+             "ZSERVICE_PROVIDER": "com.apple.FaceTime", "ZADDRESS": "attacker@example.com", "ZUNIQUE_ID": "U-2"},
+        ],
+        "ZHANDLE": [{"Z_PK": 12, "ZTYPE": 3, "ZVALUE": "attacker@example.com", "ZNORMALIZEDVALUE": None}],
+        "Z_2REMOTEPARTICIPANTHANDLES": [{"Z_2REMOTEPARTICIPANTCALLS": 2, "Z_3REMOTEPARTICIPANTHANDLES": 12}],
+    }
+    unix = int(T2.timestamp())
+    legacy = {"call": [{"ROWID": 1, "address": "0791234567", "date": unix, "duration": 42, "flags": 4, "name": "Bob"},
+                       {"ROWID": 2, "address": "friend@me.com", "date": unix + 60, "duration": 30, "flags": 17}]}
+    return [sqlite_bytes("ios/CallHistory.storedata/ios17.sql", core_data),
+            sqlite_bytes("ios/CallHistory.storedata/ios10.sql", {"ZCALLRECORD": core_data["ZCALLRECORD"][:1]}),
+            sqlite_bytes("ios/call_history.db/ios7.sql", legacy)]
+
+
+def _wifi_seeds() -> list[bytes]:
+    from tests.parsers.ios.test_wifi_networks import ios15_network, ios16_captive_network, legacy_network
+
+    known = {"wifi.network.ssid.Garden_Cafe": ios15_network(b"Garden_Cafe"),
+             "wifi.network.ssid.Free Airport WiFi": ios16_captive_network()}
+    return [_binary(known), _xml(known), _binary({"Version": 14, "List of known networks": [legacy_network()]})]
+
+
+def _adb_seeds() -> list[bytes]:
+    from tests.builders.android_sample import abx_key_store
+
+    body = b"ADB MANAGER STATE (dumpsys adb):\n{\n  debugging_manager={\n    keystore="
+    return [b"-" * 79 + b"\nDUMP OF SERVICE adb:\n" + body + abx_key_store("QAAAAZZZ host@x", 1714640000000)
+            + b"\n  }\n}\n"]
 
 
 def _manifest_db_seed() -> bytes:
@@ -961,7 +1027,9 @@ class OneFileBackup:
 
 
 _PARSER_SEEDS: dict[str, Callable[[], list[bytes]]] = {
+    "android/dumpsys_adb": _adb_seeds,
     "ios/backup_info": _info_plist_seeds,
+    "ios/call_history": _call_history_seeds,
     "ios/calendar": _calendar_seeds,
     "ios/chrome_history": _chrome_seeds,
     "ios/configuration_profiles": lambda: [_binary(PROFILE), _xml(PROFILE)],
@@ -978,29 +1046,25 @@ _PARSER_SEEDS: dict[str, Callable[[], list[bytes]]] = {
     "ios/tcc": lambda: [sqlite_bytes("ios/TCC.db/ios14.sql", _tcc_rows())],
     "ios/webkit_rls": _webkit_seeds,
     "ios/whatsapp": lambda: [sqlite_bytes("ios/ChatStorage.sqlite/ios15.sql", _whatsapp_rows())],
+    "ios/wifi_networks": _wifi_seeds,
 }
-"""Seeds per parser (``platform/name``): a parser registered without an entry here fails
-``tests/fuzz/test_regressions.py``."""
+"""Hand-made seeds per parser (``platform/name``), besides those harvested from the sample
+builders (:mod:`tests.fuzz.harvest`): other schema versions, small pages, odd forms. A parser that
+neither gives seeds to fails ``tests/fuzz/test_regressions.py``."""
 
 
-def _parser_kind(parser: type[Parser]) -> str:
-    if issubclass(parser, TextParser):
-        return "text"
-    if issubclass(parser, SqliteParser) or parser.sources[0].pattern.endswith(".db"):
-        return "sqlite"
-    return "plist"
+@dataclass(frozen=True)
+class ParserTarget(Target):
+    """A registered parser as a target (:mod:`tests.fuzz.parser_targets`): ``run(data, place)``
+    serves the input at every place the parser reads, or at ``place`` only; ``origins`` are the
+    harvested seeds with the place each came from."""
 
+    parser: type[Parser] | None = None
+    origins: list[tuple[bytes, Any]] = field(default_factory=list, compare=False)
 
-def _parser_target(parser: type[Parser]) -> Target:
-    name = f"parser.{qualified(parser)}"
-    backups: list[OneFileBackup] = []
-
-    def run(data: bytes) -> None:
-        if not backups:
-            backups.append(OneFileBackup(parser, targets()[name].seeds()[0]))
-        backups[0].run(data)
-
-    return Target(name, _parser_kind(parser), _PARSER_SEEDS[qualified(parser)], run)
+    def run_at(self, data: bytes, place: Any) -> None:
+        """Run one input served at one place only (a seed where its builder put it)."""
+        self.run(data, place)  # type: ignore[call-arg]
 
 
 def _format_targets() -> list[Target]:
@@ -1019,16 +1083,18 @@ def _format_targets() -> list[Target]:
 @cache
 def targets() -> dict[str, Target]:
     """Every target by name: the format owners, the archive layer, and one per registered parser
-    that has seeds (:data:`_PARSER_SEEDS`)."""
-    out = {t.name: t for t in _format_targets()}
-    for parser in registry():
-        if qualified(parser) in _PARSER_SEEDS:
-            target = _parser_target(parser)
-            out[target.name] = target
+    that has seeds (harvested from the sample builders, or hand-made in :data:`_PARSER_SEEDS`)."""
+    from tests.fuzz.archive_targets import archive_targets
+    from tests.fuzz.parser_targets import parser_targets
+
+    out = {t.name: t for t in [*_format_targets(), *archive_targets()]}
+    for target in parser_targets(_scratch, _PARSER_SEEDS):
+        out[target.name] = target
     return out
 
 
 def parsers_without_seeds() -> list[str]:
-    """Registered parsers the fuzzer cannot run yet (no seeds in :data:`_PARSER_SEEDS`)."""
-    return [qualified(p) for p in registry() if qualified(p) not in _PARSER_SEEDS]
+    """Registered parsers the fuzzer cannot run: no builder gives them data and
+    :data:`_PARSER_SEEDS` has none."""
+    return [qualified(p) for p in registry() if f"parser.{qualified(p)}" not in targets()]
 

@@ -218,7 +218,7 @@ class AndroidBackup(AndroidTree):
             raise AcquisitionError(f"{root}: the Android backup holds no data")
         try:
             super().__init__(root, options, source=target)
-        except AcquisitionError:
+        except BaseException:  # the tar inside cannot be read (AcquisitionError), or anything else
             _remove(folder)
             raise
 

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 from unmask import timeutil
 from unmask.acquisition.base import Acquisition, FileEntry, Section
 from unmask.acquisition.options import OpenOptions
-from unmask.acquisition.tree import Tree, TreeAcquisition, TreeEntry
+from unmask.acquisition.tree import TreeAcquisition, TreeEntry, open_tree
 from unmask.budget import BudgetExceeded
 from unmask.errors import AcquisitionError, ArtefactError, UnmaskError
 from unmask.formats.text import iter_lines, split_sections
@@ -111,7 +111,7 @@ class AndroidTree(TreeAcquisition):
             # The evidence had to be decrypted first: the tree is the decrypted copy in the
             # private folder, the evidence (hashed, reported) stays ``root``.
             Acquisition.__init__(self, root, options)
-            self.tree = Tree(source, self.workdir)
+            self.tree = open_tree(self, source)
             for name, why in self.tree.refused.items():
                 self.refuse(name, why)
             if self.tree.truncated:
@@ -285,7 +285,10 @@ class AndroidTree(TreeAcquisition):
         return found
 
     def _child_for(self, device_path: str) -> Acquisition | None:
-        if super().exists(device_path):
+        # This tree's own entry only: ``self.entry`` (and so ``super().exists``) also answers for
+        # the nested acquisitions, which would send their files to this tree's ``open``.
+        own = TreeAcquisition.entry(self, device_path)
+        if own is not None and own.kind == "file" and own.stored:
             return None
         return next((c for c in self.children if c.exists(device_path)), None)
 

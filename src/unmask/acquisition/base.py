@@ -209,6 +209,7 @@ class Acquisition(ABC):
         self._workdir: Path | None = None
         self._remove_workdir: weakref.finalize[Any, Any] | None = None
         self._materialized: dict[str, Path] = {}
+        self._extracted = 0
         self._temp_bytes = 0
         self.children: list[Acquisition] = []
 
@@ -385,21 +386,27 @@ class Acquisition(ABC):
         if done is not None:
             return done
         limit = self.options.temp_mb * 1024 * 1024
-        target = self.workdir / f"{len(self._materialized):07d}"
+        self._extracted += 1
+        target = self.workdir / f"{self._extracted:07d}"
         digest = hashlib.sha256()
-        with self.open(device_path) as source, open(target, "xb") as sink:
-            os.chmod(target, 0o600)
-            while chunk := source.read(_CHUNK):
-                self._temp_bytes += len(chunk)
-                if self._temp_bytes > limit:
-                    sink.close()
-                    target.unlink(missing_ok=True)
-                    raise BudgetExceeded(
-                        f"extracting {device_path} would take the acquisition past its temporary-disk "
-                        f"budget of {self.options.temp_mb} MB"
-                    )
-                digest.update(chunk)
-                sink.write(chunk)
+        written = 0
+        try:
+            with self.open(device_path) as source, open(target, "xb") as sink:
+                os.chmod(target, 0o600)
+                while chunk := source.read(_CHUNK):
+                    written += len(chunk)
+                    if self._temp_bytes + written > limit:
+                        raise BudgetExceeded(
+                            f"extracting {device_path} would take the acquisition past its temporary-disk "
+                            f"budget of {self.options.temp_mb} MB"
+                        )
+                    digest.update(chunk)
+                    sink.write(chunk)
+        except BaseException:
+            # A member damaged halfway, the budget, an interruption: no partial copy stays behind.
+            target.unlink(missing_ok=True)
+            raise
+        self._temp_bytes += written
         self._hashes.setdefault(device_path, digest.hexdigest())
         self._materialized[device_path] = target
         return target

@@ -74,8 +74,12 @@ class Bugreport(AndroidTree):
 
     def _find_text(self) -> str | None:
         if self.has_host("main_entry.txt"):
-            with self.open_host("main_entry.txt") as handle:
-                named = handle.read(4096).decode("utf-8", "replace").strip()
+            try:
+                with self.open_host("main_entry.txt") as handle:
+                    named = handle.read(4096).decode("utf-8", "replace").strip()
+            except (OSError, ArtefactError) as exc:  # damaged in the zip: look for the text by name
+                self.refuse("main_entry.txt", f"unreadable ({exc})")
+                named = ""
             if named and "/" not in named and self.has_host(named):
                 return named
         names = [e.path for batch in self.tree.entries() for e in batch if e.kind == "file"]

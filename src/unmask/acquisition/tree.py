@@ -121,7 +121,11 @@ class Tree:
         self._db = working_database(index_dir / "tree-index.sqlite")
         self._db.executescript(_SCHEMA)
         self.count = 0
-        self._build()
+        try:
+            self._build()
+        except ArchiveError as exc:  # not even a first member could be read: not a tree at all
+            self.close()
+            raise AcquisitionError(f"{source}: {exc}") from None
 
     # -- indexing --------------------------------------------------------------------------------
 
@@ -167,7 +171,8 @@ class Tree:
                 self._refuse(member.name or member.raw_name, member.problem)
             if not member.name:
                 continue
-            yield (_text(member.name), _text(member.name.rsplit("/", 1)[-1]), member.kind, member.size, member.mode,
+            size = member.size if member.size < 1 << 63 else None  # a base-256 size of 2^90 bytes: refused anyway
+            yield (_text(member.name), _text(member.name.rsplit("/", 1)[-1]), member.kind, size, member.mode,
                    member.mtime, None, None, None, _text(member.link), _pack(member), member.problem, seq)
 
     def _walk(self) -> Iterator[tuple[Any, ...]]:
@@ -366,6 +371,16 @@ def peek_names(path: Path, limit: int = 20_000) -> tuple[str, ...] | None:
     return _peek(str(path), st.st_size, st.st_mtime, limit)
 
 
+def open_tree(acq: Acquisition, source: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Tree:
+    """The :class:`Tree` of ``source`` indexed in the acquisition's private folder; when it cannot
+    be read, that folder is removed at once (not when the half-made acquisition is collected)."""
+    try:
+        return Tree(source, acq.workdir, limits=limits)
+    except BaseException:
+        Acquisition.close(acq)
+        raise
+
+
 class Mapping(NamedTuple):
     """Device paths under ``device`` live in the tree under ``tree`` (both without trailing slash;
     ``device`` is absolute, ``tree`` relative, ``""`` for the tree's root)."""
@@ -388,7 +403,7 @@ class TreeAcquisition(Acquisition):
     def __init__(self, root: Path, options: OpenOptions | None = None, *,
                  limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
         super().__init__(root, options)
-        self.tree = Tree(root, self.workdir, limits=limits)
+        self.tree = open_tree(self, root, limits)
         for name, why in self.tree.refused.items():
             self.refuse(name, why)
         if self.tree.truncated:

@@ -234,6 +234,48 @@ class _Window(io.RawIOBase):
         return n
 
 
+class _Guarded(io.RawIOBase):
+    """A zip member's stream whose decoder complaints (a bad CRC, damaged deflate data, a member
+    that ends early: ``BadZipFile``, ``zlib.error``, ``EOFError``, ``LZMAError``…) become
+    :class:`ArchiveError`, the one refusal its readers expect."""
+
+    def __init__(self, stream: Any, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def _damaged(self, exc: Exception) -> ArchiveError:
+        return ArchiveError(f"{self._name}: damaged in the archive ({type(exc).__name__}: {exc})")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self._stream.seekable())
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return int(self._stream.seek(offset, whence))
+        except Exception as exc:  # seeking a zip member decompresses up to the offset
+            raise self._damaged(exc) from None
+
+    def tell(self) -> int:
+        return int(self._stream.tell())
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._stream.read(len(buffer))
+        except Exception as exc:  # any decoder's complaint about damaged compressed data
+            raise self._damaged(exc) from None
+        n = len(data)
+        memoryview(buffer)[:n] = data
+        return n
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream.close()
+        super().close()
+
+
 class ArchiveReader:
     """One tar or zip archive: :meth:`members` once, then :meth:`open` for any listed member.
 
@@ -277,7 +319,7 @@ class ArchiveReader:
                 return
             name, problem = normalise(info.filename, self.limits)
             mode = (info.external_attr >> 16) & 0xFFFF if info.create_system == 3 else None
-            kind = "dir" if info.is_dir() else "file"
+            kind = "dir" if info.filename.endswith("/") else "file"  # is_dir() fails on an empty name
             link = ""
             if mode is not None and stat.S_ISLNK(mode):
                 kind = "symlink"
@@ -355,8 +397,8 @@ class ArchiveReader:
             if total > self.limits.max_total:
                 self.truncated = f"members add up to more than {self.limits.max_total:,} bytes"
                 return
-            yield ArchiveMember(name, kind, info.size if kind == "file" else 0, int(info.mtime) if info.mtime else None,
-                                info.mode, link, info.offset_data, info.name, problem)
+            yield ArchiveMember(name, kind, info.size if kind == "file" else 0, _int64(info.mtime),
+                                _int64(info.mode), link, info.offset_data, info.name, problem)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -379,9 +421,10 @@ class ArchiveReader:
         info.CRC = member.crc
         info.flag_bits = member.flags
         try:
-            return self._zipfile().open(info)  # type: ignore[return-value]
-        except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, RuntimeError) as exc:
+            handle = self._zipfile().open(info)
+        except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, RuntimeError, EOFError) as exc:
             raise ArchiveError(f"{member.name}: cannot be read ({type(exc).__name__}: {exc})") from None
+        return io.BufferedReader(_Guarded(handle, member.name), _CHUNK)
 
     def _read_zip(self, member: ArchiveMember, limit: int) -> bytes:
         try:
@@ -430,7 +473,9 @@ class ArchiveReader:
                     if written > self.limits.max_total:
                         raise ArchiveError(f"decompresses past {self.limits.max_total:,} bytes")
                     sink.write(chunk)
-            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+            except ArchiveError:
+                raise
+            except Exception as exc:  # any decoder's complaint (zstandard raises ZstdError)
                 # A truncated or damaged stream: what came out before the damage is still readable.
                 self.truncated = f"the compressed stream is damaged ({type(exc).__name__}: {exc})"
         return target.open("rb")
@@ -442,6 +487,16 @@ class ArchiveReader:
                 with contextlib.suppress(Exception):  # a broken decoder must not mask what went before
                     handle.close()
         self._zip = self._stream = self._file = None
+
+
+def _int64(value: float | int | None) -> int | None:
+    """A header number as an int that fits a 64-bit integer (a pax ``mtime=inf``, a base-256
+    field of 2^90 seconds: unknown), else ``None``."""
+    try:
+        number = int(value) if value else None
+    except (OverflowError, ValueError):  # inf, nan
+        return None
+    return number if number is not None and -(1 << 63) <= number < 1 << 63 else None
 
 
 def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> int | None:
