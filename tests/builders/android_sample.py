@@ -24,6 +24,7 @@ from tests.builders.android import (
     accessibility_v14,
     adb_text,
     appops,
+    battery_history,
     bugreport_text,
     device_policy,
     dumpsys_block,
@@ -100,7 +101,8 @@ def sample_androidqf() -> AndroidQFBuilder:
     b.add_dumpsys("accessibility", accessibility_v14(["com.spy/com.spy.A", "com.b/.B"]))
     b.add_dumpsys("adb", adb_text([("QAAAAAcgbytJ user@laptop", 1628501829898)]))
     b.add_dumpsys("appops", appops({"com.x": [("REQUEST_INSTALL_PACKAGES", "allow"), ("CAMERA", "deny")]}))
-    b.add_dumpsys("batterystats", "Daily stats:\n  Daily from 2024-04-30-03-00-00 to 2024-05-01-03-00-00:\n"
+    b.add_dumpsys("batterystats", battery_history("2024-05-01-08-00-00", [("+1h02m03s004ms", 'pkginst=12:"com.spy"')])
+                  + "Daily stats:\n  Daily from 2024-04-30-03-00-00 to 2024-05-01-03-00-00:\n"
                                   "    Package changes:\n      Update com.spy vers=12\n      Update com.old vers=0\n")
     b.add_dumpsys("dbinfo", "Applications Database Info:\n\n** Database info for pid 8817 [com.spy] **\n\n"
                             "Most recently executed operations:\n    0: [2024-05-01 13:26:36.560] executeForCursorWindow "

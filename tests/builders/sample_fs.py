@@ -24,6 +24,8 @@ from typing import Any
 from tests.builders.binarycookies import binarycookies, cookie, page
 from tests.builders.ios_fs import DumpBuilder
 from tests.builders.sample import Planted
+from tests.builders.segb import field as segb_field
+from tests.builders.segb import segb_v2
 
 START = datetime(2024, 1, 10, 8, 0, tzinfo=UTC)
 COCOA = datetime(2001, 1, 1, tzinfo=UTC)
@@ -350,6 +352,14 @@ def build_sample_dump(
                                                       "operation": "install", "process": "profiled"}})
     b.add_plist("/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.configurationprofiles/Library/"
                 "ConfigurationProfiles/MCProfileEvents.plist", {"ProfileEvents": events_p})
+
+    # Benign Biome app-usage records (SEGB v2): apps in focus and a web visit.
+    focus = [(1, START + timedelta(hours=h), segb_field(3, ident) + segb_field(6, 30.0))
+             for h, (ident, _) in enumerate(APPS[:3])]
+    web = [(1, START, segb_field(1, "com.apple.mobilesafari") + segb_field(2, "https://www.wikipedia.org/"))]
+    biome = "/private/var/mobile/Library/Biome/streams/restricted"
+    b.add_file(f"{biome}/App.InFocus/local/738400000000000", segb_v2(focus, START))
+    b.add_file(f"{biome}/App.WebUsage/local/738400000000000", segb_v2(web, START))
 
     # Benign rows of artefacts MVT reads without indicators.
     b.add_sqlite("/private/var/mobile/Library/AddressBook/AddressBook.sqlitedb", "ios/AddressBook.sqlitedb/ios16.sql", {

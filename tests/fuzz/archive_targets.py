@@ -7,9 +7,12 @@
   extracted into the private folder.
 * ``acquisition.<kind>``: the acquisition kinds that arrive as one file (a sysdiagnose
   ``.tar.gz``, an AndroidQF ``.zip`` with its nested bugreport and ``.ab``, a bugreport ``.zip``,
-  an Android ``.ab`` backup, a zip of intrusion logs) opened as that kind, then scanned the way
+  an Android ``.ab`` backup, a zip of intrusion logs, an iOS full-filesystem dump as ``.tar`` and
+  ``.zip``) opened as that kind, then scanned the way
   ``unmask check`` scans (``api.scan_acquisition``: every parser of the platform, indicator
   matching, heuristics and correlation; no attachment screening).
+* ``parser.<platform>/<name>`` for a parser that reads no file but the acquisition's listing (the
+  dump's ``filesystem``): the mutated dump archive opened as that kind, then that parser alone.
 
 The contract: only :class:`~unmask.errors.ArtefactError` and
 :class:`~unmask.errors.AcquisitionError` (and their subclasses) refuse an input; every parser
@@ -21,7 +24,8 @@ under an address-space limit and a file-size limit).
 
 Seeds are built in code: the tree of ``tests/acquisition/test_tree.py`` (files, a link to a
 folder, a link to a file) as tar in each compression and as zip, a GNU tar with long names and a
-hard link, and the archives the sysdiagnose and Android sample builders write.
+hard link, the archives the sysdiagnose and Android sample builders write, and a small dump
+(:func:`dump_archive`) as tar and zip.
 """
 
 from __future__ import annotations
@@ -145,7 +149,26 @@ def _built() -> dict[str, bytes]:
         out["androidqf"] = aqf.write_zip(folder / "aqf.zip", folder=True).read_bytes()
         out["android-backup"] = sms_backup()
         out["intrusion"] = zip_bytes({"log_1.txt": intrusion_log(), "log_2.txt": intrusion_log()[:200]}, {})
+        out["ios-fs.tar"] = dump_archive(folder / "fs-tar", "tar").read_bytes()
+        out["ios-fs.zip"] = dump_archive(folder / "fs-zip", "zip").read_bytes()
     return out
+
+
+def dump_archive(folder: Path, form: str) -> Path:
+    """A small full-filesystem dump (a few dozen entries: the system version, a container with
+    its metadata, a daemon, an app with its store metadata, a preferences plist, a folder link)."""
+    from tests.builders.ios_fs import DumpBuilder
+
+    b = DumpBuilder(folder, ios_version="17.4.1", build="21E236", product_type="iPhone14,2")
+    data = b.container("data", "com.example.notes")
+    b.add_plist(f"{data}/Library/Preferences/com.example.notes.plist", {"url": "https://news.example/a"})
+    b.add_file("/private/var/db/com.apple.xpc.roleaccountd.staging/bh", b"\xcf\xfa\xed\xfe" + bytes(28), mode=0o755)
+    bundle = b.container("bundle", "com.example.notes")
+    b.add_file(f"{bundle}/Notes.app/Notes", b"\xcf\xfa\xed\xfe", mode=0o755)
+    b.add_plist(f"{bundle}/iTunesMetadata.plist", {"softwareVersionBundleId": "com.example.notes",
+                                                    "sourceApp": "com.apple.AppStore"})
+    b.add_link("/private/var/mobile/Library/Prefs", "Preferences")
+    return b.finish(form)
 
 
 def archive_seeds() -> list[bytes]:
@@ -375,7 +398,57 @@ def acquisition_targets() -> list[Any]:
                _acquisition_run("android-backup", lambda: "backup.ab")),
         Target("acquisition.android-intrusion-logs", "archive", seeds("intrusion"),
                _acquisition_run("android-intrusion-logs", lambda: "intrusion_logs.zip")),
+        # The name only says tar or zip: the archive layer tells the form from content.
+        Target("acquisition.ios-fs", "archive", seeds("ios-fs.tar", "ios-fs.zip"),
+               _acquisition_run("ios-fs", lambda: "dump.tar")),
     ]
+
+
+def _listing_parser_run(parser: Any) -> Callable[[bytes], None]:
+    from tests.fuzz.parser_targets import check_coverage
+    from tests.fuzz.targets import BUDGET, note
+    from unmask.acquisition.options import OpenOptions
+    from unmask.acquisition.registry import open_acquisition
+    from unmask.parsers.base import run_parser
+    from unmask.parsers.registry import qualified
+
+    def run(data: bytes) -> None:
+        box = _box(f"parser.{qualified(parser)}")
+        for name in _listing(box):
+            if name != "tmp":
+                (box / name).unlink()
+        evidence = box / "dump.tar"
+        evidence.write_bytes(data)
+        with sealed(box, evidence):
+            try:
+                acq = open_acquisition(evidence, kind="ios-fs", options=OpenOptions(temp_mb=256))
+            except (AcquisitionError, ArtefactError) as exc:
+                return _refused(exc)
+            try:
+                records, coverage = run_parser(parser(), acq, BUDGET)
+            finally:
+                acq.close()
+        check_coverage(records, coverage)
+        note(f"{coverage.status}:{min(len(records), 3)}:{(coverage.reason or '')[:40]}")
+        return None
+
+    return run
+
+
+def listing_parser_targets() -> list[Any]:
+    """A target per registered parser that reads only the acquisition's listing (no file): the
+    dump archive mutated, opened as a dump, that parser run on it."""
+    from tests.fuzz.targets import ParserTarget
+    from unmask.parsers.base import Where
+    from unmask.parsers.registry import qualified, registry
+
+    out: list[Any] = []
+    for parser in registry():
+        if parser.platform == "ios" and parser.sources and all(s.where is Where.LISTING for s in parser.sources):
+            out.append(ParserTarget(f"parser.{qualified(parser)}", "archive",
+                                    lambda: [_built()["ios-fs.tar"], _built()["ios-fs.zip"]],
+                                    _listing_parser_run(parser), parser=parser))
+    return out
 
 
 def archive_targets() -> list[Any]:
@@ -386,6 +459,7 @@ def archive_targets() -> list[Any]:
         Target("archive.reader", "archive", archive_seeds, run_archive_reader),
         Target("archive.tree", "archive", archive_seeds, run_tree),
         *acquisition_targets(),
+        *listing_parser_targets(),
     ]
 
 

@@ -1,7 +1,7 @@
 """Seeds for every parser, harvested from the project's own sample builders.
 
 Each :class:`Evidence` writes one acquisition with a builder of ``tests/builders`` (the sample
-iOS backup, the same backup encrypted, a sysdiagnose with planted traces, the sample AndroidQF
+iOS backup, the same backup encrypted, the sample full-filesystem dump, a sysdiagnose with planted traces, the sample AndroidQF
 acquisition with its nested bugreport and ``.ab`` backup, the bugreport and the ``.ab`` on their
 own). :func:`harvest` opens each one through the acquisition registry, asks every registered
 parser of its platform which artefacts it would read (``parser().resolve(acq)``) and keeps the
@@ -85,6 +85,14 @@ def _ios_backup_encrypted(folder: Path) -> Path:
     return encrypt_backup(_ios_backup(folder), folder / "encrypted", password=PASSWORD, seed=b"fuzz").root
 
 
+def _ios_dump(folder: Path) -> Path:
+    """The sample full-filesystem dump (small): the parsers only a dump feeds (filesystem,
+    containers, Analytics, WebKit folders, caches …) get their artefacts from it."""
+    from tests.builders.sample_fs import build_sample_dump
+
+    return build_sample_dump(folder / "fs", files=40).folder
+
+
 def _sysdiagnose(folder: Path) -> Path:
     from tests.builders.sysdiagnose import SysdiagnoseBuilder, plant
 
@@ -116,6 +124,7 @@ EVIDENCE: tuple[Evidence, ...] = (
     Evidence("ios-backup sample", _ios_backup),
     Evidence("ios-backup sample, encrypted", _ios_backup_encrypted, lambda: OpenOptions(password=lambda: PASSWORD),
              own_files=False),
+    Evidence("ios-fs sample dump", _ios_dump),
     Evidence("sysdiagnose, planted", _sysdiagnose),
     Evidence("androidqf sample", _androidqf),
     Evidence("bugreport sample", _bugreport),
