@@ -273,6 +273,76 @@ def bench_join_at_scale(path: Path, cases: int, keys_per_case: int, iocs: list[P
             "load_average_during_rehunt": [load_before, _load()]}
 
 
+def bench_join_at_scale_postgresql(cases: int, keys_per_case: int, iocs: list[Path], plant_every: int = 100,
+                                   ) -> dict[str, Any]:
+    """The re-hunt's join on a PostgreSQL key table of the issue's full size.
+
+    As :func:`bench_join_at_scale`, but the keys are made by the server itself (one
+    ``INSERT … SELECT`` over ``generate_series``, in key order, in the transaction that empties the
+    table, so that with ``wal_level=minimal`` nothing goes through the WAL and the primary key grows
+    at its right edge without a sort): ``cases * keys_per_case`` keys spread evenly over the 64-bit
+    range with a hashed jitter, as keyed hashes are. Then every ``plant_every``-th key a re-hunt
+    looks up is added, so that the join returns hits (they name no acquisition of the store, so the
+    re-hunt joins and drops them, as at SQLite scale). :func:`unmask.store.rehunt.rehunt` is timed
+    twice: right after the load and once more (the index then in the page cache as far as it fits).
+    """
+    os.environ["UNMASK_STORE_SECRET"] = SECRET
+    import psycopg
+
+    from unmask.detect.pipeline import load_indicators
+    from unmask.store.db import open_store
+    from unmask.store.keys import indicator_keys
+    from unmask.store.rehunt import rehunt
+
+    total = cases * keys_per_case
+    half = total // 2 + 1
+    step = (2**63 - 1) // half - 1
+    server = PostgresServer.start(options="-c wal_level=minimal -c max_wal_senders=0 -c shared_buffers=4GB "
+                                          "-c maintenance_work_mem=1GB -c max_wal_size=4GB -c checkpoint_timeout=1h "
+                                          "-c synchronous_commit=off")
+    try:
+        url = server.create_database("join")
+        with open_store(url) as store:
+            probe = sorted(indicator_keys(store.keys, load_indicators(iocs)[0].indicators))
+        database = url.split("?")[0].rsplit("/", 1)[-1]
+        t0 = time.perf_counter()
+        with psycopg.connect(host=str(server.folder), port=server.port, user="unmask", dbname=database) as conn:
+            conn.execute("TRUNCATE lookup_keys")
+            conn.execute(
+                "INSERT INTO lookup_keys (key, acquisition_id, record_no) "
+                "SELECT (i - %(half)s) * %(step)s + abs(hashint8extended(i, 7) %% %(step)s), "
+                "       1 + abs(hashint8extended(i, 11) %% %(cases)s), abs(hashint8extended(i, 13) %% 100000) "
+                "FROM generate_series(1::bigint, %(total)s::bigint) AS i",
+                {"half": half, "step": step, "cases": cases, "total": total})
+            planted = [(key, 1 + n % cases, n) for n, key in enumerate(probe[::plant_every])]
+            with conn.cursor().copy("COPY lookup_keys (key, acquisition_id, record_no) FROM STDIN") as copy:
+                for row in planted:
+                    copy.write_row(row)
+            conn.commit()
+            fill = time.perf_counter() - t0
+            conn.autocommit = True
+            conn.execute("ANALYZE lookup_keys")
+            row = conn.execute("SELECT pg_total_relation_size('lookup_keys'), pg_relation_size('lookup_keys'), "
+                               "pg_database_size(current_database()), (SELECT count(*) FROM lookup_keys "
+                               "WHERE key = ANY(%(p)s))", {"p": probe}).fetchone()
+            assert row is not None
+            table_bytes, heap_bytes, database_bytes, present = (row[0], row[1], row[2], row[3])
+        runs = []
+        for _ in range(2):
+            load_before = _load()
+            t0 = time.perf_counter()
+            done = rehunt(url, iocs=iocs, write=False)
+            runs.append({"rehunt_seconds": round(time.perf_counter() - t0, 2), "rehunt_timings": done.timings,
+                         "indicator_keys_probed": done.keys_probed, "hits": done.hits,
+                         "load_average": [load_before, _load()]})
+        return {"store": "postgresql (keys only)", "cases": cases, "lookup_keys": total + len(planted),
+                "planted_hits": len(planted), "stored_keys_among_probes": present, "fill_seconds": round(fill, 1),
+                "table_bytes": table_bytes, "heap_bytes": heap_bytes, "database_bytes": database_bytes,
+                "rehunts": runs}
+    finally:
+        server.stop()
+
+
 def bench_many(count: int, workers_list: list[int], folder: Path, files: int = 200) -> list[dict[str, Any]]:
     """check-many throughput: the same ``count`` sample backups scanned into a fresh store per run."""
     from tests.builders.sample import build_sample
@@ -314,6 +384,7 @@ def main() -> None:
     parser.add_argument("--many-files", type=int, default=200, help="files listed in each sample backup's Manifest")
     parser.add_argument("--join-scale", type=int, default=0, metavar="CASES",
                         help="also time the join on a SQLite key table of CASES cases of --keys-per-case keys")
+    parser.add_argument("--join-stores", default="sqlite", help="stores of --join-scale: sqlite, postgresql or both")
     parser.add_argument("--keys-per-case", type=int, default=41_684,
                         help="lookup keys of one case of 10,000 observables (as recorded by the generator)")
     parser.add_argument("--workdir", type=Path, default=None, help="where stores and folders go (default: a temp dir)")
@@ -352,10 +423,16 @@ def main() -> None:
                 shutil.rmtree(root / "store", ignore_errors=True)
     if args.join_scale:
         iocs = [*bundled_files(), *([synthetic_bundle(args.synthetic)] if args.synthetic else [])]
-        result = bench_join_at_scale(root / "join" / "cases.sqlite", args.join_scale, args.keys_per_case, iocs)
-        report["join_at_scale"] = result
-        print(json.dumps(result), flush=True)
-        shutil.rmtree(root / "join", ignore_errors=True)
+        joins = []
+        for kind in args.join_stores.split(","):
+            if kind == "postgresql":
+                result = bench_join_at_scale_postgresql(args.join_scale, args.keys_per_case, iocs)
+            else:
+                result = bench_join_at_scale(root / "join" / "cases.sqlite", args.join_scale, args.keys_per_case, iocs)
+                shutil.rmtree(root / "join", ignore_errors=True)
+            joins.append(result)
+            print(json.dumps(result), flush=True)
+        report["join_at_scale"] = joins
     if args.many:
         report["check_many"] = bench_many(args.many, [1, 2], root / "many", args.many_files)
         print(json.dumps(report["check_many"]), flush=True)
