@@ -49,7 +49,7 @@ from typing import Any, BinaryIO
 from unmask import timeutil
 from unmask.acquisition.base import Section
 from unmask.acquisition.options import OpenOptions
-from unmask.acquisition.tree import Mapping, TreeAcquisition, TreeEntry, peek_names
+from unmask.acquisition.tree import Mapping, TreeAcquisition, TreeEntry, link_target, peek_names
 from unmask.errors import AcquisitionError, ArtefactError
 from unmask.formats import plist
 
@@ -223,22 +223,14 @@ class IOSSysdiagnose(TreeAcquisition):
                 entry = self.tree.get(entry.link)
                 continue
             target = entry.link
-            base = target if target.startswith("/") else entry.path.rsplit("/", 1)[0] + "/" + target
-            parts: list[str] = []
-            for part in base.split("/"):
-                if part in ("", "."):
-                    continue
-                if part == "..":
-                    if not parts:
-                        self.refuse(tree_name, f"a link to {target}, which climbs out of the evidence")
-                        return None
-                    parts.pop()
-                    continue
-                parts.append(part)
+            resolved = link_target(entry.path, target)
+            if resolved is None:
+                self.refuse(tree_name, f"a link to {target}, which climbs out of the evidence")
+                return None
             if target.startswith("/"):
                 self.refuse(tree_name, f"a link to {target}, outside the sysdiagnose")
                 return None
-            entry = self.tree.get("/".join(parts))
+            entry = self.tree.get(resolved)
         if entry is not None and entry.problem is not None:
             self.refuse(tree_name, entry.problem)
             raise ArtefactError(f"refused: {entry.problem}")

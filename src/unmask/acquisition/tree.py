@@ -389,6 +389,24 @@ class Mapping(NamedTuple):
     tree: str
 
 
+def link_target(path: str, link: str) -> str | None:
+    """Where a symbolic link at ``path`` points, as a path without ``.``/``..`` and without a
+    leading slash (a relative link read from the link's folder, an absolute one from the root);
+    ``None`` when it climbs above the root."""
+    base = link if link.startswith("/") else path.rsplit("/", 1)[0] + "/" + link
+    parts: list[str] = []
+    for part in base.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
 class TreeAcquisition(Acquisition):
     """Evidence that is a tree of files (a folder, a tar or a zip) mapped into a device path space.
 
@@ -460,19 +478,11 @@ class TreeAcquisition(Acquisition):
         link = entry.link
         if not link:
             return None
-        base = link if link.startswith("/") else path.rsplit("/", 1)[0] + "/" + link
-        parts: list[str] = []
-        for part in base.split("/"):
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if not parts:
-                    self.refuse(path, f"a link to {link}, which climbs out of the evidence")
-                    return None
-                parts.pop()
-                continue
-            parts.append(part)
-        return "/" + "/".join(parts)
+        target = link_target(path, link)
+        if target is None:
+            self.refuse(path, f"a link to {link}, which climbs out of the evidence")
+            return None
+        return "/" + target
 
     def _through_parent(self, path: str) -> str | None:
         """A path whose parent folder is a link: follow the deepest link among its parents."""
