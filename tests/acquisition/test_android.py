@@ -219,3 +219,33 @@ def test_device_files_of_nested_acquisitions_are_read_through_the_androidqf(tmp_
             assert coverage.status.value == "parsed" and len(records) == count, coverage.artefacts
         tombstone = "/data/tombstones/tombstone_00"
         assert acq.read_bytes(tombstone).startswith(b"*** ***") and acq.sha256(tombstone)
+
+
+@pytest.mark.parametrize("layout", ["folder", "zip-root", "zip-folder"])
+def test_an_acquisition_of_getprop_alone_is_recognised_and_a_folder_that_only_holds_one_is_not(
+        tmp_path: Path, layout: str) -> None:
+    # MVT's own androidqf.zip sample holds one folder with getprop.txt in it (a zip with its folder
+    # entry): getprop.txt is AndroidQF's own name, so it alone among AndroidQF's files is enough.
+    import zipfile
+
+    from unmask.acquisition.registry import recognise
+
+    getprop = b"[ro.product.model]: [SM-G991B]\n[ro.build.version.release]: [13]\n"
+    if layout == "folder":
+        (tmp_path / "aqf").mkdir()
+        (tmp_path / "aqf" / "getprop.txt").write_bytes(getprop)
+        path = tmp_path / "aqf"
+    else:
+        path = tmp_path / "aqf.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            if layout == "zip-folder":
+                z.writestr("androidqfzip/", b"")
+            z.writestr("androidqfzip/getprop.txt" if layout == "zip-folder" else "getprop.txt", getprop)
+    assert [cls.kind for cls, _ in recognise(path)] == ["androidqf"]
+    result = api.check(path, screen=False)
+    assert [c.status.value for c in result.coverage if c.parser == "getprop"] == ["parsed"]
+    # A folder of someone's notes that merely includes a getprop.txt is not an acquisition.
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "getprop.txt").write_bytes(getprop)
+    (tmp_path / "notes" / "todo.txt").write_bytes(b"call the helpline\n")
+    assert recognise(tmp_path / "notes") == []

@@ -163,8 +163,12 @@ def settings_text(values: dict[str, str]) -> str:
 
 def package_json(name: str, *, installer: str = "com.android.vending", system: bool = False, apk_sha256: str = "",
                  cert_sha1: str = "", cert_sha256: str = "", subject: str = "C=US, O=Example Inc., CN=Example",
-                 uid: int = 10200) -> dict[str, Any]:
-    """One packages.json entry (androidqf ``adb/packages.go``; certificate fields of apkverifier)."""
+                 uid: int = 10200, serial: int | None = None) -> dict[str, Any]:
+    """One packages.json entry (androidqf ``adb/packages.go``; certificate fields of apkverifier).
+    ``SerialNumber`` is a JSON number as Go writes a ``big.Int``: mostly past 64 bits (by default
+    a 127-bit one drawn from the name)."""
+    if serial is None:
+        serial = int.from_bytes(hashlib.sha1(name.encode()).digest()[:16], "big") >> 1
     return {
         "name": name, "installer": installer, "uid": uid, "disabled": False, "system": system,
         "third_party": not system,
@@ -175,7 +179,7 @@ def package_json(name: str, *, installer: str = "com.android.vending", system: b
             "certificate": {"Md5": hashlib.md5(subject.encode()).hexdigest(), "Sha1": cert_sha1 or hashlib.sha1(subject.encode()).hexdigest(),
                             "Sha256": cert_sha256 or hashlib.sha256(subject.encode()).hexdigest(),
                             "ValidFrom": "2020-01-01T00:00:00Z", "ValidTo": "2050-01-01T00:00:00Z",
-                            "Issuer": subject, "Subject": subject, "SignatureAlgorithm": "SHA256-RSA", "SerialNumber": 1},
+                            "Issuer": subject, "Subject": subject, "SignatureAlgorithm": "SHA256-RSA", "SerialNumber": serial},
             "certificate_error": "", "trusted_certificate": False,
         }],
     }

@@ -44,15 +44,26 @@ _MARKERS = frozenset({
     "acquisition.json", "packages.json", "processes.json", "processes.txt", "getprop.txt",
     "settings_secure.txt", "settings_global.txt", "settings_system.txt", "dumpsys.txt", "files.json",
     "root_binaries.json", "mounts.json", "services.txt", "selinux.txt", "env.txt", "logcat.txt", "hashes.csv",
+    "ps.txt",
 })
+# Names no other tool's output uses: one of them alone, among AndroidQF's own files only, is an
+# acquisition (MVT's own androidqf.zip sample holds getprop.txt and nothing else).
+_ALONE = frozenset({"getprop.txt", "packages.json", "processes.json", "root_binaries.json", "settings_secure.txt",
+                    "settings_global.txt", "settings_system.txt"})
+_ALSO_OWN = frozenset({"backup.ab", "bugreport.zip", "logcat_old.txt", "command.log"})
+# Each section from the first of its files that exists: the process list is ``processes.txt`` in
+# current AndroidQF, ``ps.txt`` in older acquisitions (MVT's own AndroidQF fixture, and the only
+# name MVT's processes module reads: research/peers.md §AndroidQF).
 _TEXT_SECTIONS = {
-    "getprop": "getprop.txt", "ps": "processes.txt", "services": "services.txt", "selinux": "selinux.txt",
-    "env": "env.txt", "logcat": "logcat.txt", "logcat:previous": "logcat_old.txt",
+    "getprop": ("getprop.txt",), "ps": ("processes.txt", "ps.txt"), "services": ("services.txt",),
+    "selinux": ("selinux.txt",), "env": ("env.txt",), "logcat": ("logcat.txt",), "logcat:previous": ("logcat_old.txt",),
 }
 
 
 def _is_acquisition(names: set[str]) -> bool:
-    return "acquisition.json" in names or len(names & _MARKERS) >= 2
+    if "acquisition.json" in names or len(names & _MARKERS) >= 2:
+        return True
+    return bool(names & _ALONE) and names <= _MARKERS | _ALSO_OWN
 
 
 def _prefix_of(names: tuple[str, ...]) -> str | None:
@@ -62,7 +73,7 @@ def _prefix_of(names: tuple[str, ...]) -> str | None:
         return ""
     tops = {n.split("/", 1)[0] for n in names if "/" in n.rstrip("/")}
     for top in sorted(tops):
-        inside = {n.split("/", 1)[1] for n in names if n.startswith(top + "/") and n.count("/") == 1}
+        inside = {n.split("/", 1)[1] for n in names if n.startswith(top + "/") and n.count("/") == 1} - {""}
         if _is_acquisition(inside):
             return top
     return None
@@ -177,8 +188,10 @@ class AndroidQF(AndroidTree):
         found: dict[str, Section] = {}
         if self.has_host("dumpsys.txt"):
             found.update(self.text_sections("dumpsys.txt"))
-        for section, name in _TEXT_SECTIONS.items():
-            found.update(self.whole(section, name))
+        for section, names in _TEXT_SECTIONS.items():
+            for name in names:
+                if section not in found:
+                    found.update(self.whole(section, name))
         for name in self.own_names("settings_*.txt"):
             namespace = name[len("settings_"):-len(".txt")]
             found.update(self.whole(f"settings:{namespace}", name))

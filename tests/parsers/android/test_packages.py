@@ -19,3 +19,13 @@ def test_a_truncated_packages_json_keeps_the_packages_before_the_damage(tmp_path
     b = AndroidQFBuilder().set_text("packages.json", text[: len(text) - 40])
     records, cov = run_on(PackagesParser, b.write_folder(tmp_path / "a"))
     assert [r.package for r in records] == ["com.a"] and cov.status.value == "partial"
+
+
+def test_certificate_serial_numbers_past_64_bits_are_read(tmp_path: Path) -> None:
+    # AndroidQF writes SerialNumber as a JSON number of Go's big.Int; the yajl C backend refuses
+    # any past 64 bits ("integer overflow"), which lost every package after the first such one.
+    entries = [package_json("com.a", serial=95546609658693033876995171563), package_json("com.b", serial=1),
+               package_json("com.c", serial=2**159 + 7)]
+    b = AndroidQFBuilder().set_json("packages.json", entries)
+    records, cov = run_on(PackagesParser, b.write_folder(tmp_path / "a"))
+    assert [r.package for r in records] == ["com.a", "com.b", "com.c"] and cov.status.value == "parsed"

@@ -18,3 +18,12 @@ def test_the_bugreport_process_section_with_threads_gives_one_record_per_process
     root = write_bugreport(tmp_path / "b.zip", bugreport_text(ps=ps))
     records, _ = run_on(PsParser, root)
     assert [(r.pid, r.label) for r in records] == [(1, "u:r:init:s0")]
+
+
+def test_ps_txt_of_older_androidqf_acquisitions_is_read(tmp_path: Path) -> None:
+    # The name MVT's own AndroidQF fixture (and its processes module) uses.
+    b = AndroidQFBuilder().set_text("ps.txt", "USER PID PPID VSZ RSS WCHAN ADDR S NAME\n"
+                                    "root 1 0 57912 2084 0 0 S init\nu0_a9 4242 1 10 2 0 0 S com.evil.app\n")
+    b.set_text("getprop.txt", "[ro.product.model]: [Pixel 8]\n")
+    records, _ = run_on(PsParser, b.write_folder(tmp_path / "a"))
+    assert [(r.pid, r.name) for r in records] == [(1, "init"), (4242, "com.evil.app")]

@@ -30,11 +30,17 @@ def package_of(component: str) -> str | None:
     return head or None
 
 
-def json_items(handle: BinaryIO, ctx: ParseContext, what: str) -> Iterator[Any]:
+def json_items(handle: BinaryIO, ctx: ParseContext, what: str, *, exact_numbers: bool = False) -> Iterator[Any]:
     """The items of a JSON array, read incrementally (ijson, yajl2 C backend): a 500 MB
     ``files.json`` streams in bounded memory. A file of one JSON object per line (NDJSON, which
     some AndroidQF versions and forks write) is read line by line. A damaged document ends with
-    an :class:`ArtefactError` after the items before the damage."""
+    an :class:`ArtefactError` after the items before the damage.
+
+    yajl refuses integers beyond 64 bits ("integer overflow"), which real files hold: AndroidQF
+    writes a certificate's ``SerialNumber`` as a JSON number of up to 160 bits (Go's ``big.Int``;
+    MVT's own androidqf sample has a 97-bit one). ``exact_numbers`` reads with ijson's pure-Python
+    backend, which keeps them; without it, a seekable file whose C-backend read meets such a number
+    is read again from the start with that backend, past the items already given."""
     import ijson
 
     head = handle.peek(64)[:64] if hasattr(handle, "peek") else b""
@@ -52,12 +58,34 @@ def json_items(handle: BinaryIO, ctx: ParseContext, what: str) -> Iterator[Any]:
             except ValueError:
                 ctx.warn(f"{what}: line {line.number} is not JSON")
         return
+    exact = ijson.get_backend("python")
+    given = 0
     try:
-        yield from ijson.items(handle, "item", use_float=True)
+        try:
+            for item in (exact if exact_numbers else ijson).items(handle, "item", use_float=True):
+                given += 1
+                yield item
+        except ijson.common.JSONError as exc:
+            if exact_numbers or "integer overflow" not in str(exc) or not _rewinds(handle):
+                raise
+            for n, item in enumerate(exact.items(handle, "item", use_float=True)):
+                if n >= given:
+                    yield item
     except ijson.common.IncompleteJSONError as exc:
         raise ArtefactError(f"{what} is not complete JSON ({str(exc)[:120]})") from None
     except ijson.common.JSONError as exc:
         raise ArtefactError(f"{what} is not JSON ({str(exc)[:120]})") from None
+
+
+def _rewinds(handle: BinaryIO) -> bool:
+    """Whether ``handle`` could be moved back to its start."""
+    try:
+        if not handle.seekable():
+            return False
+        handle.seek(0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def text_of(value: object, limit: int = 4096) -> str | None:

@@ -12,7 +12,9 @@ from unmask.model import Obs, Timestamp, WallClockRecord
 from unmask.parsers.base import ParseContext, Source, TextParser
 
 _HEADER = re.compile(r"\*\* Database info for pid (\d+) \[([^\]]+)\] \*\*")
-_OP = re.compile(r"\s+\d+: \[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\] (\w+) took \d+ms - \w+(?:, sql=\"(.*?)\")?(?:, path=(\S+))?")
+# Some builds put the caller's pid before the operation, with no space after it (a 2023 Samsung
+# phone in MVT's AndroidQF fixture: ``0: [2023-07-27 12:21:44.458] [Pid:(0)]executeForCursorWindow took 1ms``).
+_OP = re.compile(r"\s+\d+: \[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?\] (?:\[Pid:\(\d+\)\]\s*)?(\w+) took \d+ms - \w+(?:, sql=\"(.*?)\")?(?:, path=(\S+))?")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

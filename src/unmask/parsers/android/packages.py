@@ -54,7 +54,7 @@ class PackagesParser(Parser):
 
     def parse(self, ctx: ParseContext, device_path: str) -> Iterator[AndroidPackage]:
         with ctx.open(device_path) as handle:
-            for n, item in enumerate(json_items(handle, ctx, device_path)):
+            for n, item in enumerate(json_items(handle, ctx, device_path, exact_numbers=True)):
                 if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
                     ctx.warn(f"{device_path}: entry {n} has no package name")
                     continue
