@@ -91,6 +91,22 @@ def test_file_ids_and_stored_content(backup: BackupBuilder) -> None:
     assert acq.metadata()["files_missing"] == 1
 
 
+def test_a_file_whose_bucket_folder_is_missing_is_missing_not_refused(backup: BackupBuilder) -> None:
+    # A trimmed or interrupted copy (MVT's own test backup keeps 12 of its buckets): the file is
+    # listed but not stored, as when its bucket holds other files; only a bucket made a link is refused.
+    import shutil
+
+    backup.add_file("HomeDomain", "Library/SMS/sms.db", b"content")
+    backup.add_file("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata", b"calls")
+    root = backup.finish()
+    shutil.rmtree(root / file_id("HomeDomain", "Library/CallHistoryDB/CallHistory.storedata")[:2])
+    acq = open_ios_backup(root)
+    path = "/private/var/mobile/Library/CallHistoryDB/CallHistory.storedata"
+    assert acq.entry(path) is not None and not acq.exists(path)
+    assert acq.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"content"
+    assert acq.refused == {}
+
+
 def test_stat_decodes_manifest_metadata(backup: BackupBuilder) -> None:
     from tests.builders.ios_backup import DEFAULT_TIME
 

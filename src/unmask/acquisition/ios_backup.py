@@ -314,7 +314,11 @@ class IOSBackup(Acquisition):
         if len(fid) != 40 or not _HEX.fullmatch(fid):
             return None
         if not self._bucket(fid[:2]):
-            self.refuse(name or fid, self.refused.get(fid[:2], "its bucket folder is not in the evidence"))
+            # A bucket made a link is refused; a bucket that is not there is a file missing from
+            # the backup (an interrupted or trimmed copy), as when the bucket holds the others.
+            why = self.refused.get(fid[:2])
+            if why is not None:
+                self.refuse(name or fid, why)
             return None
         return self.contained(self.root / fid[:2] / fid, name or fid)
 
