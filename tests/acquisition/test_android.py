@@ -249,3 +249,15 @@ def test_an_acquisition_of_getprop_alone_is_recognised_and_a_folder_that_only_ho
     (tmp_path / "notes" / "getprop.txt").write_bytes(getprop)
     (tmp_path / "notes" / "todo.txt").write_bytes(b"call the helpline\n")
     assert recognise(tmp_path / "notes") == []
+
+
+def test_a_folder_with_only_the_backup_of_an_androidqf_run_is_that_acquisition(tmp_path: Path) -> None:
+    # An AndroidQF run that took only the backup (MVT's androidqf_encrypted fixture is such a folder).
+    from tests.builders.android_sample import sms_backup
+    from unmask.acquisition.registry import recognise
+
+    (tmp_path / "aqf").mkdir()
+    (tmp_path / "aqf" / "backup.ab").write_bytes(sms_backup())
+    assert [cls.kind for cls, _ in recognise(tmp_path / "aqf")] == ["androidqf"]
+    result = api.check(tmp_path / "aqf", screen=False)
+    assert [(c.status.value, c.records) for c in result.coverage if c.parser == "sms_backup"] == [("parsed", 2)]

@@ -47,9 +47,10 @@ _MARKERS = frozenset({
     "ps.txt",
 })
 # Names no other tool's output uses: one of them alone, among AndroidQF's own files only, is an
-# acquisition (MVT's own androidqf.zip sample holds getprop.txt and nothing else).
+# acquisition (MVT's own fixtures: androidqf.zip holds getprop.txt and nothing else, and
+# androidqf_encrypted/ only the encrypted backup.ab of a run that took nothing else).
 _ALONE = frozenset({"getprop.txt", "packages.json", "processes.json", "root_binaries.json", "settings_secure.txt",
-                    "settings_global.txt", "settings_system.txt"})
+                    "settings_global.txt", "settings_system.txt", "backup.ab"})
 _ALSO_OWN = frozenset({"backup.ab", "bugreport.zip", "logcat_old.txt", "command.log"})
 # Each section from the first of its files that exists: the process list is ``processes.txt`` in
 # current AndroidQF, ``ps.txt`` in older acquisitions (MVT's own AndroidQF fixture, and the only
