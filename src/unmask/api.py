@@ -137,9 +137,10 @@ def scan_acquisition(
     budget: Budget = DEFAULT,
     others: Sequence[Acquisition] = (),
     cases: CaseSink | None = None,
+    screen_workers: int | None = None,
 ) -> ScanResult:
     """Parse every artefact of an acquisition, match indicators, run heuristics and correlation,
-    screen attachments.
+    screen attachments (in ``screen_workers`` processes; by default one per core, at most 8).
 
     Records flow through in batches: each batch is matched, then handed to ``sink`` (the output
     writer) when there is one. With a sink, :attr:`ScanResult.records` keeps only the records the
@@ -241,7 +242,8 @@ def scan_acquisition(
             content = [r for recs in records.values() for r in recs if r.content is not None and r.acquisition == tag]
             if not content:
                 continue
-            payload_findings, screened = screen_content(source, content, progress=screen_progress)
+            payload_findings, screened = screen_content(source, content, workers=screen_workers,
+                                                        progress=screen_progress)
             findings.extend(payload_findings)
             for s in screened:
                 entry = {"device_path": s.device_path, **({"acquisition": tag} if tag else {}), **s.report.to_json()}
@@ -313,6 +315,7 @@ def check(
     budget: Budget = DEFAULT,
     case: str | None = None,
     store: Any = None,
+    screen_workers: int | None = None,
 ) -> ScanResult:
     """Scan any evidence unmask reads; write the outputs to ``output`` when given.
 
@@ -365,6 +368,7 @@ def check(
             budget=budget,
             others=others,
             cases=recorder,
+            screen_workers=screen_workers,
         )
         result.extra["timings"]["open"] = round(opened, 3)
         if writer is not None:

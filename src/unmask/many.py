@@ -10,10 +10,12 @@ per core unless a scheduler address is given.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from unmask.errors import UnmaskError, UsageError
 
@@ -67,8 +69,11 @@ def plan(paths: Sequence[str | Path], case: str | None = None) -> list[Job]:
     return jobs
 
 
-def scan_job(job: Job, url: str, iocs: Sequence[str], output_root: str | None, screen: bool) -> Outcome:
-    """One task: scan one acquisition into its case (run on a worker)."""
+def scan_job(job: Job, url: str, iocs: Sequence[str], output_root: str | None, screen: bool,
+             tasks_per_host: int = 1) -> Outcome:
+    """One task: scan one acquisition into its case (run on a worker). Its attachment screening
+    takes this machine's share of the cores (``tasks_per_host`` scans run side by side on it), so
+    that scans on every core do not each start a pool as large as the machine."""
     from unmask import api
     from unmask.acquisition.registry import open_acquisition
     from unmask.detect.pipeline import load_indicators
@@ -88,8 +93,9 @@ def scan_job(job: Job, url: str, iocs: Sequence[str], output_root: str | None, s
             if store.already_scanned(job.case, evidence, indicators_fingerprint(indicators[0])) is not None:
                 return Outcome(job.path, job.case, "skipped", seconds=time.perf_counter() - t0)
             output = case_folder(job.case, Path(output_root)) if output_root else None
+            share = max(1, (os.cpu_count() or 1) // max(1, tasks_per_host))
             result = api.check(job.path, iocs=iocs, indicators=indicators, case=job.case, store=store,
-                               output=output, screen=screen)
+                               output=output, screen=screen, screen_workers=share)
             verdict = result.verdict()
             folder = output if output is not None else None
             return Outcome(job.path, job.case, "done", verdict.headline, result.counts(),
@@ -99,6 +105,15 @@ def scan_job(job: Job, url: str, iocs: Sequence[str], output_root: str | None, s
     except Exception as exc:  # a bug in one scan must not stop the others; reported per acquisition
         return Outcome(job.path, job.case, "failed", error=f"internal error: {type(exc).__name__}: {exc}",
                        seconds=time.perf_counter() - t0)
+
+
+def tasks_per_host(client: Any) -> int:
+    """The most tasks the cluster runs at once on one machine (worker threads summed by host)."""
+    hosts: dict[str, int] = {}
+    for address, info in client.scheduler_info().get("workers", {}).items():
+        host = str(info.get("host") or address.rsplit(":", 1)[0])
+        hosts[host] = hosts.get(host, 0) + int(info.get("nthreads") or 1)
+    return max(hosts.values(), default=1)
 
 
 def check_many(
@@ -127,7 +142,8 @@ def check_many(
     root = str(Path(output).resolve()) if output is not None else None
     outcomes: list[Outcome] = []
     with dask_client(scheduler, workers) as client:
-        futures = [client.submit(scan_job, job, url, files, root, screen, pure=False) for job in jobs]
+        per_host = tasks_per_host(client)
+        futures = [client.submit(scan_job, job, url, files, root, screen, per_host, pure=False) for job in jobs]
         for done, future in enumerate(as_completed(futures), 1):
             try:
                 outcome: Outcome = future.result()

@@ -98,3 +98,38 @@ def test_screening_workers_start_only_when_a_parser_yields_content(
     assert calls == [1]  # once, however many records declare content
     api.check_backup(_backup(tmp_path / "off", v.png_1x1()), screen=False)
     assert calls == [1]
+
+
+def test_the_number_of_screening_workers_is_passed_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # check-many gives each scan its machine's share of the cores (unmask.many.scan_job).
+    from unmask import api
+    from unmask.detect import attachments
+
+    asked: list[int | None] = []
+    real = attachments.screen_files
+
+    def spy(items, *, workers=None, **kw):  # type: ignore[no-untyped-def]
+        asked.append(workers)
+        return real(items, workers=workers, **kw)
+
+    monkeypatch.setattr(attachments, "screen_files", spy)
+    api.check(_backup(tmp_path / "a", v.png_1x1(), copies=2), screen_workers=1)
+    api.check(_backup(tmp_path / "b", v.png_1x1()))
+    assert asked == [1, None]
+
+
+def test_tasks_per_host_sums_the_worker_threads_of_each_machine() -> None:
+    from unmask.many import tasks_per_host
+
+    class Client:
+        def __init__(self, workers: dict[str, dict[str, object]]) -> None:
+            self.workers = workers
+
+        def scheduler_info(self) -> dict[str, object]:
+            return {"workers": self.workers}
+
+    two_hosts = {"tcp://10.0.0.1:4001": {"host": "10.0.0.1", "nthreads": 1},
+                 "tcp://10.0.0.1:4002": {"host": "10.0.0.1", "nthreads": 2},
+                 "tcp://10.0.0.2:4001": {"host": "10.0.0.2", "nthreads": 1}}
+    assert tasks_per_host(Client(two_hosts)) == 3
+    assert tasks_per_host(Client({})) == 1
