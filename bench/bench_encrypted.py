@@ -83,12 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-mvt", action="store_true")
     args = p.parse_args(argv)
 
-    from unmask.detect.indicators.sets import bundled_files
-
     base = OUT / "encrypted"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
-    iocs = bundled_files()
+    iocs = peer.public_sets()
     bb = get_backup(args.size, args.seed, log=_log)
     enc, encrypt_seconds = encrypted_copy(bb.path)
     status = peer.PeerStatus(False, None, "MVT not run (--no-mvt)") if args.no_mvt else peer.ensure_mvt(True, _log)

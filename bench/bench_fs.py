@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from unmask import __version__ as unmask_version
-    from unmask.detect.indicators.sets import bundled_files
 
     status = peer.PeerStatus(False, None, "MVT not run (--no-mvt)") if args.no_mvt else peer.ensure_mvt(
         install=not args.no_install, log=_log)
@@ -159,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     dump = get_dump(args.files, args.seed)
     root = Path(dump["root"])
     folder, archive = root / dump["folder"], root / dump["archive"]
-    iocs = bundled_files()
+    iocs = peer.public_sets()  # both tools get the sets as published (MVT cannot load unmask's derived ones)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     logs = OUT / "logs"
@@ -202,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         failures.append("the .tar.gz gave other detections than the folder")
     if any(r.rc != 1 for k, r in runs.items() if k.startswith("unmask")):
         failures.append("an unmask run did not end with exit status 1 (traces found)")
-    if "mvt folder" in runs:
+    if "mvt folder" in runs and runs["mvt folder"].rc != 0:
+        # A traceback is not a result: nothing is compared, and the run fails.
+        failures.append(f"MVT exited {runs['mvt folder'].rc} (see {logs / 'mvt-folder.err'}): not compared")
+    elif "mvt folder" in runs:
         m_det = compare.mvt_detections(peer.read_alerts(OUT / "mvt-folder"))
         cmp_ = compare_fs(u_det, m_det)
         u, m = runs["unmask folder"], runs["mvt folder"]

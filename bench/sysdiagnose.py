@@ -186,9 +186,8 @@ def ishutdown(archive: Path) -> dict[str, Any]:
 
 
 def _bundled() -> list[Path]:
-    from unmask.detect.indicators.sets import bundled_files
-
-    return list(bundled_files())
+    """The bundled sets as published, given to both tools (MVT cannot load unmask's derived ones)."""
+    return peer.public_sets()
 
 
 def run_unmask(archive: Path, iocs: list[Path], out: Path) -> tuple[measure.Run, list[dict[str, Any]]]:
@@ -319,7 +318,9 @@ def render(doc: dict[str, Any]) -> str:
                   f"A small archive with build 23B85 and the log named as iOS 26 names it: unmask reports "
                   f"{v['unmask_rules']}; iShutdown's rules: {v['ishutdown']}.", ""]
     lines += ["## MVT 2026.10.26 `mvt-ios check-sysdiagnose`", ""]
-    if m.get("run"):
+    if m.get("run") and m["run"]["rc"] != 0:
+        lines += [str(m.get("note")), "", "```", str(m.get("log_tail", ""))[-1500:], "```", ""]
+    elif m.get("run"):
         lines += ["What `--list-modules` says:", "", "```", *m["modules"], "```", "",
                   f"Files written: {', '.join(m['written']) or 'none'}.", "",
                   f"Alerts: {len(m['alerts'])}." + (" " + "; ".join(str(a.get('message', a))[:200] for a in m['alerts'][:10])
@@ -393,11 +394,16 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"MVT: {mrun.wall:.1f} s, {mrun.peak_mb:.0f} MB, exit {mrun.rc}, "
                       f"{len(found.get('alerts', []))} alerts", flush=True)
+                if mrun.rc != 0:  # a traceback is not "0 alerts"
+                    doc["mvt"]["note"] = f"mvt-ios exited {mrun.rc}: its run is no result (log tail below)"
     (OUT / "sysdiagnose.json").write_text(json.dumps(doc, indent=1, default=str))
     note = OUT / ("sysdiagnose-smoke.md" if args.smoke else "sysdiagnose.md")
     note.write_text(render(doc))
     print(f"wrote {note}")
-    return 0
+    failed = (doc["mvt"].get("run") or {}).get("rc", 0) != 0
+    if failed:
+        print(f"FAILED: {doc['mvt']['note']}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
