@@ -75,7 +75,9 @@ def json_items(handle: BinaryIO, ctx: ParseContext, what: str, *, exact_numbers:
                     yield item
     except ijson.common.IncompleteJSONError as exc:
         raise ArtefactError(f"{what} is not complete JSON ({str(exc)[:120]})") from None
-    except ijson.common.JSONError as exc:
+    except (ijson.common.JSONError, ValueError) as exc:
+        # ValueError: the pure-Python backend's own decoding errors (a bad escape, a control
+        # character) and text that is not UTF-8, from either backend.
         raise ArtefactError(f"{what} is not JSON ({str(exc)[:120]})") from None
 
 

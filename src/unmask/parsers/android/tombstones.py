@@ -24,8 +24,10 @@ from unmask.formats import protobuf as pb
 from unmask.model import Obs, Record, Timestamp
 from unmask.parsers.base import ParseContext, Parser, Source
 
-_PID = re.compile(r"pid: (\d+), tid: (\d+), name: (.*?)\s+>>> (.*?) <<<")
-_SIGNAL = re.compile(r"signal (-?\d+) \((\w+)\), code (-?\d+) \(([^)]*)\)")
+# Numbers of at most 10 digits (pids, uids and signals are 32-bit): a damaged file's 65,000-digit
+# "signal" must not reach int(), which refuses more than 4,300 digits.
+_PID = re.compile(r"pid: (\d{1,10}), tid: (\d{1,10}), name: (.*?)\s+>>> (.*?) <<<")
+_SIGNAL = re.compile(r"signal (-?\d{1,10}) \((\w+)\), code (-?\d{1,10}) \(([^)]*)\)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +115,7 @@ class TombstonesParser(Parser):
             thread_name=thread,
             pid=pid,
             tid=tid,
-            uid=int(fields["uid"]) if fields.get("uid", "").isdigit() else None,
+            uid=int(fields["uid"]) if fields.get("uid", "").isdigit() and len(fields["uid"]) <= 10 else None,
             command_line=command,
             signal=int(signal.group(1)) if signal else None,
             signal_name=signal.group(2) if signal else None,

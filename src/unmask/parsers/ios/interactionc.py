@@ -95,8 +95,8 @@ class InteractionCParser(SqliteParser):
             f"FROM {t} {sender} ORDER BY ZINTERACTIONS.Z_PK"
         )
         for row in db.query(sql):
-            pk = int(row["pk"])
-            urls = [u for u in (text(row["ZCONTENTURL"]),) if u] + attachments.get(pk, [])
+            pk = integer(row["pk"])  # NULL in a damaged row
+            urls = [u for u in (text(row["ZCONTENTURL"]),) if u] + (attachments.get(pk, []) if pk is not None else [])
             direction = integer(row["ZDIRECTION"])
             yield Interaction(
                 device_path=db.device_path,
@@ -110,7 +110,7 @@ class InteractionCParser(SqliteParser):
                 mechanism=integer(row["ZMECHANISM"]),
                 sender_name=text(row["sender_name"]),
                 sender=text(row["sender_id"]),
-                recipients=tuple(recipients.get(pk, ())),
+                recipients=tuple(recipients.get(pk, ())) if pk is not None else (),
                 account=text(row["ZACCOUNT"]),
                 group_name=text(row["ZGROUPNAME"]),
                 content_urls=tuple(dict.fromkeys(urls)),
