@@ -171,6 +171,71 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def pad_store(url: str, kind: str, cases: int, keys_per_case: int) -> dict[str, Any]:
+    """Add ``cases`` cases to an empty store, each with one finished acquisition and
+    ``keys_per_case`` lookup keys, made by the database itself in key order (one ``INSERT … SELECT``
+    over a generated series: SQLite's recursive CTE, PostgreSQL's ``generate_series`` in the
+    transaction that empties the table, so that with ``wal_level=minimal`` it skips the WAL).
+
+    The keys are spread evenly over the 64-bit range with a jitter, as keyed hashes are; they are
+    what recording that many cases would leave for the join, without the hours recording takes.
+    The cases recorded afterwards through the recorder get the acquisition ids that follow."""
+    from sqlalchemy import func, insert, select
+
+    from unmask.store import schema as t
+    from unmask.store.db import open_store
+
+    t0 = time.perf_counter()
+    now = datetime.now(UTC)
+    with open_store(url) as store, store.engine.begin() as conn:
+        conn.execute(insert(t.cases), [{"name": f"pad-{i:05d}", "created": now, "updated": now} for i in range(cases)])
+        ids = [int(i) for i, in conn.execute(select(t.cases.c.id).order_by(t.cases.c.id))]
+        conn.execute(insert(t.acquisitions), [
+            {"case_id": c, "kind": "generated", "device": "", "evidence_sha256": f"{c:064x}", "hashes": "{}",
+             "indicators_sha256": "public", "tool_version": "bench", "scanned": now, "finished": now,
+             "status": "done", "records": keys_per_case // 4, "keys": keys_per_case} for c in ids])
+        first, last = conn.execute(select(func.min(t.acquisitions.c.id), func.max(t.acquisitions.c.id))).one()
+    total = cases * keys_per_case
+    half = total // 2 + 1
+    step = (2**63 - 1) // half - 1
+    params = {"total": total, "half": half, "step": step, "first": first, "cases": cases}
+    if kind == "postgresql":
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        with psycopg.connect(host=u.query["host"], port=int(u.query["port"]), user=u.username,
+                             dbname=u.database) as pg:
+            pg.execute("TRUNCATE lookup_keys")
+            pg.execute(
+                "INSERT INTO lookup_keys (key, acquisition_id, record_no) "
+                "SELECT (i - %(half)s) * %(step)s + abs(hashint8extended(i, 7) %% %(step)s), "
+                "       %(first)s + abs(hashint8extended(i, 11) %% %(cases)s), abs(hashint8extended(i, 13) %% 100000) "
+                "FROM generate_series(1::bigint, %(total)s::bigint) AS i", params)
+            pg.commit()  # statistics come with bench_store's VACUUM ANALYZE after the recording
+    else:
+        import sqlite3
+
+        db = sqlite3.connect(u_path(url))
+        try:
+            db.execute("PRAGMA journal_mode=OFF")  # a bench store: no rollback journal for one insert
+            db.execute(
+                "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :total) "
+                "INSERT INTO lookup_keys (key, acquisition_id, record_no) "
+                "SELECT (i - :half) * :step + (i * 2654435761) % :step, :first + (i * 40503) % :cases, "
+                "       (i * 7919) % 100000 FROM s", params)
+            db.commit()
+        finally:
+            db.close()
+    assert last - first == cases - 1
+    return {"padded_cases": cases, "padded_keys": total, "pad_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def u_path(url: str) -> str:
+    """The file of a SQLite store named by a path or a ``sqlite:///`` URL."""
+    return url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else url
+
+
 def bench_store(url: str, kind: str, args: argparse.Namespace, folder: Path, iocs: list[Path],
                 plants: list[tuple[str, str]]) -> dict[str, Any]:
     """Build a store of generated cases, then re-hunt it."""
@@ -179,6 +244,9 @@ def bench_store(url: str, kind: str, args: argparse.Namespace, folder: Path, ioc
     from unmask.store.rehunt import rehunt
 
     open_store(url).close()  # made and migrated before the writers open it
+    padding = pad_store(url, kind, args.pad_to - args.cases, args.keys_per_case) if args.pad_to > args.cases else {}
+    if padding:
+        print(json.dumps({"store": kind, **padding}), flush=True)
     cases = list(range(args.cases))
     shares = [cases[i :: args.processes] for i in range(args.processes)]
     t0 = time.perf_counter()
@@ -208,7 +276,9 @@ def bench_store(url: str, kind: str, args: argparse.Namespace, folder: Path, ioc
     second = time.perf_counter() - t0
     return {
         "store": kind,
-        "cases": args.cases,
+        "cases": args.cases + padding.get("padded_cases", 0),
+        "recorded_cases": args.cases,
+        **padding,
         "observables_per_case": args.observables,
         "records": int(sum(p["records"] for p in parts)),
         "lookup_keys": int(sum(p["keys"] for p in parts)),
@@ -216,7 +286,7 @@ def bench_store(url: str, kind: str, args: argparse.Namespace, folder: Path, ioc
         "ingest_generating_cpu_s": round(sum(p["generating"] for p in parts), 1),
         "ingest_recording_cpu_s": round(sum(p["recording"] for p in parts), 1),
         "store_bytes": size,
-        "store_bytes_per_case": round(size / max(1, args.cases)),
+        "store_bytes_per_case": round(size / max(1, args.cases + padding.get("padded_cases", 0))),
         "rehunt_seconds": round(seconds, 2),
         "rehunt_timings": done.timings,
         "indicator_keys_probed": done.keys_probed,
@@ -382,6 +452,9 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--many", type=int, default=16, help="sample backups for check-many (0: skip)")
     parser.add_argument("--many-files", type=int, default=200, help="files listed in each sample backup's Manifest")
+    parser.add_argument("--pad-to", type=int, default=0, metavar="CASES",
+                        help="before recording --cases cases, fill the store up to CASES cases at the key level "
+                             "(pad_store), so the re-hunt runs over that many")
     parser.add_argument("--join-scale", type=int, default=0, metavar="CASES",
                         help="also time the join on a SQLite key table of CASES cases of --keys-per-case keys")
     parser.add_argument("--join-stores", default="sqlite", help="stores of --join-scale: sqlite, postgresql or both")
@@ -409,7 +482,8 @@ def main() -> None:
             try:
                 if kind == "postgresql":
                     server = PostgresServer.start(options="-c shared_buffers=2GB -c maintenance_work_mem=512MB "
-                                                          "-c max_wal_size=8GB -c checkpoint_timeout=30min")
+                                                          "-c max_wal_size=8GB -c checkpoint_timeout=30min "
+                                                          "-c wal_level=minimal -c max_wal_senders=0")
                     url = server.create_database("bench")
                 else:
                     url = str(root / "store" / "cases.sqlite")
