@@ -405,8 +405,8 @@ def acquisition_targets() -> list[Any]:
 
 
 def _listing_parser_run(parser: Any) -> Callable[[bytes], None]:
-    from tests.fuzz.parser_targets import check_coverage
-    from tests.fuzz.targets import BUDGET, note
+    from tests.fuzz.parser_targets import note_run
+    from tests.fuzz.targets import BUDGET
     from unmask.acquisition.options import OpenOptions
     from unmask.acquisition.registry import open_acquisition
     from unmask.parsers.base import run_parser
@@ -428,8 +428,7 @@ def _listing_parser_run(parser: Any) -> Callable[[bytes], None]:
                 records, coverage = run_parser(parser(), acq, BUDGET)
             finally:
                 acq.close()
-        check_coverage(records, coverage)
-        note(f"{coverage.status}:{min(len(records), 3)}:{(coverage.reason or '')[:40]}")
+        note_run(records, coverage)
         return None
 
     return run

@@ -148,6 +148,16 @@ def check_coverage(records: list[Any], coverage: Coverage, *, absent: bool = Fal
     assert_writable(records)
 
 
+def note_run(records: list[Any], coverage: Coverage) -> None:
+    """Hold a parser run to :func:`check_coverage`, then note its outcome (status, records, the
+    reason's variable parts blanked) for the fuzzer's coverage of behaviours."""
+    from tests.fuzz.targets import VARIABLE, note
+
+    check_coverage(records, coverage)
+    reason = coverage.reason or ""
+    note(f"{coverage.status}:{min(len(records), 3)}:{VARIABLE.sub('#', reason.partition(': ')[2])[:50]}")
+
+
 @dataclass
 class ParserRun:
     """Runs one parser on inputs served at its places, in a sealed scratch folder
@@ -163,7 +173,7 @@ class ParserRun:
     def __call__(self, data: bytes, place: Place | None = None) -> None:
         """Serve ``data`` at every place (or at ``place`` only) and run the parser on it."""
         from tests.fuzz.archive_targets import sealed
-        from tests.fuzz.targets import BUDGET, VARIABLE, note
+        from tests.fuzz.targets import BUDGET
 
         places = self.places if place is None else [place]
         zone, collected = self._zone_for(data)
@@ -177,9 +187,7 @@ class ParserRun:
                 records, coverage = run_parser(self.parser(), acq, BUDGET)
             finally:
                 acq.close()
-        check_coverage(records, coverage)
-        reason = coverage.reason or ""
-        note(f"{coverage.status}:{min(len(records), 3)}:{VARIABLE.sub('#', reason.partition(': ')[2])[:50]}")
+        note_run(records, coverage)
 
     def _zone_for(self, data: bytes) -> tuple[str | None, datetime | None]:
         variant = len(data) % 4
