@@ -216,7 +216,7 @@ def pad_store(url: str, kind: str, cases: int, keys_per_case: int) -> dict[str, 
     else:
         import sqlite3
 
-        db = sqlite3.connect(u_path(url))
+        db = sqlite3.connect(_sqlite_file(url))
         try:
             db.execute("PRAGMA journal_mode=OFF")  # a bench store: no rollback journal for one insert
             db.execute(
@@ -231,7 +231,7 @@ def pad_store(url: str, kind: str, cases: int, keys_per_case: int) -> dict[str, 
     return {"padded_cases": cases, "padded_keys": total, "pad_seconds": round(time.perf_counter() - t0, 1)}
 
 
-def u_path(url: str) -> str:
+def _sqlite_file(url: str) -> str:
     """The file of a SQLite store named by a path or a ``sqlite:///`` URL."""
     return url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else url
 
