@@ -38,20 +38,30 @@ def create_db(
         path.unlink()
     conn = sqlite3.connect(path)
     try:
-        _register_device_functions(conn)
-        if schema:
-            conn.executescript(schema_path(schema).read_text())
-        if extra_sql:
-            conn.executescript(extra_sql)
-        for table, table_rows in (rows or {}).items():
-            for row in table_rows:
-                cols = ", ".join(f'"{c}"' for c in row)
-                marks = ", ".join("?" for _ in row)
-                conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(row.values()))
-        conn.commit()
+        populate(conn, schema, rows, extra_sql)
     finally:
         conn.close()
     return path
+
+
+def populate(
+    conn: sqlite3.Connection,
+    schema: str | None,
+    rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+    extra_sql: str = "",
+) -> None:
+    """Run a DDL file (and ``extra_sql``) on an open database and insert ``{table: [{column: value}]}``."""
+    _register_device_functions(conn)
+    if schema:
+        conn.executescript(schema_path(schema).read_text())
+    if extra_sql:
+        conn.executescript(extra_sql)
+    for table, table_rows in (rows or {}).items():
+        for row in table_rows:
+            cols = ", ".join(f'"{c}"' for c in row)
+            marks = ", ".join("?" for _ in row)
+            conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(row.values()))
+    conn.commit()
 
 
 def db_bytes(

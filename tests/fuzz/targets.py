@@ -56,7 +56,7 @@ import zstandard
 
 from tests.builders import bplist
 from tests.builders.ios_backup import BackupBuilder, mbfile_blob
-from tests.builders.schema import schema_path
+from tests.builders.schema import populate
 from unmask.acquisition import open_ios_backup
 from unmask.acquisition.ios_backup import candidates, file_id
 from unmask.budget import Budget
@@ -463,12 +463,6 @@ def _mbfile_seeds() -> list[bytes]:
 # --- seeds: SQLite --------------------------------------------------------------------------------
 
 
-def _device_functions(conn: sqlite3.Connection) -> None:
-    conn.create_function("delete_attachment_path", 1, lambda *_: None)
-    conn.create_function("before_delete_attachment_path", 2, lambda *_: None)
-    conn.create_function("ab_generate_guid", 0, lambda: "00000000-0000-0000-0000-000000000000")
-
-
 def sqlite_bytes(
     schema: str | None, rows: dict[str, list[dict[str, Any]]] | None = None, *, page_size: int = 1024,
     extra_sql: str = "",
@@ -477,18 +471,8 @@ def sqlite_bytes(
     (so that a seed is a few dozen pages and a mutation often hits structure)."""
     conn = sqlite3.connect(":memory:")
     try:
-        _device_functions(conn)
-        conn.execute(f"PRAGMA page_size = {page_size}")
-        if schema:
-            conn.executescript(schema_path(schema).read_text())
-        if extra_sql:
-            conn.executescript(extra_sql)
-        for table, table_rows in (rows or {}).items():
-            for row in table_rows:
-                names = ", ".join(f'"{c}"' for c in row)
-                marks = ", ".join("?" for _ in row)
-                conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', list(row.values()))
-        conn.commit()
+        conn.execute(f"PRAGMA page_size = {page_size}")  # before the first table is made
+        populate(conn, schema, rows, extra_sql)
         return conn.serialize()
     finally:
         conn.close()
