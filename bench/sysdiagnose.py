@@ -43,7 +43,7 @@ from bench.generate import BENCH_DIR, DATA_DIR
 
 OUT = BENCH_DIR / "out"
 CHUNK = 16 << 20
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 class _Noise(io.RawIOBase):
@@ -121,30 +121,19 @@ def build(size_mb: int, seed: int = 1, *, log: Any = print) -> Path:
     builder.files.update(_ordinary_crashes(3000, builder.taken, rng))
     fixed = sum(len(v) for v in builder.files.values())
     noise = max(0, size_mb * (1 << 20) - fixed // 4)
-    tmp = target.with_suffix(".part")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tmp, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
-        mtime = int(builder.taken.timestamp())
-        folders = {builder.name}
-        for path in [*builder.files, "system_logs.logarchive/Persist/x", "logs/MobileInstallation/x"]:
-            parts = path.split("/")[:-1]
-            folders.update(f"{builder.name}/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
-        for folder in sorted(folders):
-            info = tarfile.TarInfo(folder)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, mtime
-            tar.addfile(info)
-        for path, data in sorted(builder.files.items()):
-            info = tarfile.TarInfo(f"{builder.name}/{path}")
-            info.size, info.mode, info.mtime = len(data), 0o644, mtime
-            tar.addfile(info, io.BytesIO(data))
-        n = 0
-        while noise > 0:
-            size = min(CHUNK, noise)
+    builder.folders.update({"system_logs.logarchive/Persist", "logs/MobileInstallation"})
+
+    def bulk(tar: tarfile.TarFile, mtime: int) -> None:
+        left, n = noise, 0
+        while left > 0:
+            size = min(CHUNK, left)
             n += 1
             info = tarfile.TarInfo(f"{builder.name}/system_logs.logarchive/Persist/{n:016x}.tracev3")
             info.size, info.mode, info.mtime = size, 0o644, mtime
             tar.addfile(info, io.BufferedReader(_Noise(seed * 1000 + n, size)))
-            noise -= size
+            left -= size
+
+    tmp = builder.write_tar(target.parent, file_name=target.name + ".part", more=bulk)
     tmp.replace(target)
     log(f"  {target.stat().st_size / 1e6:.0f} MB")
     return target

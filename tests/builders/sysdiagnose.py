@@ -25,7 +25,7 @@ import json
 import plistlib
 import tarfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -470,8 +470,10 @@ class SysdiagnoseBuilder:
             link.symlink_to(target_name)
         return root
 
-    def write_tar(self, parent: Path, *, file_name: str | None = None, level: int = 6) -> Path:
-        """The ``.tar.gz`` the phone writes (``parent/<name>.tar.gz``), folders before their files."""
+    def write_tar(self, parent: Path, *, file_name: str | None = None, level: int = 6,
+                  more: Callable[[tarfile.TarFile, int], None] | None = None) -> Path:
+        """The ``.tar.gz`` the phone writes (``parent/<name>.tar.gz``), folders before their files;
+        ``more(tar, mtime)`` adds members streamed from elsewhere last (the benchmark's bulk)."""
         parent.mkdir(parents=True, exist_ok=True)
         target = parent / (file_name or f"{self.name}.tar.gz")
         mtime = int(self.taken.timestamp())
@@ -492,6 +494,8 @@ class SysdiagnoseBuilder:
                 info = tarfile.TarInfo(f"{self.name}/{path}")
                 info.type, info.linkname, info.mtime = tarfile.SYMTYPE, target_name, mtime
                 tar.addfile(info)
+            if more is not None:
+                more(tar, mtime)
         return target
 
 
