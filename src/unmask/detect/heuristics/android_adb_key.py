@@ -9,7 +9,6 @@ import binascii
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from unmask import timeutil
 from unmask.detect.heuristics.base import Heuristic, HeuristicContext
 from unmask.model import Finding, Record, Severity
 from unmask.parsers.android.acquisition_info import AcquisitionInfo
@@ -53,13 +52,7 @@ class AndroidUnknownAdbKey(Heuristic):
         return ()
 
     def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
-        taken = None
-        for name in ("started", "completed"):
-            value = ctx.metadata.get(name)
-            found = timeutil.parse_iso(value) if isinstance(value, str) else None
-            if found is not None:
-                taken = found.value
-                break
+        taken = ctx.first_time("started", "completed")
         out: list[Finding] = []
         for material, k in self.keys.items():
             who = f"ADB key {k.fingerprint or k.key[:24]} of {k.user or 'an unnamed user'}"

@@ -34,14 +34,7 @@ class AndroidOldPatch(Heuristic):
         if self.patch is None:
             return ()
         patch = timeutil.parse_iso(self.patch.value.strip())
-        reference = None
-        for key in ("completed", "dumpstate_time", "started"):
-            value = ctx.metadata.get(key)
-            found = timeutil.parse_iso(value) if isinstance(value, str) else None
-            if found is not None:
-                reference = found.value
-                break
-        reference = reference or timeutil.now()
+        reference = ctx.first_time("completed", "dumpstate_time", "started") or timeutil.now()
         if patch is None or (reference - patch.value).days <= 6 * 31:
             return ()
         return [self.finding(self.patch, f"the security patch level is {self.patch.value}, "

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from unmask import timeutil
 from unmask.detect.heuristics._android import installed_outside_store
 from unmask.detect.heuristics.base import Heuristic, HeuristicContext
 from unmask.model import Finding, Record, Severity
@@ -125,13 +124,7 @@ class AndroidStalkerwareCapabilities(Heuristic):
         return ()
 
     def finish(self, ctx: HeuristicContext) -> Iterable[Finding]:
-        reference = None
-        for key in ("completed", "dumpstate_time"):
-            value = ctx.metadata.get(key)
-            found = timeutil.parse_iso(value) if isinstance(value, str) else None
-            if found is not None:
-                reference = found.value
-                break
+        reference = ctx.first_time("completed", "dumpstate_time")
         out: list[Finding] = []
         for package, app in sorted(self.apps.items()):
             if app.system or app.record is None:

@@ -20,9 +20,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any, ClassVar
 
+from unmask import timeutil
 from unmask.budget import DEFAULT, Budget, BudgetExceeded, resident_bytes
 from unmask.model import Finding, Observable, Record, Severity
 
@@ -32,6 +34,16 @@ class HeuristicContext:
     """Facts about the acquisition a rule may need at the end (OS version, device)."""
 
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def first_time(self, *keys: str) -> datetime | None:
+        """The first of these metadata fields that holds an ISO time (``completed``, ``started``…),
+        as an aware datetime."""
+        for key in keys:
+            value = self.metadata.get(key)
+            found = timeutil.parse_iso(value) if isinstance(value, str) else None
+            if found is not None:
+                return found.value
+        return None
 
 
 class Heuristic(ABC):
